@@ -1,0 +1,42 @@
+"""Shared fixtures: where the real price CSVs are, and an isolated cache per test session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _required(flag: str) -> bool:
+    """True when a missing resource must fail the run instead of skipping (set by .ci/run)."""
+    return os.environ.get(flag) == "1" or os.environ.get("CI") == "true"
+
+
+def real_data_dir_or_none() -> Path | None:
+    """The directory of real price CSVs: THESES_DATA_DIR, else ../shared/data/prices beside the checkout."""
+    candidates = [os.environ.get("THESES_DATA_DIR"), REPO_ROOT.parent / "shared" / "data" / "prices"]
+    for candidate in candidates:
+        if candidate and (Path(candidate) / "SPY.csv").is_file():
+            return Path(candidate).resolve()
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_data_dir() -> Path:
+    """Real CSV directory; skips outside CI when absent, fails in CI (never a silent skip there)."""
+    found = real_data_dir_or_none()
+    if found is None:
+        message = "real price CSVs not found: set THESES_DATA_DIR to the prices directory"
+        if _required("THESES_REQUIRE_REAL_DATA"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test gets its own price cache so no test reads what another (or the user) wrote."""
+    monkeypatch.setenv("THESES_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
