@@ -1,0 +1,69 @@
+"""Terminal rendering of metric tables with rich (numbers formatted the way a reader expects)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+# Metrics shown as percentages; everything else numeric is shown as a plain ratio.
+PERCENT_METRICS = frozenset(
+    {
+        "total_return", "cagr", "volatility", "max_drawdown", "alpha", "tracking_error", "monthly_hit_rate",
+        "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow", "interest", "risk_free",
+        "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
+    }
+)
+KEY_METRICS: tuple[str, ...] = (
+    "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "alpha",
+    "information_ratio", "turnover", "costs",
+)
+LABELS = {
+    "total_return": "Total return", "cagr": "CAGR", "volatility": "Volatility", "sharpe": "Sharpe",
+    "sortino": "Sortino", "max_drawdown": "Max drawdown", "calmar": "Calmar", "beta": "Beta", "alpha": "Alpha",
+    "tracking_error": "Tracking error", "information_ratio": "Info ratio", "monthly_hit_rate": "Hit rate (months)",
+    "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover /yr", "costs": "Costs",
+    "fees": "Fees", "slippage": "Slippage", "borrow": "Borrow", "interest": "Interest",
+}
+
+
+def format_value(key: str, value: Any) -> str:
+    """A metric as text: percentages with one decimal, ratios with two, missing values as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, int | float):
+        return f"{value:.1%}" if key in PERCENT_METRICS else f"{value:.2f}"
+    return str(value)
+
+
+def metrics_table(
+    rows: Mapping[str, Mapping[str, Any]],
+    keys: Sequence[str] = KEY_METRICS,
+    *,
+    title: str | None = None,
+    sort_by: str | None = None,
+) -> Table:
+    """A rich table: one row per name, one column per metric key, optionally sorted (descending)."""
+    names = list(rows)
+    if sort_by:
+        def sort_key(name: str) -> float:
+            value = rows[name].get(sort_by)
+            return -math.inf if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+        names.sort(key=sort_key, reverse=True)
+    table = Table(title=title, header_style="bold")
+    table.add_column("strategy", style="bold cyan", no_wrap=True)
+    for key in keys:
+        table.add_column(LABELS.get(key, key), justify="right")
+    for name in names:
+        table.add_row(name, *(format_value(k, rows[name].get(k)) for k in keys))
+    return table
+
+
+def print_notes(console: Console, notes: Sequence[str]) -> None:
+    """Data notes (late listings, trimmed end dates) in a muted style."""
+    for note in notes:
+        console.print(f"[dim]note: {note}[/dim]")
