@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
         console = Console()
         rows = {result.name: result.metrics, **result.benchmark_metrics}
         title = f"{result.name}: {result.metrics.get('start')} to {result.metrics.get('end')} ({context.source})"
-        console.print(render.metrics_table(rows, title=title))
+        console.print(render.metrics_columns_table(rows, title=title))
         console.print(f"[dim]{context.as_dict(config)['costs']}; {context.as_dict(config)['execution']}[/dim]")
         render.print_notes(console, context.notes)
     if args.out:

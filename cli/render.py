@@ -67,3 +67,23 @@ def print_notes(console: Console, notes: Sequence[str]) -> None:
     """Data notes (late listings, trimmed end dates) in a muted style."""
     for note in notes:
         console.print(f"[dim]note: {note}[/dim]")
+
+
+DETAIL_METRICS: tuple[str, ...] = (
+    "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_start",
+    "max_drawdown_trough", "max_drawdown_end", "calmar", "beta", "alpha", "tracking_error", "information_ratio",
+    "monthly_hit_rate", "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow",
+)
+
+
+def metrics_columns_table(
+    columns: Mapping[str, Mapping[str, Any]], keys: Sequence[str] = DETAIL_METRICS, *, title: str | None = None
+) -> Table:
+    """A rich table with one row per metric and one column per name (for a few strategies side by side)."""
+    table = Table(title=title, header_style="bold")
+    table.add_column("metric", style="bold", no_wrap=True)
+    for name in columns:
+        table.add_column(name, justify="right", style="cyan" if name == next(iter(columns)) else None)
+    for key in keys:
+        table.add_row(LABELS.get(key, key.replace("_", " ")), *(format_value(key, m.get(key)) for m in columns.values()))
+    return table

@@ -1,0 +1,40 @@
+"""``theses list``: the registered thesis strategies as a table."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``list`` sub-command."""
+    parser = subparsers.add_parser(
+        "list",
+        help="list the thesis strategies",
+        description="List the registered thesis strategies: name, description, universe, rebalance, benchmark.",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the strategy table; returns the exit status."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from strategies import list_strategies
+
+    table = Table(title="Thesis strategies", show_lines=False)
+    for column in ("name", "description", "universe", "rebalance", "benchmark"):
+        table.add_column(column, overflow="fold", no_wrap=column == "name")
+    for strategy in list_strategies():
+        rebalance = strategy.rebalance
+        if strategy.band_abs is not None:
+            rebalance += f" + band {strategy.band_abs:g}"
+        table.add_row(
+            strategy.name,
+            strategy.description,
+            " ".join(strategy.universe),
+            rebalance,
+            strategy.benchmark,
+        )
+    Console().print(table)
+    return 0

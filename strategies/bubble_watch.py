@@ -1,0 +1,95 @@
+"""Bubble watch: own the AI names while their trend holds, step back into the index when it breaks.
+
+Thesis (source D, the mid-2024 bubble-and-concentration discussion, answering the build-out optimism of
+sources B and C): AI capex far exceeds AI revenue (the "$600B hole"), so the boom may end as railroads
+and broadband did -- but nobody knows when. Stay in the platform and compute names while their basket
+trends up, and retreat to SPY when the trend breaks.
+
+Signal: the basket is a NaN-aware equal-weight daily-return index of the platform+compute names (names
+join the day after their first close). It is "on" on day t when its level is strictly above its
+200-day simple average, both computed from closes up to and including t; with fewer than 200
+observations the average is undefined and the book holds SPY. On: equal weight over the basket names
+that have a close on day t (the names the signal measures -- this differs from the static books, which
+keep a target on unlisted names). Off: 100% SPY. The engine executes row t one bar later.
+
+Rebalance: monthly within a regime; the strategy also sets ``band_abs = 0.25``, a drift band that only a
+regime switch can breach (every basket weight is ~9%), so a switch is traded on the bar after the
+crossing instead of waiting for the next month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, column_positions, equal_weight_index, trend_on
+
+
+@dataclass(frozen=True)
+class BubbleWatchParams:
+    """Parameters of :mod:`strategies.bubble_watch`.
+
+    Attributes
+    ----------
+    basket : tuple of str
+        The platform (META, MSFT, AMZN, ORCL) and compute (NVDA, AVGO, AMD, MU, TSM, ANET, MRVL) names.
+    window : int
+        Days in the simple moving average of the basket level.
+    fallback : str
+        Held at 100% while the trend is off (and before the average exists).
+    switch_band : float
+        ``band_abs`` of the rebalance rule, so a regime switch trades on the next bar.
+    """
+
+    basket: tuple[str, ...] = (
+        "META", "MSFT", "AMZN", "ORCL",
+        "NVDA", "AVGO", "AMD", "MU", "TSM", "ANET", "MRVL",
+    )  # fmt: skip
+    window: int = 200
+    fallback: str = "SPY"
+    switch_band: float = 0.25
+
+
+def basket_signal(prices: np.ndarray, tickers: Sequence[str], params: BubbleWatchParams) -> np.ndarray:
+    """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
+    level = equal_weight_index(prices, column_positions(tickers, params.basket))
+    return trend_on(level, params.window)
+
+
+def weights(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: BubbleWatchParams) -> np.ndarray:
+    """Basket (equal weight over listed names) when the trend is on, else fallback; ``(T, N)`` or ``(P, T, N)``."""
+    check_inputs(prices, dates, tickers)
+    positions = column_positions(tickers, params.basket)
+    fallback = column_positions(tickers, [params.fallback])[0]
+    on = basket_signal(prices, tickers, params)[..., None]
+    listed = np.isfinite(prices[..., positions])
+    count = listed.sum(axis=-1, keepdims=True)
+    share = np.divide(1.0, count, out=np.zeros(count.shape), where=count > 0)
+    out = np.zeros(prices.shape[:-1] + (len(tickers),))
+    out[..., positions] = np.where(on & listed, share, 0.0)
+    out[..., fallback] += np.where(on[..., 0], 0.0, 1.0)
+    return out
+
+
+def make_strategy(params: BubbleWatchParams = BubbleWatchParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    universe = tuple(dict.fromkeys((*params.basket, params.fallback)))
+    return Strategy(
+        name="bubble_watch",
+        description=(
+            f"AI platform+compute basket while above its {params.window}-day average, else {params.fallback}"
+        ),
+        universe=universe,
+        rebalance="monthly",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+        band_abs=params.switch_band,
+    )
+
+
+STRATEGY = make_strategy()

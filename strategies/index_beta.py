@@ -1,0 +1,59 @@
+"""Index beta: hold the S&P 500 and nothing else.
+
+Thesis (source A, the December 2024 scenario essay): whatever the AI transition does, owning the broad
+S&P 500 "won't go far wrong" -- a cap-weighted index is insulated beta that captures the winners without
+having to pick them. Held as 100% SPY, bought once and never rebalanced.
+
+Buy and hold: the target is emitted only on the first row on which the ticker has a price (row 0 on a
+normal frame) and every later row is NaN ("no new target"), so with ``rebalance="none"`` the engine enters
+once, one bar later, and never trades again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, column_positions, first_row_only
+
+
+@dataclass(frozen=True)
+class IndexBetaParams:
+    """Parameters of :mod:`strategies.index_beta`.
+
+    Attributes
+    ----------
+    ticker : str
+        The index fund held at 100%.
+    """
+
+    ticker: str = "SPY"
+
+
+def weights(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: IndexBetaParams) -> np.ndarray:
+    """100% ``params.ticker`` on the first row with a price, NaN on every other row; ``(T, N)``."""
+    check_inputs(prices, dates, tickers)
+    positions = column_positions(tickers, [params.ticker])
+    row = np.zeros(len(tickers))
+    row[positions] = 1.0
+    return first_row_only(row, prices, positions, prices.shape[-2])
+
+
+def make_strategy(params: IndexBetaParams = IndexBetaParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    return Strategy(
+        name="index_beta",
+        description=f"100% {params.ticker}, bought once and held (broad-index beta)",
+        universe=(params.ticker,),
+        rebalance="none",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+    )
+
+
+STRATEGY = make_strategy()

@@ -1,0 +1,61 @@
+"""Meta as the single stock to own for five years.
+
+Thesis (source A, the December 2024 scenario essay): if forced to hold one stock through the AI
+transition, Meta -- cheap LLMs help its small-business advertisers and consumer products, which
+supports the core ads business. Held as 100% META, bought once and never rebalanced.
+
+Buy and hold: the target is emitted only on the first row on which META has a price and every later
+row is NaN ("no new target"), so with ``rebalance="none"`` the engine enters once, one bar later, and
+never trades again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, column_positions, first_row_only
+
+
+@dataclass(frozen=True)
+class MetaSinglePickParams:
+    """Parameters of :mod:`strategies.meta_single_pick`.
+
+    Attributes
+    ----------
+    ticker : str
+        The single stock held at 100%.
+    """
+
+    ticker: str = "META"
+
+
+def weights(
+    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: MetaSinglePickParams
+) -> np.ndarray:
+    """100% ``params.ticker`` on the first row with a price, NaN on every other row; ``(T, N)``."""
+    check_inputs(prices, dates, tickers)
+    positions = column_positions(tickers, [params.ticker])
+    row = np.zeros(len(tickers))
+    row[positions] = 1.0
+    return first_row_only(row, prices, positions, prices.shape[-2])
+
+
+def make_strategy(params: MetaSinglePickParams = MetaSinglePickParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    return Strategy(
+        name="meta_single_pick",
+        description=f"100% {params.ticker}, bought once and held (the essay's one stock for five years)",
+        universe=(params.ticker,),
+        rebalance="none",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+    )
+
+
+STRATEGY = make_strategy()

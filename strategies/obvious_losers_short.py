@@ -1,0 +1,67 @@
+"""Short the obvious losers of AI: legacy autos, Europe, outsourcing and large SaaS.
+
+Thesis (source A, the December 2024 scenario essay; the SaaS doubt echoes the sceptics of source B):
+some losers look obvious -- outsourced white-collar work (Infosys) is what AI replaces first, large
+seat-priced SaaS (Salesforce) loses seats, Europe has little AI industry, and legacy carmakers lose the
+autonomy race -- even if the essay finds it "easier to back the winners". Short INFY, CRM, VGK, F and GM
+in equal weight (together -100% of equity by default), hedged long SPY of the same notional, rebalanced
+monthly so the hedge is equal in notional at every rebalance.
+
+Missing prices (differs from the static books): on a row where a short has no price, the short book
+is split over the shorts that do, so the hedge always matches the shorts actually held. All default
+names trade from 2015.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, hedged_short
+
+
+@dataclass(frozen=True)
+class ObviousLosersShortParams:
+    """Parameters of :mod:`strategies.obvious_losers_short`.
+
+    Attributes
+    ----------
+    shorts : tuple of str
+        Shorted in equal weight.
+    hedge : str
+        Held long with the same notional as the shorts.
+    short_size : float
+        Gross short as a fraction of equity (the shorts sum to ``-short_size``, the hedge is ``+short_size``).
+    """
+
+    shorts: tuple[str, ...] = ("INFY", "CRM", "VGK", "F", "GM")
+    hedge: str = "SPY"
+    short_size: float = 1.0
+
+
+def weights(
+    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: ObviousLosersShortParams
+) -> np.ndarray:
+    """Equal-weight shorts hedged by the index; ``(T, N)`` (``(P, T, N)`` if listings differ by path)."""
+    check_inputs(prices, dates, tickers)
+    return hedged_short(prices, tickers, params.shorts, params.hedge, params.short_size)
+
+
+def make_strategy(params: ObviousLosersShortParams = ObviousLosersShortParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    return Strategy(
+        name="obvious_losers_short",
+        description=f"Short {', '.join(params.shorts)} equally, hedged long {params.hedge} of equal notional",
+        universe=(*params.shorts, params.hedge),
+        rebalance="monthly",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+    )
+
+
+STRATEGY = make_strategy()

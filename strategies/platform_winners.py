@@ -1,0 +1,71 @@
+"""Platform winners: the big-tech platforms best placed to sell AI to businesses and consumers.
+
+Thesis (source A, the December 2024 scenario essay, with the hyperscaler list of source C): Microsoft is
+best placed for business AI and the displacement of outsourced white-collar work; Amazon benefits
+passively through AWS, its Anthropic stake and later robotics; Meta gains from cheap LLMs for its
+advertisers; Oracle could do well from the build-out. Google has the worst risk/reward of big tech
+(third in cloud, search at risk), so it is held at 0 by default. Weights META 40, MSFT 30, AMZN 20,
+ORCL 10, rebalanced quarterly.
+
+Missing prices: a fixed target on every row; before a ticker lists its slice follows the engine's
+missing-asset policy (cash by default). All default names trade from 2015.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, static_weights
+
+
+@dataclass(frozen=True)
+class PlatformWinnersParams:
+    """Parameters of :mod:`strategies.platform_winners`.
+
+    Attributes
+    ----------
+    weights : tuple of (ticker, fraction)
+        Long book; a 0 weight leaves the ticker out of the universe.
+    """
+
+    weights: tuple[tuple[str, float], ...] = (
+        ("META", 0.40),
+        ("MSFT", 0.30),
+        ("AMZN", 0.20),
+        ("ORCL", 0.10),
+        ("GOOGL", 0.0),
+    )
+
+    def held(self) -> dict[str, float]:
+        """The non-zero weights as a dict."""
+        return {t: w for t, w in self.weights if w != 0.0}
+
+
+def weights(
+    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: PlatformWinnersParams
+) -> np.ndarray:
+    """The fixed platform book on every row; ``(T, N)``."""
+    check_inputs(prices, dates, tickers)
+    return static_weights(prices.shape[-2], tickers, params.held())
+
+
+def make_strategy(params: PlatformWinnersParams = PlatformWinnersParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    book = ", ".join(f"{t} {w:.0%}" for t, w in params.held().items())
+    return Strategy(
+        name="platform_winners",
+        description=f"AI platform leaders: {book} (GOOGL underweight)",
+        universe=tuple(params.held()),
+        rebalance="quarterly",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+    )
+
+
+STRATEGY = make_strategy()

@@ -1,0 +1,65 @@
+"""Short legacy autos: the old carmakers lose in the autonomy (and EV / China) transition.
+
+Thesis (source A, the December 2024 scenario essay): legacy carmakers do badly when cars drive
+themselves and Chinese EV makers compete on price -- though shorting is hard, so the short is hedged.
+Short F, GM and STLA in equal weight (together -100% of equity by default), long SPY of the same
+notional (+100%), rebalanced monthly so the hedge is equal in notional at every rebalance.
+
+Missing prices (differs from the static books): on a row where a short has no price, the short book
+is split over the shorts that do, so the hedge always matches the shorts actually held. All default
+names trade from 2015.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from strategies.base import Strategy
+from strategies.signals import check_inputs, hedged_short
+
+
+@dataclass(frozen=True)
+class ShortLegacyAutosParams:
+    """Parameters of :mod:`strategies.short_legacy_autos`.
+
+    Attributes
+    ----------
+    shorts : tuple of str
+        Shorted in equal weight.
+    hedge : str
+        Held long with the same notional as the shorts.
+    short_size : float
+        Gross short as a fraction of equity (the shorts sum to ``-short_size``, the hedge is ``+short_size``).
+    """
+
+    shorts: tuple[str, ...] = ("F", "GM", "STLA")
+    hedge: str = "SPY"
+    short_size: float = 1.0
+
+
+def weights(
+    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: ShortLegacyAutosParams
+) -> np.ndarray:
+    """Equal-weight shorts hedged by the index; ``(T, N)`` (``(P, T, N)`` if listings differ by path)."""
+    check_inputs(prices, dates, tickers)
+    return hedged_short(prices, tickers, params.shorts, params.hedge, params.short_size)
+
+
+def make_strategy(params: ShortLegacyAutosParams = ShortLegacyAutosParams()) -> Strategy:
+    """The strategy record for ``params``."""
+    return Strategy(
+        name="short_legacy_autos",
+        description=f"Short {', '.join(params.shorts)} equally, hedged long {params.hedge} of equal notional",
+        universe=(*params.shorts, params.hedge),
+        rebalance="monthly",
+        benchmark="SPY",
+        params=params,
+        weights_fn=weights,
+    )
+
+
+STRATEGY = make_strategy()

@@ -1,0 +1,205 @@
+"""Small array helpers shared by the strategy modules.
+
+Every helper works on ``(T, N)`` and ``(P, T, N)`` arrays (paths first, time on axis -2) without a Python
+loop over paths or days, and every time-series value at row t is computed from rows ``<= t`` only, so no
+signal can see the future.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from strategies.errors import StrategyError
+
+
+def check_inputs(prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
+    """Validate the shapes of a weights-function call and return ``dates`` as ``datetime64[ns]``.
+
+    Parameters
+    ----------
+    prices : ndarray
+        ``(T, N)`` or ``(P, T, N)``.
+    dates : array-like of datetime
+        T dates.
+    tickers : sequence of str
+        N tickers.
+
+    Returns
+    -------
+    ndarray of datetime64[ns], shape (T,)
+    """
+    if prices.ndim not in (2, 3):
+        raise StrategyError(
+            f"prices must be (days, tickers) or (paths, days, tickers); got shape {prices.shape}"
+        )
+    if prices.shape[-1] != len(tickers):
+        raise StrategyError(f"prices have {prices.shape[-1]} columns but {len(tickers)} tickers were given")
+    stamps = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
+    if stamps.shape[0] != prices.shape[-2]:
+        raise StrategyError(f"prices have {prices.shape[-2]} days but {stamps.shape[0]} dates were given")
+    return stamps
+
+
+def column_positions(tickers: Sequence[str], names: Sequence[str]) -> np.ndarray:
+    """Positions of ``names`` in ``tickers``; a missing name raises StrategyError naming it."""
+    lookup = {t: i for i, t in enumerate(tickers)}
+    missing = [n for n in names if n not in lookup]
+    if missing:
+        raise StrategyError(f"no prices for {', '.join(missing)}; add them to the price data")
+    return np.array([lookup[n] for n in names], dtype=np.intp)
+
+
+def static_weights(n_days: int, tickers: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
+    """The same target on every row: ``(T, N)`` with ``weights[ticker]`` in its column, 0 elsewhere."""
+    row = np.zeros(len(tickers))
+    positions = column_positions(tickers, list(weights))
+    row[positions] = np.fromiter(weights.values(), dtype=float, count=len(weights))
+    return np.tile(row, (n_days, 1))
+
+
+def equal_weights(names: Sequence[str], total: float = 1.0) -> dict[str, float]:
+    """``total`` split equally over ``names`` (an empty list gives an empty dict)."""
+    if not names:
+        return {}
+    share = total / len(names)
+    return {n: share for n in names}
+
+
+def listed_mask(prices: np.ndarray) -> np.ndarray:
+    """True where a price exists; ``(T, N)`` when every path has the same listing pattern, else ``(P, T, N)``.
+
+    Simulated paths normally share the listing dates of the history they were built from, so a mask that
+    is identical across paths is reduced to one ``(T, N)`` array and the weights stay path-independent.
+    """
+    mask = np.isfinite(prices)
+    if mask.ndim == 3 and (mask == mask[:1]).all():
+        return mask[0]
+    return mask
+
+
+def hedged_short(
+    prices: np.ndarray,
+    tickers: Sequence[str],
+    shorts: Sequence[str],
+    hedge: str,
+    short_size: float,
+) -> np.ndarray:
+    """Equal-weight shorts summing to ``-short_size``, hedged by ``+short_size`` of ``hedge``.
+
+    Only shorts with a price on row t share the short book on that row, so the hedge is always equal in
+    notional to the shorts actually held (weights are fractions of equity at the rebalance). On a row where
+    no short has a price the whole row is 0 (nothing to hedge).
+
+    Returns
+    -------
+    ndarray
+        ``(T, N)`` or ``(P, T, N)`` as :func:`listed_mask` decides.
+    """
+    short_pos = column_positions(tickers, shorts)
+    hedge_pos = column_positions(tickers, [hedge])[0]
+    listed = listed_mask(prices)[..., short_pos]
+    count = listed.sum(axis=-1, keepdims=True)
+    per_short = np.divide(-short_size, count, out=np.zeros(count.shape), where=count > 0)
+    weights = np.zeros(listed.shape[:-1] + (len(tickers),))
+    weights[..., short_pos] = np.where(listed, per_short, 0.0)
+    weights[..., hedge_pos] += np.where(count[..., 0] > 0, short_size, 0.0)
+    return weights
+
+
+def first_row_only(
+    weights_row: np.ndarray, prices: np.ndarray, positions: np.ndarray, n_days: int
+) -> np.ndarray:
+    """Buy-and-hold target: ``weights_row`` on the first row where every held ticker has a price, NaN after.
+
+    With the engine's ``calendar="none"`` a target is traded once when it first arrives and never again,
+    so the position drifts with the market (buy and hold). The first row with prices for every held ticker
+    (in every path) is used rather than row 0, so a frame that starts before a listing still enters fully.
+    """
+    have_all = np.isfinite(prices[..., positions]).all(axis=-1)
+    if have_all.ndim == 2:
+        have_all = have_all.all(axis=0)
+    if not have_all.any():
+        raise StrategyError("no date on which every held ticker has a price; widen the date range")
+    weights = np.full((n_days, weights_row.shape[0]), np.nan)
+    weights[int(np.argmax(have_all))] = weights_row
+    return weights
+
+
+def rolling_mean(values: np.ndarray, window: int, axis: int = -2) -> np.ndarray:
+    """Trailing simple moving average along ``axis`` using rows ``t-window+1 .. t``.
+
+    NaN until ``window`` observations exist and wherever the window contains a NaN. Works on any shape;
+    the default axis is the time axis of ``(T, N)`` and ``(P, T, N)`` arrays.
+    """
+    if window < 1:
+        raise StrategyError(f"moving-average window must be at least 1 day; got {window}")
+    values = np.moveaxis(np.asarray(values, dtype=float), axis, 0)
+    n = values.shape[0]
+    finite = np.isfinite(values)
+    zero_pad = np.zeros((1,) + values.shape[1:])
+    csum = np.concatenate([zero_pad, np.cumsum(np.where(finite, values, 0.0), axis=0)])
+    cnan = np.concatenate([zero_pad, np.cumsum(~finite, axis=0)])
+    out = np.full(values.shape, np.nan)
+    if n >= window:
+        sums = csum[window:] - csum[:-window]
+        nans = cnan[window:] - cnan[:-window]
+        out[window - 1 :] = np.where(nans == 0, sums / window, np.nan)
+    return np.moveaxis(out, 0, axis)
+
+
+def equal_weight_index(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Level of a NaN-aware, equal-weight, daily-rebalanced index of the columns at ``positions``.
+
+    The index return on day t is the mean of the daily returns of the names that have a close on both
+    t-1 and t (names join the day after their first close); a day where none has a return is flat. The
+    level is NaN before the first close of any name and starts at 1.0 there.
+
+    Returns
+    -------
+    ndarray
+        ``(T,)`` for ``(T, N)`` prices, ``(P, T)`` for ``(P, T, N)``.
+    """
+    basket = prices[..., positions]
+    returns = np.full(basket.shape, np.nan)
+    returns[..., 1:, :] = basket[..., 1:, :] / basket[..., :-1, :] - 1.0
+    has_return = np.isfinite(returns)
+    count = has_return.sum(axis=-1)
+    mean_return = np.divide(
+        np.where(has_return, returns, 0.0).sum(axis=-1), count, out=np.zeros(count.shape), where=count > 0
+    )
+    started = np.maximum.accumulate(np.isfinite(basket).any(axis=-1), axis=-1)
+    level = np.cumprod(1.0 + np.where(started, mean_return, 0.0), axis=-1)
+    return np.where(started, level, np.nan)
+
+
+def trend_on(level: np.ndarray, window: int) -> np.ndarray:
+    """True on rows where ``level`` is strictly above its trailing ``window``-day mean (both from rows <= t).
+
+    False while the mean is undefined (fewer than ``window`` observations), so a trend filter starts "off".
+    ``level`` is ``(T,)`` or ``(P, T)``; time is the last axis.
+    """
+    average = rolling_mean(level, window, axis=-1)
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(average) & (level > average)
+
+
+def linear_glide(dates: Any, start: str, end: str, start_value: float, end_value: float) -> np.ndarray:
+    """A value moving linearly in calendar time from ``start_value`` at ``start`` to ``end_value`` at ``end``.
+
+    Constant ``start_value`` before ``start`` and ``end_value`` after ``end``.
+
+    Returns
+    -------
+    ndarray, shape (T,)
+    """
+    stamps = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    t0 = pd.Timestamp(start).to_datetime64().astype("datetime64[ns]").astype(np.int64)
+    t1 = pd.Timestamp(end).to_datetime64().astype("datetime64[ns]").astype(np.int64)
+    if t1 <= t0:
+        raise StrategyError(f"glide path end {end} must be after its start {start}")
+    fraction = np.clip((stamps - t0) / (t1 - t0), 0.0, 1.0)
+    return start_value + (end_value - start_value) * fraction
