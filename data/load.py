@@ -1,0 +1,247 @@
+"""``load_prices``: the one entry point that turns tickers and a date range into aligned Prices frames."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from data.aliases import resolve_aliases
+from data.cache import CacheUpdateError, PriceCache
+from data.csv_provider import CsvProvider
+from data.errors import DataError
+from data.validate import check_range, clip_range, normalize_tickers
+from data.yahoo_provider import YahooProvider
+
+SOURCES = ("auto", "cache", "csv", "yahoo")
+# A requested start this many days before the first price is reported (weekends and holidays are not).
+_START_GAP_DAYS = 7
+
+
+@dataclass(frozen=True)
+class PriceData:
+    """Aligned prices of several tickers.
+
+    Attributes
+    ----------
+    close
+        Adjusted closes: tz-naive DatetimeIndex named ``date``, ascending, float64, one column per ticker;
+        NaN before a ticker's first price, gaps after it forward-filled.
+    open
+        Opens on the same index and columns (adjusted the same way), when every ticker's source had an
+        Open column; else ``None``. On a forward-filled day the open is the carried close.
+    source
+        Where the prices came from, e.g. ``"csv:/abs/dir"``, ``"cache"``, ``"yahoo"``, ``"cache+yahoo"``.
+    late_starts
+        Tickers whose first price comes after the first date of the frame, with that first date.
+    notes
+        Human-readable remarks (renamed tickers, late starts, end trimmed, ...).
+    """
+
+    close: pd.DataFrame
+    open: pd.DataFrame | None
+    source: str
+    late_starts: dict[str, pd.Timestamp] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+    @property
+    def tickers(self) -> list[str]:
+        """The columns, in the requested order."""
+        return list(self.close.columns)
+
+
+def default_data_dir(data_dir: str | Path | None = None) -> Path | None:
+    """``data_dir`` if given, else ``THESES_DATA_DIR``, else ``None``."""
+    chosen = data_dir if data_dir is not None else os.environ.get("THESES_DATA_DIR") or None
+    return Path(chosen).expanduser() if chosen is not None else None
+
+
+def load_prices(
+    tickers: str | Iterable[str],
+    start: object = None,
+    end: object = None,
+    source: str = "auto",
+    data_dir: str | Path | None = None,
+    trim_end: bool = True,
+) -> PriceData:
+    """Load adjusted prices of ``tickers`` between ``start`` and ``end`` (inclusive) and align them.
+
+    Parameters
+    ----------
+    tickers
+        Symbols (case-insensitive; renamed ones such as FB are replaced by their current symbol).
+    start, end
+        Dates (``"YYYY-MM-DD"``, datetime or Timestamp); ``None`` = all available.
+    source
+        ``"auto"``: per ticker, the cache when it covers the range, else ``data_dir``/``THESES_DATA_DIR``
+        CSVs, else a Yahoo Finance download into the cache. ``"cache"``, ``"csv"``, ``"yahoo"``: only that.
+    data_dir
+        Folder of ``TICKER.csv`` files; default ``THESES_DATA_DIR``.
+    trim_end
+        Cut the frame at the last date on which every ticker has a price of its own (not carried
+        forward) and say so in ``notes``.
+
+    Returns
+    -------
+    PriceData
+
+    Raises
+    ------
+    DataError
+        Bad tickers or dates, unreadable or invalid files, a ticker found nowhere, no prices in range.
+    """
+    if source not in SOURCES:
+        raise DataError(f"unknown price source {source!r}: use one of {', '.join(SOURCES)}")
+    names, notes = resolve_aliases(normalize_tickers(tickers))
+    start_ts, end_ts = check_range(start, end)
+    bars, sources = _collect_bars(names, start_ts, end_ts, source, default_data_dir(data_dir), notes)
+    close, open_, late_starts, align_notes = align_bars(bars, names, start_ts, end_ts, trim_end)
+    return PriceData(
+        close=close,
+        open=open_,
+        source="+".join(dict.fromkeys(sources)),
+        late_starts=late_starts,
+        notes=tuple(notes + align_notes),
+    )
+
+
+def _collect_bars(
+    names: list[str],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    source: str,
+    data_dir: Path | None,
+    notes: list[str],
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Bars of every ticker (full history of its source) and the source tags used, in a stable order."""
+    bars: dict[str, pd.DataFrame] = {}
+    used: set[str] = set()
+    cache = PriceCache()
+    csv = CsvProvider(data_dir) if data_dir is not None and source in ("auto", "csv") else None
+    if source == "csv":
+        if csv is None:
+            raise DataError("source 'csv' needs a price directory: pass --data-dir DIR or set THESES_DATA_DIR")
+        bars = {name: csv.bars(name) for name in names}
+        return bars, [csv.source]
+    to_download: list[str] = []
+    for name in names:
+        entry = cache.read(name) if source in ("auto", "cache") else None
+        if source == "cache" and entry is None:
+            raise DataError(
+                f"{name} is not in the price cache {cache.directory}: run `theses data fetch {name}` "
+                "or use --data-dir DIR"
+            )
+        if entry is not None and (source == "cache" or entry.covers(start, end)):
+            bars[name] = entry.bars
+            used.add("cache")
+        elif csv is not None and csv.has(name):
+            bars[name] = csv.bars(name)
+            used.add(csv.source)
+        else:
+            to_download.append(name)
+    if to_download:
+        bars.update(_download(to_download, start, end, cache, source, csv, notes, used))
+    order = ["cache", *(tag for tag in sorted(used) if tag.startswith("csv:")), "cache+yahoo", "yahoo"]
+    return {name: bars[name] for name in names}, [tag for tag in order if tag in used]
+
+
+def _download(
+    names: list[str],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    cache: PriceCache,
+    source: str,
+    csv: CsvProvider | None,
+    notes: list[str],
+    used: set[str],
+) -> dict[str, pd.DataFrame]:
+    """Fetch ``names`` from Yahoo Finance into the cache (incrementally) and return their cached bars."""
+    provider = YahooProvider()
+    try:
+        status = cache.update(names, provider, start, end)
+    except CacheUpdateError as exc:
+        if source == "yahoo":
+            raise
+        # auto: a ticker that was cached, only not up to date, falls back on what the cache has.
+        missing = [name for name in exc.failed if cache.read(name) is None]
+        if missing:
+            where = f"neither cached nor in {csv.directory}" if csv is not None else "not cached"
+            raise DataError(f"{', '.join(missing)} {where}, and {exc}") from None
+        stale = sorted(exc.failed)
+        notes.append(f"could not update {', '.join(stale)} from Yahoo Finance; using the cached prices")
+        status = {name: "cached" if name in exc.failed else "fetched" for name in names}
+    for state in status.values():
+        used.add({"fetched": "yahoo", "updated": "cache+yahoo"}.get(state, "cache"))
+    result: dict[str, pd.DataFrame] = {}
+    for name in names:
+        entry = cache.read(name)
+        if entry is None:  # pragma: no cover - update() either wrote it or raised
+            raise DataError(f"{name}: nothing was cached after downloading; retry")
+        result[name] = entry.bars
+    return result
+
+
+def align_bars(
+    bars: dict[str, pd.DataFrame],
+    names: list[str],
+    start: pd.Timestamp | None,
+    end: pd.Timestamp | None,
+    trim_end: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, pd.Timestamp], list[str]]:
+    """Align per-ticker bars on the union of their dates.
+
+    Returns
+    -------
+    close, open, late_starts, notes
+        See :class:`PriceData`. ``open`` is ``None`` unless every ticker has some open price.
+    """
+    notes: list[str] = []
+    clipped = {name: clip_range(bars[name], start, end) for name in names}
+    for name, frame in clipped.items():
+        if frame.empty:
+            full = bars[name]
+            span = f"its prices run {full.index[0].date()} to {full.index[-1].date()}" if len(full) else "no rows"
+            raise DataError(
+                f"{name} has no prices between {_day(start, 'the start')} and {_day(end, 'the end')} ({span}); "
+                "widen the date range"
+            )
+    raw_close = pd.concat({name: clipped[name]["Close"] for name in names}, axis=1).sort_index()
+    last_own = {name: clipped[name].index[-1] for name in names}
+    if trim_end:
+        common_end = min(last_own.values())
+        if common_end < raw_close.index[-1]:
+            early = sorted(name for name, day in last_own.items() if day == common_end)
+            notes.append(
+                f"prices end {common_end.date()}, the last date every ticker has a price "
+                f"({', '.join(early)} end there; others run to {raw_close.index[-1].date()})"
+            )
+            raw_close = raw_close.loc[:common_end]
+    close = raw_close.ffill().astype("float64")
+    close.index = pd.DatetimeIndex(close.index, name="date")
+    close.columns = pd.Index(names)
+    first_day = close.index[0]
+    late_starts = {name: clipped[name].index[0] for name in names if clipped[name].index[0] > first_day}
+    for name, day in late_starts.items():
+        notes.append(f"{name} starts {day.date()}, after the first date {first_day.date()}; it is NaN before")
+    if start is not None and (first_day - start).days > _START_GAP_DAYS:
+        notes.append(f"prices start {first_day.date()}, later than the requested start {start.date()}")
+    open_ = _align_open(clipped, names, close)
+    return close, open_, late_starts, notes
+
+
+def _align_open(clipped: dict[str, pd.DataFrame], names: list[str], close: pd.DataFrame) -> pd.DataFrame | None:
+    """Opens on the close frame's index; a day without a bar of its own opens at the carried close."""
+    if not all(clipped[name]["Open"].notna().any() for name in names):
+        return None
+    raw_open = pd.concat({name: clipped[name]["Open"] for name in names}, axis=1).reindex(close.index)
+    values = raw_open.to_numpy(dtype="float64")
+    values = np.where(np.isnan(values), close.to_numpy(), values)
+    return pd.DataFrame(values, index=close.index, columns=close.columns)
+
+
+def _day(stamp: pd.Timestamp | None, default: str) -> str:
+    return default if stamp is None else str(stamp.date())
