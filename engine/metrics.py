@@ -1,0 +1,793 @@
+"""Performance metrics: small pure functions on simple returns, plus the per-run and per-batch tables.
+
+Modelled on empyrical-reloaded's ``stats.py``: a flat module of small, NaN-aware functions, one helper that
+resolves the annualisation factor, and definitions that match empyrical-reloaded's wherever it has the
+metric (each function says which). Conventions, stated once:
+
+- Inputs are **simple** per-period returns (``r_t = V_t / V_{t-1} - 1``) as a ``pd.Series`` or 1-D array;
+  NaN returns are skipped by means and deviations and count as a zero return when compounding (as in
+  empyrical). Functions of two series use only the periods where both are present.
+- **Annualisation**: ``periods_per_year`` (default 252 trading days). Volatilities scale by
+  ``sqrt(periods_per_year)``, arithmetic means by ``periods_per_year``; CAGR uses
+  ``years = number of return periods / periods_per_year`` (not calendar days — quantstats uses calendar days,
+  empyrical uses periods; we follow empyrical).
+- **Risk-free rate**: given as an *annual* rate and turned into a per-period rate by simple division,
+  ``rf / periods_per_year`` — the same way the engine credits cash interest (``cash_rate / 252`` a bar), so a
+  portfolio holding only cash at the risk-free rate has zero excess return. empyrical takes a *per-period*
+  risk-free rate; ours equals empyrical's with ``risk_free=rf / periods_per_year``.
+- A ratio whose denominator is zero (returns that do not vary, no losing period) is NaN, not infinity.
+
+The scenario-batch part works on equity arrays ``(paths, days)``: :func:`path_metrics` (vectorised over
+paths), :func:`scenario_summary` (percentiles and probabilities over one scenario's paths) and
+:func:`scenario_blend` (the probability-weighted mixture of several scenarios).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from engine.errors import EngineError
+
+DAILY = 252
+"""Trading days per year; the default annualisation factor."""
+
+PERIODS_PER_YEAR: dict[str, int] = {"daily": 252, "weekly": 52, "monthly": 12, "quarterly": 4, "yearly": 1}
+"""Annualisation factors by period name (empyrical's ``ANNUALIZATION_FACTORS`` plus quarterly)."""
+
+SCENARIO_PERCENTILES: tuple[int, ...] = (5, 25, 50, 75, 95)
+"""Percentiles of terminal wealth and CAGR reported for a batch of paths."""
+
+_ZERO_DISPERSION = 1e-14
+"""Per-period deviations at or below this are float noise around a constant: the ratio is undefined."""
+
+_PATH_CHUNK_BYTES = 8 * 2**20
+"""Float64 working memory per chunk of paths in :func:`path_metrics`."""
+
+ReturnsLike = pd.Series | np.ndarray
+
+
+# ----------------------------------------------------------------------------------------------------------
+# helpers
+
+
+def annualization_factor(periods_per_year: float | str = DAILY) -> float:
+    """Resolve the number of return periods in a year.
+
+    Parameters
+    ----------
+    periods_per_year : float or str, default 252
+        A positive number of periods per year, or a period name: ``"daily"`` (252), ``"weekly"`` (52),
+        ``"monthly"`` (12), ``"quarterly"`` (4), ``"yearly"`` (1).
+
+    Returns
+    -------
+    float
+        The annualisation factor.
+
+    Raises
+    ------
+    EngineError
+        For an unknown period name or a factor that is not a positive finite number.
+    """
+    if isinstance(periods_per_year, str):
+        try:
+            return float(PERIODS_PER_YEAR[periods_per_year.lower()])
+        except KeyError:
+            names = ", ".join(PERIODS_PER_YEAR)
+            raise EngineError(
+                f"periods_per_year: unknown period {periods_per_year!r}; use a positive number or one of {names}"
+            ) from None
+    factor = float(periods_per_year)
+    if not np.isfinite(factor) or factor <= 0:
+        raise EngineError(
+            f"periods_per_year: {periods_per_year!r} is not a positive number; use e.g. 252 for daily"
+        )
+    return factor
+
+
+def _values(returns: ReturnsLike) -> np.ndarray:
+    """Returns as a 1-D float64 array (a view when possible)."""
+    values = np.asarray(returns, dtype=np.float64)
+    if values.ndim != 1:
+        raise ValueError(f"expected 1-D returns, got shape {values.shape}")
+    return values
+
+
+def _paired(returns: ReturnsLike, benchmark_returns: ReturnsLike) -> tuple[np.ndarray, np.ndarray]:
+    """Two return series restricted to the periods where both are present.
+
+    Two Series are aligned on their index (dates only one of them has are dropped); arrays must have the
+    same length and are paired by position.
+    """
+    if isinstance(returns, pd.Series) and isinstance(benchmark_returns, pd.Series):
+        both = pd.concat([returns, benchmark_returns], axis=1, join="inner")
+        r, b = both.iloc[:, 0].to_numpy(np.float64), both.iloc[:, 1].to_numpy(np.float64)
+    else:
+        r, b = _values(returns), _values(benchmark_returns)
+        if r.shape != b.shape:
+            raise ValueError(f"returns and benchmark returns differ in length: {r.shape[0]} vs {b.shape[0]}")
+    present = np.isfinite(r) & np.isfinite(b)
+    return r[present], b[present]
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    """``numerator / denominator``, NaN when the denominator is zero-dispersion noise or undefined."""
+    if not np.isfinite(denominator) or denominator <= _ZERO_DISPERSION:
+        return float("nan")
+    return float(numerator / denominator)
+
+
+def _std(values: np.ndarray) -> float:
+    """Sample standard deviation (ddof=1) of the non-NaN values; NaN with fewer than two."""
+    present = values[~np.isnan(values)]
+    if present.size < 2:
+        return float("nan")
+    return float(np.std(present, ddof=1))
+
+
+def _mean(values: np.ndarray) -> float:
+    """Mean of the non-NaN values; NaN when there are none."""
+    present = values[~np.isnan(values)]
+    return float(present.mean()) if present.size else float("nan")
+
+
+def returns_from_equity(equity: pd.Series) -> pd.Series:
+    """Simple returns of an equity curve, one per period after the first.
+
+    Parameters
+    ----------
+    equity : pd.Series
+        Portfolio value by date.
+
+    Returns
+    -------
+    pd.Series
+        ``equity[t] / equity[t-1] - 1`` for t >= 1 (length ``len(equity) - 1``).
+    """
+    return equity.pct_change(fill_method=None).iloc[1:]
+
+
+# ----------------------------------------------------------------------------------------------------------
+# single-series metrics
+
+
+def total_return(returns: ReturnsLike) -> float:
+    """Compounded return over the whole series, ``prod(1 + r) - 1``.
+
+    Matches empyrical's ``cum_returns_final``. NaN returns compound as zero; empty input gives NaN.
+    """
+    values = _values(returns)
+    if values.size == 0:
+        return float("nan")
+    return float(np.nanprod(1.0 + values) - 1.0)
+
+
+def cagr(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
+    """Compound annual growth rate, ``(1 + total_return) ** (1 / years) - 1``.
+
+    ``years = len(returns) / periods_per_year`` — the number of return periods, NaN periods included, not
+    calendar days. Matches empyrical's ``annual_return``/``cagr``. When the value is wiped out
+    (``1 + total_return <= 0``, possible with shorts or leverage) the CAGR is -1 (empyrical gives NaN for a
+    negative value).
+
+    Parameters
+    ----------
+    returns : pd.Series or np.ndarray
+        Simple per-period returns.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    float
+        Annual growth rate as a fraction (0.07 is 7%/yr); NaN for empty input.
+    """
+    values = _values(returns)
+    if values.size == 0:
+        return float("nan")
+    years = values.size / annualization_factor(periods_per_year)
+    growth = np.nanprod(1.0 + values)
+    if growth <= 0:
+        return -1.0
+    return float(growth ** (1.0 / years) - 1.0)
+
+
+def annual_volatility(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
+    """Annualised volatility, ``std(r, ddof=1) * sqrt(periods_per_year)``.
+
+    Matches empyrical's ``annual_volatility`` (with its default ``alpha=2``). NaN with fewer than two returns.
+    """
+    return _std(_values(returns)) * float(np.sqrt(annualization_factor(periods_per_year)))
+
+
+def sharpe_ratio(
+    returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
+) -> float:
+    """Annualised Sharpe ratio, ``mean(r - rf_p) / std(r - rf_p, ddof=1) * sqrt(periods_per_year)``.
+
+    Parameters
+    ----------
+    returns : pd.Series or np.ndarray
+        Simple per-period returns.
+    risk_free : float, default 0.0
+        **Annual** risk-free rate; the per-period rate is ``rf_p = risk_free / periods_per_year``.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    float
+        Matches empyrical's ``sharpe_ratio(returns, risk_free=rf_p)`` (empyrical takes the per-period rate).
+        NaN with fewer than two returns or when the excess returns do not vary.
+    """
+    factor = annualization_factor(periods_per_year)
+    excess = _values(returns) - risk_free / factor
+    return _ratio(_mean(excess), _std(excess)) * float(np.sqrt(factor))
+
+
+def downside_risk(
+    returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
+) -> float:
+    """Annualised downside deviation below the per-period risk-free rate.
+
+    ``sqrt(mean(min(r - rf_p, 0) ** 2)) * sqrt(periods_per_year)``, the mean taken over *all* periods (not
+    only the losing ones) — empyrical's ``downside_risk(returns, required_return=rf_p)``.
+    """
+    factor = annualization_factor(periods_per_year)
+    shortfall = np.minimum(_values(returns) - risk_free / factor, 0.0)
+    return float(np.sqrt(_mean(shortfall**2) * factor))
+
+
+def sortino_ratio(
+    returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
+) -> float:
+    """Annualised Sortino ratio, ``mean(r - rf_p) * periods_per_year / downside_risk``.
+
+    ``rf_p = risk_free / periods_per_year`` with ``risk_free`` annual. Matches empyrical's
+    ``sortino_ratio(returns, required_return=rf_p)``. NaN with fewer than two returns or no period below
+    the risk-free rate.
+    """
+    values = _values(returns)
+    if np.count_nonzero(~np.isnan(values)) < 2:
+        return float("nan")
+    factor = annualization_factor(periods_per_year)
+    mean_excess = _mean(values - risk_free / factor) * factor
+    return _ratio(mean_excess, downside_risk(values, risk_free, factor))
+
+
+def max_drawdown(returns: ReturnsLike) -> float:
+    """Largest peak-to-trough fall of the compounded returns, as a negative fraction (0 if none).
+
+    The wealth path starts at 1 before the first return, so a fall on the first period counts. Matches
+    empyrical's ``max_drawdown``; NaN returns compound as zero.
+    """
+    values = _values(returns)
+    if values.size == 0:
+        return float("nan")
+    wealth = np.concatenate(([1.0], np.cumprod(1.0 + np.nan_to_num(values, nan=0.0))))
+    return float(np.min(wealth / np.maximum.accumulate(wealth) - 1.0))
+
+
+class Drawdown(NamedTuple):
+    """The worst drawdown of an equity curve and its dates."""
+
+    max_drawdown: float
+    """Negative fraction (``-0.25`` is a 25% fall); 0 when the curve never falls."""
+    peak: pd.Timestamp | None
+    """Last date at the running high before the trough (None when there is no drawdown)."""
+    trough: pd.Timestamp | None
+    """Date of the lowest point relative to that high."""
+    recovery: pd.Timestamp | None
+    """First date after the trough back at or above the peak value; None if not recovered."""
+
+
+def drawdown_series(equity: pd.Series) -> pd.Series:
+    """Drawdown at each date, ``equity / running max of equity - 1`` (zero or negative)."""
+    return equity / equity.cummax() - 1.0
+
+
+def drawdown_details(equity: pd.Series) -> Drawdown:
+    """The maximum drawdown of an equity curve with its peak, trough and recovery dates.
+
+    Parameters
+    ----------
+    equity : pd.Series
+        Portfolio value by date, without NaN.
+
+    Returns
+    -------
+    Drawdown
+        ``max_drawdown`` equals :func:`max_drawdown` of the curve's returns. Ties go to the first trough and
+        the last peak before it.
+    """
+    if equity.empty:
+        return Drawdown(float("nan"), None, None, None)
+    values = equity.to_numpy(np.float64)
+    running_max = np.maximum.accumulate(values)
+    drawdowns = values / running_max - 1.0
+    trough = int(np.argmin(drawdowns))
+    worst = float(drawdowns[trough])
+    if worst >= 0:
+        return Drawdown(0.0, None, None, None)
+    peak_value = running_max[trough]
+    peak = int(np.flatnonzero(values[: trough + 1] == peak_value)[-1])
+    recovered = np.flatnonzero(values[trough + 1 :] >= peak_value)
+    recovery = equity.index[trough + 1 + int(recovered[0])] if recovered.size else None
+    return Drawdown(worst, equity.index[peak], equity.index[trough], recovery)
+
+
+def calmar_ratio(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
+    """Calmar ratio, ``cagr / |max_drawdown|``; NaN when there is no drawdown.
+
+    Uses the whole series (not a trailing 36 months). Matches empyrical's ``calmar_ratio``.
+    """
+    worst = max_drawdown(returns)
+    if not worst < 0:
+        return float("nan")
+    return cagr(returns, periods_per_year) / abs(worst)
+
+
+def cvar(returns: ReturnsLike, cutoff: float = 0.05, weights: np.ndarray | None = None) -> float:
+    """Conditional value at risk (expected shortfall): the mean of the worst ``cutoff`` share of outcomes.
+
+    The expected shortfall of the empirical distribution: the lowest outcomes are averaged until they hold
+    ``cutoff`` of the total weight, the last one counted with the fraction that fits. With equal weights and
+    ``n * cutoff`` a whole number this is the mean of the ``n * cutoff`` lowest values, which is also what
+    empyrical's ``conditional_value_at_risk`` gives then (it rounds the tail to ``floor((n-1)*cutoff)+1``
+    values otherwise). NaN values are dropped.
+
+    Parameters
+    ----------
+    returns : pd.Series or np.ndarray
+        Outcomes (daily returns, or terminal returns of simulated paths).
+    cutoff : float, default 0.05
+        Tail probability, in (0, 1].
+    weights : np.ndarray, optional
+        Non-negative weight of each outcome (e.g. a scenario's probability over its path count).
+
+    Returns
+    -------
+    float
+        The tail mean (negative for losses); NaN when no outcome is present.
+    """
+    if not 0 < cutoff <= 1:
+        raise EngineError(f"cvar cutoff: {cutoff!r} is outside (0, 1]; use e.g. 0.05 for the worst 5%")
+    values = _values(returns)
+    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    present = ~np.isnan(values) & (w > 0)
+    values, w = values[present], w[present]
+    if values.size == 0:
+        return float("nan")
+    order = np.argsort(values, kind="stable")
+    values, w = values[order], w[order] / w.sum()
+    before = np.concatenate(([0.0], np.cumsum(w)[:-1]))
+    # Weight of each outcome inside the tail: all of it, the part that fits, or none.
+    in_tail = np.clip(cutoff - before, 0.0, w)
+    return float(np.dot(values, in_tail) / in_tail.sum())
+
+
+# ----------------------------------------------------------------------------------------------------------
+# versus a benchmark
+
+
+def beta(returns: ReturnsLike, benchmark_returns: ReturnsLike) -> float:
+    """Beta to the benchmark, ``cov(r, b) / var(b)``: the OLS slope of ``r`` on ``b``.
+
+    Matches empyrical's ``beta`` and ``scipy.stats.linregress(b, r).slope``. A constant risk-free rate does
+    not change it. NaN with fewer than two paired periods or a benchmark that does not vary.
+    """
+    r, b = _paired(returns, benchmark_returns)
+    if r.size < 2:
+        return float("nan")
+    b_centred = b - b.mean()
+    variance = float(np.mean(b_centred**2))
+    if variance < 1e-30:  # empyrical's threshold for a constant benchmark
+        return float("nan")
+    return float(np.mean(b_centred * (r - r.mean())) / variance)
+
+
+def alpha(
+    returns: ReturnsLike,
+    benchmark_returns: ReturnsLike,
+    risk_free: float = 0.0,
+    periods_per_year: float | str = DAILY,
+) -> float:
+    """Annualised Jensen's alpha, ``(1 + mean((r - rf_p) - beta * (b - rf_p))) ** periods_per_year - 1``.
+
+    ``rf_p = risk_free / periods_per_year`` with ``risk_free`` annual. Compounded like empyrical's ``alpha``
+    (which takes the per-period rate); quantstats instead multiplies the daily mean by 252.
+    """
+    r, b = _paired(returns, benchmark_returns)
+    if r.size < 2:
+        return float("nan")
+    factor = annualization_factor(periods_per_year)
+    slope = beta(r, b)
+    rf_p = risk_free / factor
+    return float((1.0 + np.mean((r - rf_p) - slope * (b - rf_p))) ** factor - 1.0)
+
+
+def tracking_error(
+    returns: ReturnsLike, benchmark_returns: ReturnsLike, periods_per_year: float | str = DAILY
+) -> float:
+    """Annualised tracking error, ``std(r - b, ddof=1) * sqrt(periods_per_year)``."""
+    r, b = _paired(returns, benchmark_returns)
+    return annual_volatility(r - b, periods_per_year)
+
+
+def information_ratio(
+    returns: ReturnsLike, benchmark_returns: ReturnsLike, periods_per_year: float | str = DAILY
+) -> float:
+    """Information ratio, ``mean(r - b) * periods_per_year / tracking_error``.
+
+    Equals empyrical's ``excess_sharpe(returns, benchmark) * sqrt(periods_per_year)`` (empyrical's is not
+    annualised). NaN when the active returns do not vary.
+    """
+    r, b = _paired(returns, benchmark_returns)
+    active = r - b
+    factor = annualization_factor(periods_per_year)
+    return _ratio(_mean(active), _std(active)) * float(np.sqrt(factor))
+
+
+# ----------------------------------------------------------------------------------------------------------
+# calendar months
+
+
+def monthly_returns(returns: pd.Series) -> pd.Series:
+    """Returns compounded by calendar month, ``prod(1 + r) - 1`` over each month's periods.
+
+    Indexed by ``pd.Period`` months. A partial first or last month counts as a month. Matches empyrical's
+    ``aggregate_returns(returns, "monthly")``; a month whose returns are all NaN is NaN.
+    """
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError("monthly_returns needs returns indexed by a DatetimeIndex")
+    growth = (1.0 + returns.astype(np.float64)).groupby(returns.index.to_period("M")).prod(min_count=1)
+    return growth - 1.0
+
+
+def monthly_hit_rate(returns: pd.Series) -> float:
+    """Share of calendar months with a positive compounded return (months with no return are skipped)."""
+    months = monthly_returns(returns).dropna()
+    return float((months > 0).mean()) if len(months) else float("nan")
+
+
+def best_month(returns: pd.Series) -> float:
+    """Highest compounded calendar-month return; NaN when there is none."""
+    months = monthly_returns(returns).dropna()
+    return float(months.max()) if len(months) else float("nan")
+
+
+def worst_month(returns: pd.Series) -> float:
+    """Lowest compounded calendar-month return; NaN when there is none."""
+    months = monthly_returns(returns).dropna()
+    return float(months.min()) if len(months) else float("nan")
+
+
+# ----------------------------------------------------------------------------------------------------------
+# one run
+
+
+def _iso(date: pd.Timestamp | None) -> str | None:
+    return None if date is None else pd.Timestamp(date).strftime("%Y-%m-%d")
+
+
+def performance_metrics(
+    equity: pd.Series,
+    *,
+    benchmark_equity: pd.Series | None = None,
+    risk_free: float = 0.0,
+    periods_per_year: int = DAILY,
+) -> dict[str, Any]:
+    """The metrics table of one equity curve.
+
+    Returns are the simple returns of ``equity`` after its first date (``len(equity) - 1`` periods), so
+    ``total_return = equity[-1] / equity[0] - 1`` and the CAGR's years are ``(len(equity) - 1) / 252``.
+    NaN equity values (e.g. before a benchmark lists) are dropped first.
+
+    Parameters
+    ----------
+    equity : pd.Series
+        Portfolio value by date (DatetimeIndex).
+    benchmark_equity : pd.Series, optional
+        Benchmark value by date; aligned to ``equity``'s dates, and only dates where both have a return
+        enter beta, alpha, tracking error and information ratio (NaN without a benchmark).
+    risk_free : float, default 0.0
+        Annual risk-free rate (see the module docstring), used by Sharpe, Sortino and alpha.
+    periods_per_year : int, default 252
+        Annualisation factor.
+
+    Returns
+    -------
+    dict
+        ``total_return, cagr, volatility, sharpe, sortino, max_drawdown`` (negative fraction),
+        ``max_drawdown_start, max_drawdown_trough, max_drawdown_end`` (ISO dates; None without a drawdown,
+        end None when not recovered), ``calmar, beta, alpha, tracking_error, information_ratio,
+        monthly_hit_rate, best_month, worst_month, start, end`` (ISO), ``risk_free, periods_per_year``.
+        Numbers are plain Python floats (NaN where undefined).
+    """
+    if not isinstance(equity.index, pd.DatetimeIndex):
+        raise TypeError("performance_metrics needs equity indexed by a DatetimeIndex")
+    factor = annualization_factor(periods_per_year)
+    equity = equity.astype(np.float64).dropna()
+    returns = returns_from_equity(equity)
+    drawdown = drawdown_details(equity)
+    nan = float("nan")
+    relative = {"beta": nan, "alpha": nan, "tracking_error": nan, "information_ratio": nan}
+    if benchmark_equity is not None:
+        bench = benchmark_equity.astype(np.float64).reindex(equity.index)
+        bench_returns = bench.pct_change(fill_method=None).iloc[1:]
+        relative = {
+            "beta": beta(returns, bench_returns),
+            "alpha": alpha(returns, bench_returns, risk_free, factor),
+            "tracking_error": tracking_error(returns, bench_returns, factor),
+            "information_ratio": information_ratio(returns, bench_returns, factor),
+        }
+    return {
+        "total_return": total_return(returns),
+        "cagr": cagr(returns, factor),
+        "volatility": annual_volatility(returns, factor),
+        "sharpe": sharpe_ratio(returns, risk_free, factor),
+        "sortino": sortino_ratio(returns, risk_free, factor),
+        "max_drawdown": drawdown.max_drawdown,
+        "max_drawdown_start": _iso(drawdown.peak),
+        "max_drawdown_trough": _iso(drawdown.trough),
+        "max_drawdown_end": _iso(drawdown.recovery),
+        "calmar": calmar_ratio(returns, factor),
+        **{key: float(value) for key, value in relative.items()},
+        "monthly_hit_rate": monthly_hit_rate(returns),
+        "best_month": best_month(returns),
+        "worst_month": worst_month(returns),
+        "start": _iso(equity.index[0]) if len(equity) else None,
+        "end": _iso(equity.index[-1]) if len(equity) else None,
+        "risk_free": float(risk_free),
+        "periods_per_year": int(periods_per_year) if float(periods_per_year).is_integer() else factor,
+    }
+
+
+# ----------------------------------------------------------------------------------------------------------
+# batches of simulated paths
+
+
+def path_metrics(equity: np.ndarray, periods_per_year: float | str = DAILY) -> dict[str, np.ndarray]:
+    """Terminal wealth, CAGR and maximum drawdown of every path, vectorised over paths.
+
+    Parameters
+    ----------
+    equity : np.ndarray, shape (P, T)
+        Equity of P paths over T dates (float32 or float64). Worked on in float64 chunks of paths, so
+        memory stays bounded whatever P is.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    dict of np.ndarray, each shape (P,)
+        ``terminal_wealth = equity[:, -1] / equity[:, 0]``; ``cagr = terminal_wealth ** (252 / (T - 1)) - 1``
+        (-1 when wealth is wiped out, as :func:`cagr`); ``max_drawdown`` (negative fraction, as
+        :func:`max_drawdown`; NaN dates are skipped).
+    """
+    equity = np.asarray(equity)
+    if equity.ndim != 2 or equity.shape[1] == 0:
+        raise ValueError(f"path_metrics expects equity of shape (paths, days >= 1), got {equity.shape}")
+    n_paths, n_days = equity.shape
+    factor = annualization_factor(periods_per_year)
+    terminal = np.empty(n_paths)
+    drawdown = np.empty(n_paths)
+    chunk = max(1, _PATH_CHUNK_BYTES // (8 * n_days))
+    for lo in range(0, n_paths, chunk):  # a loop over chunks of paths, not over paths
+        block = equity[lo : lo + chunk].astype(np.float64)
+        terminal[lo : lo + chunk] = block[:, -1] / block[:, 0]
+        running_max = np.fmax.accumulate(block, axis=1)
+        np.divide(block, running_max, out=block)
+        with np.errstate(invalid="ignore"):  # all-NaN rows stay NaN
+            drawdown[lo : lo + chunk] = np.nanmin(block, axis=1) - 1.0
+    if n_days < 2:
+        growth = np.full(n_paths, np.nan)
+    else:
+        with np.errstate(invalid="ignore"):
+            growth = np.where(terminal > 0, np.abs(terminal) ** (factor / (n_days - 1)) - 1.0, -1.0)
+        growth[np.isnan(terminal)] = np.nan
+    return {"terminal_wealth": terminal, "cagr": growth, "max_drawdown": drawdown}
+
+
+def weighted_quantile(
+    values: np.ndarray, q: float | np.ndarray, weights: np.ndarray | None = None
+) -> np.ndarray:
+    """Quantiles of a weighted sample by the inverted empirical CDF (no interpolation).
+
+    The q-quantile is the smallest value whose cumulative weight share reaches ``q`` — numpy's and scipy's
+    ``method="inverted_cdf"`` (Hyndman & Fan type 1). With whole-number weights it equals the quantile of
+    the sample with each value repeated that many times, which is what blending scenarios by weighting their
+    paths needs. NaN values and zero weights are dropped.
+
+    Parameters
+    ----------
+    values : np.ndarray
+        Sample, 1-D.
+    q : float or np.ndarray
+        Probabilities in [0, 1].
+    weights : np.ndarray, optional
+        Non-negative weights (equal when omitted).
+
+    Returns
+    -------
+    np.ndarray
+        One quantile per ``q`` (0-d for a scalar ``q``); NaN when no value is present.
+    """
+    values = _values(values)
+    w = np.ones_like(values) if weights is None else np.asarray(weights, dtype=np.float64)
+    present = ~np.isnan(values) & (w > 0)
+    values, w = values[present], w[present]
+    q = np.asarray(q, dtype=np.float64)
+    if values.size == 0:
+        return np.full(q.shape, np.nan)
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(w[order])
+    # The relative tolerance keeps q * total == cumulative[k] exact cases (e.g. 5% of 2,000 paths weighted
+    # 1/2,000) on the k-th value despite rounding in the sums; numpy has none, so for a q within 1e-12 of a
+    # cumulative share (not a case that arises from decimal percentiles) the two can differ by one value.
+    targets = q * cumulative[-1] * (1.0 - 1e-12)
+    index = np.minimum(np.searchsorted(cumulative, targets, side="left"), values.size - 1)
+    return values[order][index]
+
+
+def _summarize(
+    paths: Mapping[str, np.ndarray], weights: np.ndarray | None, n_paths: int
+) -> dict[str, float | int]:
+    """Scenario summary of per-path arrays, each path weighted by ``weights`` (equal when None)."""
+    terminal = np.asarray(paths["terminal_wealth"], dtype=np.float64)
+    growth = np.asarray(paths["cagr"], dtype=np.float64)
+    drawdown = np.asarray(paths["max_drawdown"], dtype=np.float64)
+    w = np.ones_like(terminal) if weights is None else np.asarray(weights, dtype=np.float64)
+    probs = np.asarray(SCENARIO_PERCENTILES, dtype=np.float64) / 100.0
+    summary: dict[str, float | int] = {}
+    for name, sample in (("terminal_wealth", terminal), ("cagr", growth)):
+        for pct, value in zip(SCENARIO_PERCENTILES, weighted_quantile(sample, probs, w), strict=True):
+            summary[f"{name}_p{pct}"] = float(value)
+    present = ~np.isnan(terminal) & (w > 0)
+    total = w[present].sum()
+    summary["prob_loss"] = float(w[present & (terminal < 1.0)].sum() / total) if total > 0 else float("nan")
+    bench = paths.get("benchmark_terminal")
+    if bench is None or total <= 0:
+        summary["prob_beat_benchmark"] = float("nan")
+    else:
+        bench = np.asarray(bench, dtype=np.float64)
+        both = present & ~np.isnan(bench)
+        beats = w[both & (terminal > bench)].sum()
+        summary["prob_beat_benchmark"] = float(beats / w[both].sum()) if w[both].sum() > 0 else float("nan")
+    summary["cvar_5"] = cvar(terminal - 1.0, 0.05, w)
+    summary["median_max_drawdown"] = float(weighted_quantile(drawdown, 0.5, w))
+    summary["paths"] = int(n_paths)
+    return summary
+
+
+def summarize_paths(paths: Mapping[str, np.ndarray]) -> dict[str, float | int]:
+    """:func:`scenario_summary` from per-path figures already computed, so they are not computed twice.
+
+    Parameters
+    ----------
+    paths : mapping of str to np.ndarray
+        ``terminal_wealth``, ``cagr``, ``max_drawdown`` (as from :func:`path_metrics`) and optionally
+        ``benchmark_terminal`` (the benchmark's terminal wealth on the same paths).
+
+    Returns
+    -------
+    dict
+        The keys of :func:`scenario_summary`.
+    """
+    return _summarize(paths, None, len(paths["terminal_wealth"]))
+
+
+def scenario_summary(
+    equity: np.ndarray,
+    benchmark_equity: np.ndarray | None = None,
+    periods_per_year: float | str = DAILY,
+) -> dict[str, float | int]:
+    """Distribution of outcomes over one scenario's simulated paths.
+
+    Parameters
+    ----------
+    equity : np.ndarray, shape (P, T)
+        Strategy equity on each path.
+    benchmark_equity : np.ndarray, shape (P, T), optional
+        Benchmark equity on the *same* paths (same shocks), for ``prob_beat_benchmark``.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    dict
+        ``terminal_wealth_p5 .. _p95`` and ``cagr_p5 .. _p95`` (percentiles 5/25/50/75/95 by the inverted
+        empirical CDF, see :func:`weighted_quantile`); ``prob_loss`` (share of paths with terminal wealth
+        < 1); ``prob_beat_benchmark`` (share with terminal wealth above the benchmark's on the same path, NaN
+        without one); ``cvar_5`` (mean of the worst 5% terminal returns, as a return, see :func:`cvar`);
+        ``median_max_drawdown``; ``paths``.
+    """
+    paths = path_metrics(equity, periods_per_year)
+    if benchmark_equity is not None:
+        benchmark_equity = np.asarray(benchmark_equity)
+        if benchmark_equity.shape != np.shape(equity):
+            raise ValueError(
+                f"benchmark equity shape {benchmark_equity.shape} != equity shape {np.shape(equity)}"
+            )
+        paths["benchmark_terminal"] = path_metrics(benchmark_equity, periods_per_year)["terminal_wealth"]
+    return summarize_paths(paths)
+
+
+def scenario_blend(
+    path_results: Mapping[str, Mapping[str, np.ndarray]],
+    probabilities: Mapping[str, float],
+) -> dict[str, float | int]:
+    """The probability-weighted blend of several scenarios: the summary of their mixture distribution.
+
+    Each path of scenario ``s`` (``n_s`` paths) gets weight ``probabilities[s] / n_s``, so each scenario
+    carries its probability whatever its path count; the percentiles, probabilities, CVaR and median
+    drawdown are then taken over all paths together with those weights (see :func:`weighted_quantile`).
+    Percentiles of a mixture are not the weighted average of the scenarios' percentiles, which is why the
+    paths themselves are weighted. A blend of one scenario with probability 1 equals its
+    :func:`scenario_summary`.
+
+    Parameters
+    ----------
+    path_results : mapping of scenario name to per-path arrays
+        For each scenario, ``terminal_wealth``, ``cagr``, ``max_drawdown`` (as from :func:`path_metrics`) and
+        optionally ``benchmark_terminal`` (the benchmark's terminal wealth on the same paths).
+    probabilities : mapping of scenario name to probability
+        One non-negative probability per scenario in ``path_results``, summing to 1.
+
+    Returns
+    -------
+    dict
+        The keys of :func:`scenario_summary` (``paths`` is the total); ``prob_beat_benchmark`` is NaN unless
+        every scenario with a positive probability has ``benchmark_terminal``.
+
+    Raises
+    ------
+    EngineError
+        When a scenario has no probability, a probability names no scenario, one is negative, or they do
+        not sum to 1.
+    """
+    missing = [name for name in path_results if name not in probabilities]
+    unknown = [name for name in probabilities if name not in path_results]
+    if missing:
+        raise EngineError(
+            f"probabilities: no probability for scenario {missing[0]!r}; give one for every scenario"
+        )
+    if unknown:
+        known = ", ".join(path_results)
+        raise EngineError(f"probabilities: unknown scenario {unknown[0]!r}; the scenarios run are {known}")
+    for name, prob in probabilities.items():
+        if not np.isfinite(prob) or prob < 0:
+            raise EngineError(f"probabilities: {name}={prob!r} is not a probability; use a number in [0, 1]")
+    total = float(sum(probabilities.values()))
+    if abs(total - 1.0) > 1e-6:
+        raise EngineError(f"probabilities: they sum to {total:g}; make them sum to 1")
+    keys = ("terminal_wealth", "cagr", "max_drawdown")
+    pooled: dict[str, list[np.ndarray]] = {key: [] for key in (*keys, "benchmark_terminal")}
+    weights: list[np.ndarray] = []
+    has_benchmark = True
+    for name, paths in path_results.items():
+        n = len(paths["terminal_wealth"])
+        prob = float(probabilities[name])
+        if n == 0 or prob == 0:
+            continue
+        for key in keys:
+            pooled[key].append(np.asarray(paths[key], dtype=np.float64))
+        bench = paths.get("benchmark_terminal")
+        has_benchmark &= bench is not None
+        pooled["benchmark_terminal"].append(
+            np.full(n, np.nan) if bench is None else np.asarray(bench, dtype=np.float64)
+        )
+        weights.append(np.full(n, prob / n))
+    n_paths = sum(len(paths["terminal_wealth"]) for paths in path_results.values())
+    if not weights:
+        raise EngineError(
+            "probabilities: every scenario with a probability above 0 has no paths; run more paths"
+        )
+    merged = {key: np.concatenate(arrays) for key, arrays in pooled.items()}
+    if not has_benchmark:
+        del merged["benchmark_terminal"]
+    return _summarize(merged, np.concatenate(weights), n_paths)
