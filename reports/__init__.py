@@ -1,1 +1,97 @@
-"""reports package."""
+"""Reports of engine results: a self-contained HTML page, Markdown, CSV and JSON, written as one folder.
+
+Reads engine results only (``engine.result.BacktestResult`` and batch results with ``equity_bands``,
+``terminal_wealth`` and ``summary``); knows nothing of data sources, strategies or the CLI.
+
+Folder contents: ``index.html`` (plotly inlined, opens offline), ``summary.md``, ``metrics.csv``,
+``metrics.json``, ``equity.csv``; with scenarios also ``scenarios.csv`` and ``scenario_bands.csv``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.result import BacktestResult
+from reports.errors import ReportError
+from reports.folder import atomic_folder, default_report_dir
+from reports.tables import metrics_table
+
+__all__ = ["ReportError", "metrics_table", "write_report", "write_simulation_report", "default_report_dir"]
+
+
+def write_report(
+    results: Sequence[BacktestResult],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    title: str = "Strategy comparison",
+    context: Mapping[str, Any] | None = None,
+    simulation: Mapping[str, Mapping[str, Any]] | None = None,
+    simulation_meta: Mapping[str, Any] | None = None,
+    sort_by: str | None = "sharpe",
+) -> Path:
+    """Write a report folder atomically and return its path.
+
+    Parameters
+    ----------
+    results : backtests to report (may be empty when ``simulation`` is given).
+    out_dir : the report folder; ``None`` gives ``./theses-report/<timestamp>/``. An existing empty
+        folder or earlier report there is replaced; another non-empty folder raises ``ReportError``.
+    title : page and Markdown title.
+    context : header facts: ``data_source``, ``window``, ``costs``, ``execution``, ``version``, ``seed``,
+        ``notes`` (list of strings) and any other ``key: text``; missing ones are filled from the results.
+    simulation : ``{scenario: {strategy: BatchResult}}``; adds the scenario section and CSVs.
+    simulation_meta : ``seed``, ``method``, ``paths``, ``years``, ``probabilities`` ``{scenario: p}`` and
+        ``blend`` ``{strategy: summary dict}`` of the simulation.
+    sort_by : metric the tables are ordered by.
+
+    Returns
+    -------
+    Path of the written folder (absolute).
+    """
+    from reports import html, markdown, tables
+
+    results = list(results)
+    if not results and not simulation:
+        raise ReportError("nothing to report: give at least one backtest result or scenario result")
+    tables.check_names(results)
+    full_context = {**html.default_context(results), **{k: v for k, v in (context or {}).items() if v is not None}}
+    for key in ("seed", "method", "paths", "years"):
+        if simulation_meta and key in simulation_meta:
+            full_context.setdefault(key, simulation_meta[key])
+    page = html.render_page(
+        results, title=title, context=full_context, scenario_results=simulation,
+        simulation_meta=simulation_meta, sort_by=sort_by,
+    )
+    summary = markdown.render_markdown(
+        results, title=title, context=full_context, scenario_results=simulation, simulation_meta=simulation_meta,
+        sort_by=sort_by,
+    )
+    dest = Path(out_dir) if out_dir is not None else default_report_dir()
+    with atomic_folder(dest) as tmp:
+        (tmp / "index.html").write_text(page, encoding="utf-8")
+        (tmp / "summary.md").write_text(summary, encoding="utf-8")
+        tables.write_metrics_json(results, tmp / "metrics.json", full_context, simulation, simulation_meta)
+        if results:
+            tables.write_metrics_csv(results, tmp / "metrics.csv")
+            tables.write_equity_csv(results, tmp / "equity.csv")
+        if simulation:
+            tables.write_scenario_csvs(simulation, tmp)
+    return dest.expanduser().absolute()
+
+
+def write_simulation_report(
+    scenario_results: Mapping[str, Mapping[str, Any]],
+    meta: Mapping[str, Any],
+    out_dir: str | os.PathLike[str] | None = None,
+    *,
+    title: str = "Scenario simulation",
+    context: Mapping[str, Any] | None = None,
+    results: Sequence[BacktestResult] = (),
+) -> Path:
+    """A report of scenario runs (optionally with historical backtests beside them); see ``write_report``."""
+    return write_report(
+        results, out_dir, title=title, context=context, simulation=scenario_results, simulation_meta=meta
+    )

@@ -1,0 +1,139 @@
+"""Open a report's index.html in headless Chromium, offline, and check what a reader would see.
+
+Asserts: no console errors or uncaught exceptions, every chart container holds a rendered plot (an
+``svg`` inside its plotly div), the metrics table lists every strategy and benchmark. A screenshot is
+saved under the test's folder and copied to ``test-output/`` (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reports import write_report
+from tests.unit.report_factory import synthetic_result, synthetic_simulation
+
+pytestmark = pytest.mark.browser
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Everything that could reach a network or another profile is off; name resolution fails for any host.
+CHROMIUM_FLAGS = (
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-extensions",
+    "--disable-default-apps", "--host-resolver-rules=MAP * ~NOTFOUND", "--hide-scrollbars",
+)
+# Injected into a copy of the page, first thing in <head>: records console errors and uncaught
+# exceptions into an attribute of <html> that --dump-dom then shows.
+ERROR_HOOK = """<script>(function () {
+  var seen = [];
+  function keep(text) { seen.push(String(text)); document.documentElement.setAttribute("data-errors", JSON.stringify(seen)); }
+  var original = console.error;
+  console.error = function () { keep(Array.prototype.join.call(arguments, " ")); return original.apply(console, arguments); };
+  window.addEventListener("error", function (e) { keep("uncaught: " + e.message); });
+  window.addEventListener("unhandledrejection", function (e) { keep("rejection: " + e.reason); });
+  document.documentElement.setAttribute("data-errors", "[]");
+})();</script>"""
+
+
+def chromium_or_skip() -> str:
+    """Path of the chromium binary; skips when absent unless THESES_REQUIRE_BROWSER=1 (or CI)."""
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found:
+        return found
+    message = "chromium not installed: apt-get install -y chromium"
+    if os.environ.get("THESES_REQUIRE_BROWSER") == "1" or os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def run_chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    cmd = [binary, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=15000", *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+class PlotScan(HTMLParser):
+    """Finds each plotly chart div and whether an ``svg`` appears inside it; collects metrics-table rows."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.charts: dict[str, bool] = {}
+        self.table_rows: list[str] = []
+        self._stack: list[str | None] = []  # chart id owning each open div (None when not a chart)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        if tag == "svg" and any(self._stack):
+            owner = next(o for o in reversed(self._stack) if o)
+            self.charts[owner] = True
+        if tag == "tr" and a.get("data-name") is not None and a.get("class") in ("strategy", "benchmark"):
+            self.table_rows.append(a["data-name"] or "")
+        if tag == "div":
+            chart_id = a.get("id") if "plotly-graph-div" in classes else None
+            if chart_id:
+                self.charts.setdefault(chart_id, False)
+            self._stack.append(chart_id)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self._stack:
+            self._stack.pop()
+
+
+@pytest.fixture(scope="module")
+def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    results = [
+        synthetic_result("alpha", 1, n=700),
+        synthetic_result("long_short", 2, n=700, short="CCC"),
+        synthetic_result("gamma", 3, n=700, tickers=("AAA", "DDD", "EEE")),
+    ]
+    scenarios, meta = synthetic_simulation()
+    context = {"data_source": "synthetic", "notes": ["a note for the reader"]}
+    return write_report(results, tmp_path_factory.mktemp("browser") / "report", title="Browser check",
+                        context=context, simulation=scenarios, simulation_meta=meta)
+
+
+def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    index = report_dir / "index.html"
+    source = index.read_text(encoding="utf-8")
+    expected_charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', source)
+    assert len(expected_charts) == 9  # 6 backtest charts + 2 fans + terminal wealth
+
+    # 1. The page itself, as saved: rendered DOM and the browser's console log.
+    done = run_chromium(binary, tmp_path / "profile1", "--enable-logging=stderr", "--v=0", "--dump-dom",
+                        index.as_uri())
+    assert done.returncode == 0, done.stderr[-2000:]
+    console_errors = [
+        line for line in done.stderr.splitlines()
+        if "CONSOLE" in line and re.search(r"error|uncaught|exception", line, re.IGNORECASE)
+    ]
+    assert console_errors == []
+    scan = PlotScan()
+    scan.feed(done.stdout)
+    assert set(scan.charts) == set(expected_charts)
+    not_rendered = [cid for cid, has_svg in scan.charts.items() if not has_svg]
+    assert not_rendered == []
+    assert sorted(scan.table_rows) == sorted(["alpha", "long_short", "gamma", "SPY", "RSP"])
+
+    # 2. A copy with an error hook: console.error calls and uncaught exceptions, whatever the log level.
+    hooked = tmp_path / "hooked.html"
+    hooked.write_text(source.replace("<head>", "<head>" + ERROR_HOOK, 1), encoding="utf-8")
+    done = run_chromium(binary, tmp_path / "profile2", "--dump-dom", hooked.as_uri())
+    match = re.search(r'<html[^>]*data-errors="([^"]*)"', done.stdout)
+    assert match is not None, "the error hook did not run"
+    assert match.group(1) == "[]"
+
+    # 3. The screenshot, for people.
+    shot = tmp_path / "report.png"
+    done = run_chromium(binary, tmp_path / "profile3", f"--screenshot={shot}", "--window-size=1400,3000",
+                        index.as_uri())
+    assert shot.is_file() and shot.stat().st_size > 50_000, done.stderr[-2000:]
+    out = REPO_ROOT / "test-output"
+    out.mkdir(exist_ok=True)
+    shutil.copyfile(shot, out / "report_browser.png")
