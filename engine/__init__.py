@@ -7,3 +7,24 @@ reports or the CLI.
 from engine._numba_cache import configure_numba_cache
 
 configure_numba_cache()
+
+from engine.backtest import backtest  # noqa: E402
+from engine.batch import BatchResult, backtest_batch  # noqa: E402
+from engine.config import BacktestConfig, CostModel, RebalanceRule  # noqa: E402
+from engine.errors import EngineError  # noqa: E402
+from engine.result import BacktestResult  # noqa: E402
+
+__all__ = [
+    "BacktestConfig",
+    "BacktestResult",
+    "BatchResult",
+    "CostModel",
+    "EngineError",
+    "RebalanceRule",
+    "backtest",
+    "backtest_batch",
+]
+
+from engine.metrics import path_metrics, performance_metrics, scenario_blend, scenario_summary  # noqa: E402
+
+__all__ += ["path_metrics", "performance_metrics", "scenario_blend", "scenario_summary"]

@@ -1,0 +1,197 @@
+"""Batch engine vs vectorbt ``Portfolio.from_orders``: time and peak memory, plus CLI cold start.
+
+Workload: 1,000 paths x 2,520 days x 30 assets (float64 prices, 605 MB), 20 longs at +5% and 10 shorts
+at -5% of equity, monthly rebalancing, 10 bps fees. Each measurement runs in its own subprocess so peak
+memory does not mix: *peak RSS* is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that subprocess
+(everything: interpreter, libraries, the price array, the engine); *numpy peak* is tracemalloc's peak of
+numpy allocations during the backtest call alone (numba's own output arrays are not traced, they are
+P x T float64 = 20 MB). Times exclude numba/vectorbt compilation (a small warm-up call runs first).
+
+Usage: ``python bench/bench_engine.py [--paths 1000] [--vbt-paths 100]``. vectorbt needs ~8 GB for the
+full workload, so by default it runs on ``--vbt-paths`` paths and its time and memory above the baseline
+are scaled linearly to the full count (said in the output).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+
+T_DAYS, N_ASSETS, SEED = 2520, 30, 42
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _rss_mb() -> float:
+    """Peak resident set size of this process so far, in MB (Linux reports kB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def make_prices(n_paths: int) -> np.ndarray:
+    """Geometric random walks, (paths, days, assets) float64, generated in chunks of 50 paths."""
+    rng = np.random.default_rng(SEED)
+    prices = np.empty((n_paths, T_DAYS, N_ASSETS))
+    for lo in range(0, n_paths, 50):
+        block = prices[lo : lo + 50]
+        rng.standard_normal(block.shape, out=block)
+        block *= 0.02
+        block += 0.0002
+        np.cumsum(block, axis=1, out=block)
+        np.exp(block, out=block)
+        block *= 100.0
+    return prices
+
+
+def make_weights() -> np.ndarray:
+    """(1, T, N) static book: 20 longs at +5%, 10 shorts at -5% (gross 1.5, net 0.5), every row a target."""
+    weights = np.empty((1, T_DAYS, N_ASSETS))
+    weights[..., :20] = 0.05
+    weights[..., 20:] = -0.05
+    return weights
+
+
+def _index():
+    import pandas as pd
+
+    return pd.bdate_range("2015-01-01", periods=T_DAYS)
+
+
+def _config(bands_borrow: bool):
+    from engine import BacktestConfig, CostModel, RebalanceRule
+
+    if bands_borrow:
+        return BacktestConfig(costs=CostModel(fees_bps=10.0, borrow_bps=50.0),
+                              rebalance=RebalanceRule("monthly", band_abs=0.01))
+    return BacktestConfig(costs=CostModel(fees_bps=10.0), rebalance=RebalanceRule("monthly"))
+
+
+def child_ours(n_paths: int, bands_borrow: bool) -> dict:
+    import engine
+
+    base = _rss_mb()
+    index, tickers = _index(), [f"A{i}" for i in range(N_ASSETS)]
+    config, weights = _config(bands_borrow), make_weights()
+    engine.backtest_batch(make_prices(2), weights, config, index=index, tickers=tickers)  # compile / load
+    prices = make_prices(n_paths)
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = engine.backtest_batch(prices, weights, config, index=index, tickers=tickers)
+        times.append(time.perf_counter() - t0)
+    tracemalloc.start()
+    engine.backtest_batch(prices, weights, config, index=index, tickers=tickers)
+    numpy_peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    return {"seconds": min(times), "peak_rss_mb": _rss_mb(), "base_rss_mb": base, "numpy_peak_mb": numpy_peak,
+            "median_terminal_wealth": float(np.median(result.terminal_wealth)), "prices_mb": prices.nbytes / 1e6}
+
+
+def child_vectorbt(n_paths: int) -> dict:
+    import pandas as pd
+    import vectorbt as vbt
+
+    import engine
+    from engine.schedule import rebalance_mask
+
+    index, tickers = _index(), [f"A{i}" for i in range(N_ASSETS)]
+    trade_rows = rebalance_mask(index, "monthly", "first")
+    trade_rows[0] = False
+    trade_rows[1] = True  # initial entry on bar 1 (the engine's lag)
+
+    def run(prices3d: np.ndarray):
+        k = prices3d.shape[0]
+        columns = pd.MultiIndex.from_product([range(k), tickers], names=["path", "ticker"])
+        close = pd.DataFrame(prices3d.transpose(1, 0, 2).reshape(T_DAYS, k * N_ASSETS), index=index,
+                             columns=columns)
+        size = np.full((T_DAYS, k * N_ASSETS), np.nan)
+        size[trade_rows] = np.tile(make_weights()[0, 0], k)
+        pf = vbt.Portfolio.from_orders(close, size=size, size_type="targetpercent", direction="both",
+                                       fees=0.001, init_cash=10_000.0, cash_sharing=True, group_by="path",
+                                       call_seq="auto", freq="1D")
+        return pf.value().to_numpy()
+
+    run(make_prices(2))  # compile
+    base = _rss_mb()
+    prices = make_prices(n_paths)
+    t0 = time.perf_counter()
+    value = run(prices)
+    seconds = time.perf_counter() - t0
+    peak = _rss_mb()
+    ours = engine.backtest_batch(prices, make_weights(), _config(False), index=index, tickers=tickers,
+                                 keep_equity=True).equity
+    max_rel_diff = float(np.max(np.abs(ours - value.T / 10_000.0) / ours))
+    return {"seconds": seconds, "peak_rss_mb": peak, "base_rss_mb": base, "max_rel_diff": max_rel_diff}
+
+
+def _child(args: list[str]) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, cwd=REPO)
+    if out.returncode != 0:
+        raise RuntimeError(f"bench child {args} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start() -> str:
+    theses = shutil.which("theses") or str(Path(sys.executable).with_name("theses"))
+    data_dir = os.environ.get("THESES_DATA_DIR") or str(REPO.parent / "shared" / "data" / "prices")
+    probe = subprocess.run([theses, "backtest", "--help"], capture_output=True, text=True)
+    if probe.returncode != 0 or "--weights" not in probe.stdout:
+        return "cold start: skipped (`theses backtest --weights` is not available yet)"
+    cmd = [theses, "backtest", "--weights", "SPY=1", "--data-dir", data_dir]
+    walls = []
+    for _ in range(2):  # the first run may compile and fill the numba cache; the second is warm
+        t0 = time.perf_counter()
+        run = subprocess.run(cmd, capture_output=True, text=True)
+        walls.append(time.perf_counter() - t0)
+        if run.returncode != 0:
+            return f"cold start: `theses backtest` failed: {run.stderr.strip().splitlines()[-1:]}"
+    return (f"cold start `theses backtest --weights SPY=1` (fresh process): first {walls[0]:.2f} s, "
+            f"warm numba cache {walls[1]:.2f} s (target <= 3 s)")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=1000)
+    parser.add_argument("--vbt-paths", type=int, default=100)
+    parser.add_argument("--child", choices=["ours", "ours-bands", "vectorbt"])
+    args, _ = parser.parse_known_args()
+    if args.child:
+        result = child_vectorbt(args.paths) if args.child == "vectorbt" else child_ours(
+            args.paths, args.child == "ours-bands")
+        print(json.dumps(result))
+        return 0
+
+    p, vp = args.paths, min(args.vbt_paths, args.paths)
+    prices_mb = p * T_DAYS * N_ASSETS * 8 / 1e6
+    print(f"workload: {p} paths x {T_DAYS} days x {N_ASSETS} assets (float64 prices {prices_mb:.0f} MB), "
+          "20 longs / 10 shorts, monthly, 10 bps; peak memory = ru_maxrss of one subprocess per measurement")
+    plain = _child(["--child", "ours", "--paths", str(p)])
+    bands = _child(["--child", "ours-bands", "--paths", str(p)])
+    vbt = _child(["--child", "vectorbt", "--paths", str(vp)])
+    scale = p / vp
+    vbt_seconds = vbt["seconds"] * scale
+    vbt_peak = vbt["base_rss_mb"] + (vbt["peak_rss_mb"] - vbt["base_rss_mb"]) * scale
+    for label, r in (("ours, plain", plain), ("ours, bands+borrow", bands)):
+        print(f"{label:22s}: {r['seconds']:7.3f} s   peak RSS {r['peak_rss_mb']:6.0f} MB "
+              f"({r['peak_rss_mb'] / prices_mb:.2f}x prices; {r['base_rss_mb']:.0f} MB of it is the interpreter "
+              f"+ libraries before any data), numpy peak in the call {r['numpy_peak_mb']:.0f} MB")
+    note = f" (measured on {vp} paths, scaled x{scale:g} linearly)" if vp != p else ""
+    print(f"{'vectorbt from_orders':22s}: {vbt_seconds:7.3f} s   peak RSS {vbt_peak:6.0f} MB{note}; "
+          f"max relative equity difference to ours {vbt['max_rel_diff']:.1e}")
+    print(f"speed-up vs vectorbt: {vbt_seconds / plain['seconds']:.0f}x (target >= 50x); "
+          f"peak memory {plain['peak_rss_mb'] / prices_mb:.2f}x prices (target <= 2.5x); "
+          f"bands+borrow / plain time {bands['seconds'] / plain['seconds']:.2f}x (target <= 3x)")
+    print(cold_start())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,322 @@
+"""Single-path backtest: prices and target weights (pandas) -> :class:`engine.result.BacktestResult`.
+
+This module validates inputs, builds the rebalance masks, runs :func:`engine.kernels.simulate_path_nb`
+and assembles frames and metrics. The simulation rules are those of ``docs/ARCHITECTURE.md``.
+
+Window of the metrics
+---------------------
+The result covers the whole price index, but the metrics are computed over the *executed window*:
+from the bar before the first trade (the last close before money was invested; equity there is the
+initial cash) to the last bar. Benchmarks are bought and held over the same window, rebased at the
+first execution bar's close, so with execution at the close and zero costs a buy-and-hold of SPY has
+``total_return == SPY.close[end] / SPY.close[first execution bar] - 1`` and the same equity as the
+SPY benchmark. With nothing ever traded the window is the whole index.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from engine.config import BacktestConfig
+from engine.errors import EngineError
+from engine.kernels import simulate_path_nb
+from engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
+from engine.schedule import rebalance_mask
+
+_EXPOSURE_TOLERANCE = 1e-9
+
+
+def _format_weights(row: pd.Series, limit: int = 12) -> str:
+    """``{SPY: 0.6, TLT: -0.4, ...}`` of the non-zero weights of a row (at most ``limit`` shown)."""
+    items = [(str(k), float(v)) for k, v in row.items() if pd.notna(v) and v != 0]
+    shown = ", ".join(f"{k}: {v:.4g}" for k, v in items[:limit])
+    more = f", ... ({len(items) - limit} more)" if len(items) > limit else ""
+    return "{" + shown + more + "}"
+
+
+def _check_prices(prices: Any, what: str = "prices") -> pd.DataFrame:
+    """A float64 copy-free view of ``prices`` after checking its shape, index and values."""
+    if not isinstance(prices, pd.DataFrame):
+        raise EngineError(f"{what} is a {type(prices).__name__}, not a DataFrame; pass one column per ticker")
+    if prices.empty:
+        raise EngineError(f"{what} is empty; give at least one date and one ticker")
+    if not isinstance(prices.index, pd.DatetimeIndex):
+        raise EngineError(f"{what} index is not a DatetimeIndex; index the rows by trading date")
+    if prices.index.tz is not None:
+        raise EngineError(f"{what} index is tz-aware; make it tz-naive (index.tz_localize(None))")
+    if not prices.index.is_monotonic_increasing or prices.index.has_duplicates:
+        dup = prices.index[prices.index.duplicated()]
+        where = f" (date {dup[0]:%Y-%m-%d} is repeated)" if len(dup) else ""
+        raise EngineError(f"{what} index is not strictly ascending{where}; sort it and drop duplicate dates")
+    if prices.columns.has_duplicates:
+        raise EngineError(f"{what} has a repeated column {prices.columns[prices.columns.duplicated()][0]!r}")
+    values = prices.to_numpy(dtype=np.float64)
+    bad = ~np.isnan(values) & ~(values > 0) | np.isinf(values)
+    if bad.any():
+        t, i = np.argwhere(bad)[0]
+        raise EngineError(
+            f"{what}: {prices.columns[i]} on {prices.index[t]:%Y-%m-%d} is {float(values[t, i])!r}; "
+            "prices must be positive and finite (NaN for no price)"
+        )
+    return prices.astype(np.float64)
+
+
+def _align_weights(weights: Any, prices: pd.DataFrame) -> pd.DataFrame:
+    """Weights on the price index and columns: missing dates are holds (NaN rows), missing tickers 0."""
+    if isinstance(weights, pd.Series):
+        raise EngineError("weights is a Series; pass a DataFrame with one column per ticker")
+    if not isinstance(weights, pd.DataFrame):
+        raise EngineError(f"weights is a {type(weights).__name__}, not a DataFrame; index it by date")
+    unknown = [c for c in weights.columns if c not in prices.columns]
+    if unknown:
+        raise EngineError(
+            f"weights column {unknown[0]!r} has no prices; add it to the prices or drop it from the weights"
+        )
+    if not isinstance(weights.index, pd.DatetimeIndex):
+        raise EngineError("weights index is not a DatetimeIndex; index the weights by trading date")
+    extra = weights.index.difference(prices.index)
+    if len(extra):
+        raise EngineError(
+            f"weights date {extra[0]:%Y-%m-%d} is not a trading day of the prices; put targets on price dates"
+        )
+    if weights.index.has_duplicates:
+        raise EngineError(f"weights date {weights.index[weights.index.duplicated()][0]:%Y-%m-%d} is repeated")
+    aligned = weights.reindex(index=prices.index, columns=prices.columns).astype(np.float64)
+    values = aligned.to_numpy()
+    if np.isinf(values).any():
+        t, i = np.argwhere(np.isinf(values))[0]
+        raise EngineError(f"weights: {aligned.columns[i]} on {aligned.index[t]:%Y-%m-%d} is infinite")
+    return aligned
+
+
+def check_exposure(weights: pd.DataFrame, config: BacktestConfig) -> None:
+    """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|)."""
+    values = weights.to_numpy()
+    gross = np.nansum(np.abs(values), axis=1)
+    net = np.abs(np.nansum(values, axis=1))
+    gross_bad = gross > config.max_gross * (1 + _EXPOSURE_TOLERANCE)
+    net_bad = net > config.max_net * (1 + _EXPOSURE_TOLERANCE) + 1e-12
+    bad = gross_bad | net_bad
+    if bad.any():
+        t = int(np.argmax(bad))
+        date = weights.index[t]
+        if gross_bad[t]:
+            what = f"gross exposure {gross[t]:.4g} exceeds max_gross={config.max_gross:g}"
+        else:
+            what = f"net exposure {net[t]:.4g} exceeds max_net={config.max_net:g}"
+        raise EngineError(
+            f"weights on {date:%Y-%m-%d}: {what}; weights {_format_weights(weights.iloc[t])}; "
+            "scale the row down or raise the limit in BacktestConfig"
+        )
+
+
+def _kernel_args(config: BacktestConfig, index: pd.DatetimeIndex) -> tuple:
+    """The scalar and mask arguments shared by the single-path and batch kernels."""
+    rule = config.rebalance
+    costs = config.costs
+    ppy = config.periods_per_year
+    return (
+        rebalance_mask(index, rule.calendar, rule.anchor),
+        rule.calendar == "none",
+        float(rule.band_abs or 0.0),
+        float(rule.band_rel or 0.0),
+        config.missing_policy == "renormalize",
+        costs.fees_bps / 1e4,
+        costs.slippage_bps / 1e4,
+        costs.borrow_bps / 1e4 / ppy,
+        costs.cash_rate / ppy,
+        float(config.initial_cash),
+    )
+
+
+def window_start(first_trade_bar: int) -> int:
+    """First bar of the executed window: the bar before the first trade (0 when nothing traded)."""
+    return max(int(first_trade_bar) - 1, 0)
+
+
+def benchmark_curves(
+    benchmarks: pd.DataFrame, first_trade_bar: int, initial_cash: float
+) -> pd.DataFrame:
+    """Buy-and-hold value of each benchmark, rebased to ``initial_cash`` at the first execution bar's close.
+
+    NaN before the executed window; ``initial_cash`` from the window start until the benchmark's first
+    price at or after the first execution bar; gaps are marked at the last close.
+    """
+    base_bar = max(int(first_trade_bar), 0)
+    start = window_start(first_trade_bar)
+    filled = benchmarks.ffill().to_numpy(dtype=np.float64)
+    out = np.full(filled.shape, np.nan)
+    for j in range(filled.shape[1]):
+        col = benchmarks.iloc[base_bar:, j].to_numpy(dtype=np.float64)
+        listed = np.flatnonzero(~np.isnan(col))
+        if not len(listed):
+            out[start:, j] = initial_cash
+            continue
+        first = base_bar + int(listed[0])
+        out[start:first, j] = initial_cash
+        out[first:, j] = initial_cash * filled[first:, j] / filled[first, j]
+    return pd.DataFrame(out, index=benchmarks.index, columns=benchmarks.columns)
+
+
+def _performance(equity: pd.Series, bench: pd.Series | None, config: BacktestConfig) -> dict[str, Any]:
+    from engine.metrics import performance_metrics  # written alongside; imported here to keep import light
+
+    return dict(
+        performance_metrics(
+            equity,
+            benchmark_equity=bench,
+            risk_free=config.risk_free,
+            periods_per_year=config.periods_per_year,
+        )
+    )
+
+
+def backtest(
+    prices: pd.DataFrame,
+    weights: pd.DataFrame,
+    config: BacktestConfig | None = None,
+    *,
+    open_prices: pd.DataFrame | None = None,
+    benchmarks: pd.DataFrame | pd.Series | None = None,
+    name: str = "",
+) -> BacktestResult:
+    """Simulate target weights on one price history.
+
+    Parameters
+    ----------
+    prices : adjusted closes, tz-naive ascending DatetimeIndex, one column per ticker, NaN before listing.
+    weights : target weights (fractions of equity, shorts negative) on price dates and a subset of the
+        price columns. A row with any number is a new target (a NaN inside it is 0); an all-NaN row, or
+        a price date absent from ``weights``, means "hold". Row ``t`` is traded at bar ``t+1`` at the
+        earliest (the engine applies the lag).
+    config : :class:`BacktestConfig` (defaults when None).
+    open_prices : opens on the same index and columns; needed for ``execution="open"``.
+    benchmarks : benchmark closes (e.g. SPY, RSP columns) on the same index; each is bought and held
+        over the executed window. The first column is the benchmark of the strategy's beta, alpha,
+        tracking error and information ratio.
+    name : strategy name stored in the result.
+
+    Returns
+    -------
+    BacktestResult
+        Curves over the whole index; metrics over the executed window (see the module docstring), plus
+        ``turnover`` (mean per-bar turnover in the window x ``periods_per_year``), and ``costs`` (fees +
+        slippage + borrow), ``fees``, ``slippage``, ``borrow``, ``interest`` as totals divided by the
+        initial cash.
+
+    Notes
+    -----
+    Besides the simulation rules of ``docs/ARCHITECTURE.md``: an asset is tradable at a bar when its
+    execution price there is a number; an untradable holding keeps its shares and is valued at its last
+    close; band checks look at tradable assets only; a portfolio whose value is not positive is not traded.
+    Trades are fractional shares; costs make post-trade weights differ slightly from the targets.
+
+    Raises
+    ------
+    EngineError
+        Bad prices or weights, an exposure-limit breach (naming the date and the weights), missing opens.
+    """
+    config = BacktestConfig() if config is None else config
+    if not isinstance(config, BacktestConfig):
+        raise EngineError(f"config is a {type(config).__name__}; pass engine.BacktestConfig(...)")
+    prices = _check_prices(prices)
+    aligned = _align_weights(weights, prices)
+    check_exposure(aligned, config)
+    index = prices.index.rename("date")
+    tickers = list(prices.columns)
+    close = np.ascontiguousarray(prices.to_numpy(dtype=np.float64))
+    if config.execution == "open":
+        if open_prices is None:
+            raise EngineError('execution="open" needs open_prices; pass them or use execution="close"')
+        opens = _check_prices(open_prices, "open_prices")
+        missing = [c for c in tickers if c not in opens.columns]
+        if missing or not opens.index.equals(index):
+            raise EngineError(
+                "open_prices must have the index and columns of prices"
+                + (f" (missing {missing[0]!r})" if missing else " (dates differ)")
+            )
+        exec_price = np.ascontiguousarray(opens[tickers].to_numpy(dtype=np.float64))
+    else:
+        exec_price = close
+
+    args = _kernel_args(config, index)
+    equity_a, cash_a, positions_a, trades_a, costs_a, turnover_a, first_trade = simulate_path_nb(
+        close, exec_price, np.ascontiguousarray(aligned.to_numpy()), *args
+    )
+
+    equity = pd.Series(equity_a, index=index, name="equity")
+    returns = equity.pct_change().fillna(0.0).rename("returns")
+    positions = pd.DataFrame(positions_a, index=index, columns=tickers)
+    marks = prices.ffill().to_numpy()
+    held = positions_a != 0.0
+    values = np.where(held, positions_a * np.where(held, marks, 0.0), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        realised = values / equity_a[:, None]
+    realised_weights = pd.DataFrame(realised, index=index, columns=tickers)
+    turnover = pd.Series(turnover_a, index=index, name="turnover")
+    costs = pd.DataFrame(costs_a, index=index, columns=COST_COLUMNS)
+
+    t_idx, i_idx = np.nonzero(trades_a)
+    qty = trades_a[t_idx, i_idx]
+    px = exec_price[t_idx, i_idx]
+    notional = qty * px
+    trades = pd.DataFrame(
+        {
+            "date": index[t_idx],
+            "ticker": np.asarray(tickers, dtype=object)[i_idx],
+            "shares": qty,
+            "price": px,
+            "notional": notional,
+            "fee": np.abs(notional) * config.costs.fees_bps / 1e4,
+            "slippage": np.abs(notional) * config.costs.slippage_bps / 1e4,
+        },
+        columns=TRADE_COLUMNS,
+    )
+
+    if benchmarks is not None:
+        if isinstance(benchmarks, pd.Series):
+            benchmarks = benchmarks.to_frame(name=benchmarks.name or "benchmark")
+        benchmarks = _check_prices(benchmarks, "benchmarks")
+        if not benchmarks.index.equals(index):
+            raise EngineError("benchmarks must be on the index of prices; align them (e.g. .reindex(prices.index))")
+        bench_equity = benchmark_curves(benchmarks, first_trade, config.initial_cash).set_axis(index)
+    else:
+        bench_equity = pd.DataFrame(index=index)
+
+    start = window_start(first_trade)
+    window_equity = equity.iloc[start:]
+    first_bench = bench_equity.iloc[start:, 0] if bench_equity.shape[1] else None
+    metrics = _performance(window_equity, first_bench, config)
+    n_returns = max(len(window_equity) - 1, 1)
+    totals = costs_a.sum(axis=0) / config.initial_cash
+    metrics.update(
+        turnover=float(turnover_a[start + 1 :].sum() / n_returns * config.periods_per_year),
+        costs=float(totals[0] + totals[1] + totals[2]),
+        fees=float(totals[0]),
+        slippage=float(totals[1]),
+        borrow=float(totals[2]),
+        interest=float(totals[3]),
+    )
+    benchmark_metrics = {
+        str(col): _performance(bench_equity[col].iloc[start:], first_bench, config) for col in bench_equity
+    }
+    config_dict = config.to_dict()
+    config_dict["window_start"] = index[start].strftime("%Y-%m-%d")
+    config_dict["first_trade"] = index[first_trade].strftime("%Y-%m-%d") if first_trade >= 0 else None
+    return BacktestResult(
+        name=name,
+        equity=equity,
+        returns=returns,
+        weights=realised_weights,
+        positions=positions,
+        trades=trades,
+        turnover=turnover,
+        costs=costs,
+        metrics=metrics,
+        benchmark_metrics=benchmark_metrics,
+        benchmark_equity=bench_equity,
+        config=config_dict,
+    )
