@@ -1,0 +1,317 @@
+"""Seeded, vectorised price-path generators for scenario specs.
+
+Two methods share one plan (per-day, per-ticker drift and volatility from the scenario's phases, plus crash
+events):
+
+* :class:`ParametricGenerator` — correlated Student-t shocks. A multivariate t draw ``L z sqrt((df-2)/W)``
+  (``z`` standard normal, ``L`` the Cholesky factor of the calibrated shrunk correlation, ``W ~ chi2(df)`` per
+  path-day, so fat tails hit all tickers on the same day) has unit variance and the calibrated correlation;
+  it is scaled by each ticker's calibrated daily vol x the phase's market vol factor x the group's multiplier.
+* :class:`BootstrapGenerator` — the stationary bootstrap of Politis & Romano (1994): blocks of historical days
+  (all tickers together, so the cross-section is kept) with geometric lengths of mean ``mean_block``, wrapping
+  around the end of the history. Each ticker's returns are demeaned, scaled by the phase's vol factors and
+  shifted to the phase's drift.
+
+Daily log return = drift/252 + shock (drifts are annual log drifts, see ``data.scenario_spec``), then the crash
+jumps; prices = start price x exp(cumsum of log returns), so day 0 is one return after the start price.
+
+Reproducibility: paths are drawn in fixed blocks of ``PATH_BLOCK`` paths; block ``b`` uses
+``Generator(PCG64(SeedSequence(seed, spawn_key=(b,))))`` (the same stream as ``SeedSequence(seed).spawn``'s
+``b``-th child). Path ``p`` therefore gets the same numbers whatever chunk size the caller asks for, and the same
+seed gives bit-identical paths (numpy's PCG64 and its samplers are platform-independent; the arithmetic is
+IEEE float in a fixed order, see ``data._paths_nb``; only ``exp`` comes from the platform's maths library).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from data.calibration import Calibration
+from data.errors import DataError
+from data.scenario_spec import TRADING_DAYS_PER_YEAR, ScenarioSpec
+
+PATH_BLOCK = 64
+DEFAULT_START_PRICE = 100.0
+
+
+def next_business_day(date: pd.Timestamp) -> pd.Timestamp:
+    """The first Monday-to-Friday day strictly after ``date``."""
+    return pd.Timestamp(date).normalize() + pd.offsets.BDay(1)
+
+
+def simulation_index(start: pd.Timestamp | str, years: float) -> pd.DatetimeIndex:
+    """Business-day index of ``round(years * 252)`` days from ``start`` (rolled forward to a business day).
+
+    Exchange holidays are not modelled: every weekday is a trading day, and a year is 252 of them.
+    """
+    days = int(round(float(years) * TRADING_DAYS_PER_YEAR))
+    if days < 2:
+        raise DataError(f"--years {years}: fewer than 2 trading days; use at least 0.01 years")
+    start = pd.Timestamp(start).normalize()
+    return pd.bdate_range(start=start, periods=days, name="date")
+
+
+@dataclass(frozen=True)
+class ScenarioPlan:
+    """A scenario laid onto dates and tickers.
+
+    Attributes
+    ----------
+    tickers : simulated tickers (columns).
+    index : simulated dates.
+    daily_drift : (T, N) expected daily log return.
+    vol_factor : (T, N) market vol factor x group/ticker multipliers.
+    crash_days : per crash event, the window's business days as positions in ``index`` (-1 when outside).
+    crash_jumps : per crash event, (N,) log-return jump per ticker (0 for tickers it does not hit).
+    """
+
+    tickers: tuple[str, ...]
+    index: pd.DatetimeIndex
+    daily_drift: np.ndarray
+    vol_factor: np.ndarray
+    crash_days: tuple[np.ndarray, ...]
+    crash_jumps: tuple[np.ndarray, ...]
+
+
+def scenario_plan(spec: ScenarioSpec, index: pd.DatetimeIndex) -> ScenarioPlan:
+    """Per-day drifts and vol factors of every ticker of ``spec`` on ``index``, plus its crash windows."""
+    tickers = spec.tickers
+    groups = [spec.group_of(t) for t in tickers]
+    starts = pd.DatetimeIndex([p.start for p in spec.phases]).as_unit("ns")
+    # The phase of each day: the last phase starting on or before it (the first phase before the timeline).
+    phase_of_day = np.clip(starts.searchsorted(index.as_unit("ns"), side="right") - 1, 0, len(spec.phases) - 1)
+    drift_by_phase = np.empty((len(spec.phases), len(tickers)))
+    vol_by_phase = np.empty_like(drift_by_phase)
+    for k, phase in enumerate(spec.phases):
+        for i, (ticker, group) in enumerate(zip(tickers, groups, strict=True)):
+            drift_by_phase[k, i] = (phase.market_drift + phase.excess_drift.get(group, 0.0)
+                                    + phase.excess_drift.get(ticker, 0.0))
+            vol_by_phase[k, i] = phase.market_vol * phase.vol_mult.get(group, 1.0) * phase.vol_mult.get(ticker, 1.0)
+    crash_days, crash_jumps = [], []
+    for event in spec.crashes:
+        window = pd.bdate_range(event.start, event.end)
+        pos = index.get_indexer(window)  # -1 where the window day is not simulated
+        jumps = np.array([event.sizes.get(t, event.sizes.get(g, 0.0)) for t, g in zip(tickers, groups, strict=True)])
+        crash_days.append(pos.astype(np.int64))
+        crash_jumps.append(jumps)
+    return ScenarioPlan(
+        tickers=tickers, index=index,
+        daily_drift=drift_by_phase[phase_of_day] / TRADING_DAYS_PER_YEAR,
+        vol_factor=vol_by_phase[phase_of_day], crash_days=tuple(crash_days), crash_jumps=tuple(crash_jumps),
+    )
+
+
+def block_rng(seed: int, block: int) -> np.random.Generator:
+    """The random stream of path block ``block`` (independent of how paths are chunked)."""
+    return np.random.Generator(np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(int(block),))))
+
+
+def _start_prices(start_prices: np.ndarray | None, n: int) -> np.ndarray:
+    if start_prices is None:
+        return np.full(n, DEFAULT_START_PRICE)
+    values = np.asarray(start_prices, dtype=float)
+    if values.shape != (n,) or not np.all(np.isfinite(values) & (values > 0)):
+        raise DataError(f"start prices: expected {n} positive numbers, got shape {values.shape}; fix the input")
+    return values
+
+
+class _BlockGenerator:
+    """Shared chunking, crash and price logic; subclasses draw one block's log returns."""
+
+    plan: ScenarioPlan
+    seed: int
+    start_prices: np.ndarray
+    threads: int = min(2, os.cpu_count() or 1)
+
+    @property
+    def tickers(self) -> tuple[str, ...]:
+        return self.plan.tickers
+
+    @property
+    def index(self) -> pd.DatetimeIndex:
+        return self.plan.index
+
+    def _block_returns(self, rng: np.random.Generator) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _add_crashes(self, rng: np.random.Generator, returns: np.ndarray) -> None:
+        rows = np.arange(returns.shape[0])
+        for days, jumps in zip(self.plan.crash_days, self.plan.crash_jumps, strict=True):
+            # One day per path, uniform over the window's business days (drawn even when it falls outside
+            # the simulated dates, so every block consumes the same draws).
+            day = days[rng.integers(0, len(days), size=returns.shape[0])]
+            hit = day >= 0
+            returns[rows[hit], day[hit], :] += jumps.astype(returns.dtype)
+
+    def _block(self, block: int) -> np.ndarray:
+        """Log returns of every path of one block (shocks, then crash jumps), float32 (PATH_BLOCK, T, N)."""
+        rng = block_rng(self.seed, block)
+        returns = self._block_returns(rng)
+        self._add_crashes(rng, returns)
+        return returns
+
+    def _spans(self, path_start: int, n_paths: int) -> list[tuple[int, int, int]]:
+        """``(block, first row in block, first row in request, rows)`` of the blocks covering a request."""
+        if n_paths <= 0:
+            raise DataError(f"--paths {n_paths}: ask for at least one path")
+        stop = path_start + n_paths
+        spans = []
+        for block in range(path_start // PATH_BLOCK, (stop - 1) // PATH_BLOCK + 1):
+            lo, hi = max(path_start, block * PATH_BLOCK), min(stop, (block + 1) * PATH_BLOCK)
+            spans.append((block, lo - block * PATH_BLOCK, lo - path_start, hi - lo))
+        return spans
+
+    def log_returns(self, path_start: int, n_paths: int) -> np.ndarray:
+        """Daily log returns (float32) of paths ``path_start .. path_start + n_paths - 1``, (paths, days, tickers)."""
+        return np.concatenate([self._block(block)[first:first + rows]
+                               for block, first, _, rows in self._spans(path_start, n_paths)], axis=0)
+
+    def generate(self, path_start: int, n_paths: int) -> np.ndarray:
+        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers)."""
+        from data._paths_nb import prices_from_returns_nb
+
+        out = np.empty((n_paths, len(self.index), len(self.tickers)), dtype=np.float32)
+        log_start = np.log(self.start_prices)
+
+        def fill(span: tuple[int, int, int, int]) -> None:
+            block, first, offset, rows = span
+            # A float64 running sum inside the kernel, so 1,000+ days of float32 rounding do not pile up.
+            prices_from_returns_nb(self._block(block)[first:first + rows], log_start, out[offset:offset + rows])
+
+        spans = self._spans(path_start, n_paths)
+        if len(spans) == 1 or self.threads == 1:
+            for span in spans:
+                fill(span)
+        else:
+            # Blocks are independent streams written to disjoint rows, so threads change nothing but speed
+            # (numpy's samplers and the numba kernels release the GIL).
+            with ThreadPoolExecutor(max_workers=self.threads) as pool:
+                list(pool.map(fill, spans))
+        return out
+
+    def chunks(self, n_paths: int, chunk_size: int) -> Iterator[tuple[int, np.ndarray]]:
+        """Yield ``(first path, prices)`` chunks covering ``n_paths`` paths."""
+        if chunk_size <= 0:
+            raise DataError(f"--chunk-size {chunk_size}: use a positive number of paths")
+        for start in range(0, n_paths, chunk_size):
+            yield start, self.generate(start, min(chunk_size, n_paths - start))
+
+
+class ParametricGenerator(_BlockGenerator):
+    """Correlated Student-t shocks with the scenario's drifts, vols and crash jumps.
+
+    Parameters
+    ----------
+    spec : the scenario.
+    calibration : daily vols and correlation; must cover ``spec.tickers``.
+    index : simulated dates (see :func:`simulation_index`).
+    seed : the random seed.
+    start_prices : (N,) price before the first simulated day (default 100 for every ticker).
+    """
+
+    def __init__(self, spec: ScenarioSpec, calibration: Calibration, index: pd.DatetimeIndex, seed: int,
+                 start_prices: np.ndarray | None = None) -> None:
+        self.spec = spec
+        self.plan = scenario_plan(spec, index)
+        cal = calibration.subset(self.plan.tickers, source=f"scenario {spec.name}")
+        self.seed = int(seed)
+        self.start_prices = _start_prices(start_prices, len(self.plan.tickers))
+        try:
+            cholesky = np.linalg.cholesky(cal.correlation)
+        except np.linalg.LinAlgError:
+            raise DataError(f"scenario {spec.name}: the calibrated correlation is not positive definite; "
+                            "re-run `theses calibrate`") from None
+        self.cholesky_t = np.ascontiguousarray(cholesky.T, dtype=np.float32)
+        self.df = spec.t_df
+        self.daily_vol = (self.plan.vol_factor * cal.daily_vol).astype(np.float32)
+        self.daily_drift = self.plan.daily_drift.astype(np.float32)
+
+    def _block_returns(self, rng: np.random.Generator) -> np.ndarray:
+        days, n = self.daily_vol.shape
+        from data._paths_nb import correlated_returns_nb
+
+        z = rng.standard_normal((PATH_BLOCK, days, n), dtype=np.float32)
+        if np.isfinite(self.df):
+            # Multivariate t: one chi-square per path-day, scaled so the shock variance is 1.
+            chi2 = 2.0 * rng.standard_gamma(self.df / 2.0, size=(PATH_BLOCK, days), dtype=np.float32)
+            scale = np.sqrt(np.float32(self.df - 2.0) / chi2)
+        else:
+            scale = np.ones((PATH_BLOCK, days), dtype=np.float32)
+        correlated_returns_nb(z, scale, self.cholesky_t, self.daily_drift, self.daily_vol)
+        return z
+
+
+def historical_log_returns(prices: pd.DataFrame, tickers: tuple[str, ...] | list[str],
+                           min_days: int = 250) -> np.ndarray:
+    """Daily log returns of ``tickers`` on the days all of them trade, as a (days, N) float64 array.
+
+    Raises
+    ------
+    DataError
+        If a ticker has no prices or the common history is shorter than ``min_days``.
+    """
+    missing = [t for t in tickers if t not in prices.columns]
+    if missing:
+        raise DataError(f"--data-dir: no prices for {', '.join(missing)}; add their CSVs or drop them from the scenario")
+    frame = prices[list(tickers)].sort_index()
+    values = frame.to_numpy(dtype=float)
+    returns = np.log(values[1:] / values[:-1])
+    returns = returns[np.all(np.isfinite(returns), axis=1)]
+    if len(returns) < min_days:
+        raise DataError(f"--data-dir: only {len(returns)} days on which all {len(tickers)} scenario tickers trade "
+                        f"(need {min_days}); use a scenario with fewer late-listed tickers")
+    return returns
+
+
+class BootstrapGenerator(_BlockGenerator):
+    """Stationary bootstrap of historical daily log returns, tilted to the scenario's drifts and vols.
+
+    Parameters
+    ----------
+    spec : the scenario.
+    history : (H, N) historical daily log returns of ``spec.tickers`` (see :func:`historical_log_returns`).
+    index : simulated dates.
+    seed : the random seed.
+    mean_block : mean block length in days (block lengths are geometric with this mean).
+    start_prices : (N,) price before the first simulated day (default 100).
+    """
+
+    def __init__(self, spec: ScenarioSpec, history: np.ndarray, index: pd.DatetimeIndex, seed: int,
+                 mean_block: float = 20.0, start_prices: np.ndarray | None = None) -> None:
+        self.spec = spec
+        self.plan = scenario_plan(spec, index)
+        history = np.asarray(history, dtype=float)
+        if history.ndim != 2 or history.shape[1] != len(self.plan.tickers) or not np.all(np.isfinite(history)):
+            raise DataError(f"scenario {spec.name}: history must be a finite (days, {len(self.plan.tickers)}) "
+                            "array of log returns; pass prices through historical_log_returns")
+        if mean_block < 1:
+            raise DataError(f"mean block {mean_block}: use at least 1 day")
+        self.seed = int(seed)
+        self.mean_block = float(mean_block)
+        self.start_prices = _start_prices(start_prices, len(self.plan.tickers))
+        # Demeaned history; the scenario's drift replaces the historical mean.
+        self.centered = (history - history.mean(axis=0)).astype(np.float32)
+        self.vol_factor = self.plan.vol_factor.astype(np.float32)
+        self.daily_drift = self.plan.daily_drift.astype(np.float32)
+
+    def _block_returns(self, rng: np.random.Generator) -> np.ndarray:
+        days = len(self.plan.index)
+        length = len(self.centered)
+        new_block = rng.random((PATH_BLOCK, days)) < 1.0 / self.mean_block
+        new_block[:, 0] = True
+        block_start = rng.integers(0, length, size=(PATH_BLOCK, days))
+        steps = np.arange(days)
+        # For each day: when its block began, and where in the history that block started.
+        began = np.maximum.accumulate(np.where(new_block, steps, 0), axis=1)
+        rows = np.arange(PATH_BLOCK)[:, None]
+        source_day = (block_start[rows, began] + (steps - began)) % length
+        returns = self.centered[source_day]
+        returns *= self.vol_factor
+        returns += self.daily_drift
+        return returns
