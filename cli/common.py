@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from cli.errors import CliError
 
 if TYPE_CHECKING:  # imported for annotations only; the real imports are lazy
-    import pandas as pd
 
     from data import PriceData
     from engine import BacktestConfig, BacktestResult
@@ -245,13 +244,10 @@ def benchmark_strategies(benchmarks: Sequence[str] = BENCHMARKS) -> list[Strateg
     import strategies
 
     return [
-        strategies.strategy_from_toml(f'name = "{b}"\nrebalance = "none"\nbenchmark = "SPY"\n[weights]\n{b} = 1.0\n', source=b)
+        strategies.strategy_from_toml(
+            f'name = "{b}"\ndescription = "benchmark: buy and hold {b}"\nrebalance = "none"\n'
+            f'benchmark = "SPY"\n[weights]\n{b} = 1.0\n',
+            source=b,
+        )
         for b in benchmarks
     ]
-
-
-def metrics_frame(results: Sequence[BacktestResult]) -> pd.DataFrame:
-    """One row per result, one column per metric."""
-    import pandas as pd
-
-    return pd.DataFrame({r.name: r.metrics for r in results}).T

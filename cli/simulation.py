@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from cli import common
 from cli.errors import CliError
 
 if TYPE_CHECKING:  # numpy/pandas are imported inside the functions so `theses --help` stays fast
@@ -89,27 +90,6 @@ class SimulationRun:
             "blend": {name: _jsonable(summary) for name, summary in self.blend.items()},
             "notes": list(self.notes),
         }
-
-
-def _buy_and_hold(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: Any) -> np.ndarray:
-    """100% in the one ticker on the first row, then all-NaN rows ("no new target"): bought once, held."""
-    import numpy as np
-
-    weights = np.full((np.shape(prices)[-2], len(tickers)), np.nan)
-    weights[0] = 0.0
-    weights[0, list(tickers).index(params)] = 1.0
-    return weights
-
-
-def benchmark_strategies(tickers: Sequence[str] = BENCHMARK_TICKERS) -> list[Strategy]:
-    """Buy-and-hold strategies named after each benchmark ticker (one trade, then held)."""
-    from strategies import Strategy
-
-    return [
-        Strategy(name=t, description=f"benchmark: buy and hold {t}", universe=(t,), rebalance="none",
-                 benchmark="SPY", params=t, weights_fn=_buy_and_hold)
-        for t in tickers
-    ]
 
 
 def parse_probabilities(text: str) -> dict[str, float]:
@@ -292,7 +272,7 @@ def run_simulation(
     run_strategies = list(strategies)
     if include_benchmarks:
         taken = {s.name for s in run_strategies}
-        run_strategies += [b for b in benchmark_strategies() if b.name not in taken]
+        run_strategies += [b for b in common.benchmark_strategies(BENCHMARK_TICKERS) if b.name not in taken]
     if not run_strategies:
         raise CliError("no strategy to run; name one (see `theses list`) or keep the benchmarks")
 

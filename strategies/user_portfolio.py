@@ -49,7 +49,14 @@ import numpy as np
 
 from strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
 from strategies.errors import StrategyError
-from strategies.signals import check_inputs, column_positions, equal_weight_index, static_weights, trend_on
+from strategies.signals import (
+    check_inputs,
+    column_positions,
+    equal_weight_index,
+    first_row_only,
+    static_weights,
+    trend_on,
+)
 
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 #: Exposure limits, the same as the engine's defaults (BacktestConfig.max_gross / max_net).
@@ -101,10 +108,15 @@ class UserPortfolioParams:
         The book; shorts negative.
     trend_filter : TrendFilter or None
         Optional switch to the fallback when the basket's trend breaks.
+    buy_and_hold : bool
+        True for ``rebalance = "none"``: a target is emitted only when it changes (the first row, and each
+        trend switch), so the engine trades once and lets the positions drift rather than re-trading a
+        repeated row every day.
     """
 
     weights: tuple[tuple[str, float], ...]
     trend_filter: TrendFilter | None = None
+    buy_and_hold: bool = False
 
 
 def weights(
@@ -113,19 +125,29 @@ def weights(
     """The fixed book, switched to the fallback while the trend filter is off.
 
     Returns ``(T, N)`` without a trend filter (a target on every row; unlisted tickers follow the engine's
-    missing-asset policy), ``(T, N)`` or ``(P, T, N)`` matching ``prices`` with one.
+    missing-asset policy), ``(T, N)`` or ``(P, T, N)`` matching ``prices`` with one. With ``buy_and_hold``
+    only rows where the target changes carry numbers (NaN = no new target).
     """
     check_inputs(prices, dates, tickers)
     book = static_weights(prices.shape[-2], tickers, dict(params.weights))
     trend = params.trend_filter
     if trend is None:
+        if params.buy_and_hold:
+            held = column_positions(tickers, [t for t, w in params.weights if w != 0.0])
+            return first_row_only(book[0], prices, held, prices.shape[-2])
         return book
     level = equal_weight_index(prices, column_positions(tickers, trend.basket))
     on = trend_on(level, trend.window)[..., None]
     off_row = np.zeros(len(tickers))
     if trend.fallback != "cash":
         off_row[column_positions(tickers, [trend.fallback])[0]] = 1.0
-    return np.where(on, book, off_row)
+    dense = np.where(on, book, off_row)
+    if not params.buy_and_hold:
+        return dense
+    # Keep the first row and the rows where the switch flips; the engine holds in between.
+    changed = np.ones(on.shape, dtype=bool)
+    changed[..., 1:, :] = on[..., 1:, :] != on[..., :-1, :]
+    return np.where(changed, dense, np.nan)
 
 
 class _Toml:
@@ -345,7 +367,7 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
         universe=tuple(dict.fromkeys(universe)),
         rebalance=rebalance,
         benchmark=benchmark,
-        params=UserPortfolioParams(weights=book, trend_filter=trend),
+        params=UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none"),
         weights_fn=weights,
         band_abs=bands["band_abs"],
         band_rel=bands["band_rel"],

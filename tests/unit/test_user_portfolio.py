@@ -212,3 +212,48 @@ def test_missing_required_key_is_named(text, key):
 def test_toml_syntax_error_is_one_line_with_position():
     message = _err('name = "x"\nrebalance = "monthly"\n[weights]\nSPY = \n')
     assert "invalid TOML" in message and "line 4" in message
+
+
+def test_rebalance_none_is_buy_and_hold_through_the_engine():
+    """rebalance = "none" emits one target, so the engine trades once and the book drifts with prices."""
+    from engine import BacktestConfig, RebalanceRule, backtest
+
+    strategy = load(
+        """\
+        name = "hold"
+        rebalance = "none"
+        [weights]
+        AAA = 0.5
+        BBB = 0.5
+        """
+    )
+    aaa = np.array([100.0, 110.0, 121.0, 133.1, 146.41])
+    bbb = np.array([100.0, 90.0, 81.0, 72.9, 65.61])
+    prices = prices_for(strategy.universe, {"AAA": aaa, "BBB": bbb})
+    weights = strategy.target_weights(prices)
+    assert weights.notna().all(axis=1).tolist() == [True, False, False, False, False]
+
+    result = backtest(prices, weights, BacktestConfig(initial_cash=1000.0, rebalance=RebalanceRule("none")))
+    assert len(result.trades) == 2  # one buy per ticker at bar 1, never again
+    # bought at bar 1's closes (110, 90) with 500 each; held to the end
+    expected = 500.0 / 110.0 * 146.41 + 500.0 / 90.0 * 65.61
+    assert result.equity.iloc[-1] == pytest.approx(expected, rel=1e-12)
+
+
+def test_rebalance_none_with_trend_filter_emits_rows_only_on_switches():
+    strategy = load(
+        """\
+        name = "hold_trend"
+        rebalance = "none"
+        [weights]
+        AAA = 1.0
+        [trend_filter]
+        window = 5
+        fallback = "SPY"
+        """
+    )
+    path = np.array([100.0 - t for t in range(10)] + [91.0 + 5.0 * (t - 9) for t in range(10, 20)])
+    weights = strategy.target_weights(prices_for(strategy.universe, {"AAA": path}))
+    rows = weights.dropna(how="all")
+    assert [weights.index.get_loc(d) for d in rows.index] == [0, 10]
+    assert rows["SPY"].tolist() == [1.0, 0.0] and rows["AAA"].tolist() == [0.0, 1.0]
