@@ -62,11 +62,10 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(json.dumps(_jsonable(result_summary(result, context)), indent=2) + "\n")
     else:
-        from rich.console import Console
 
         from cli import render
 
-        console = Console()
+        console = render.make_console()
         rows = {result.name: result.metrics, **result.benchmark_metrics}
         title = f"{result.name}: {result.metrics.get('start')} to {result.metrics.get('end')} ({context.source})"
         console.print(render.metrics_columns_table(rows, title=title))

@@ -109,13 +109,21 @@ def sorted_rows(rows: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str
     return {n: rows[n] for n in present + missing}
 
 
-def run(args: argparse.Namespace) -> int:
-    start = _start(args)
-    chosen = _strategies(args.strategies)
+def run_comparison(
+    chosen: list[Any], args: argparse.Namespace, start: str | None
+) -> tuple[list[Any], list[Any], common.RunContext]:
+    """Backtest every strategy over one window loaded once: results, their configs, and the data context."""
     price_data = common.load_window(common.tickers_for(chosen), args, start=start)
     context = common.context_of(price_data)
     configs = [common.build_config(s, args) for s in chosen]
     results = [common.run_backtest(s, price_data, c) for s, c in zip(chosen, configs, strict=True)]
+    return results, configs, context
+
+
+def run(args: argparse.Namespace) -> int:
+    start = _start(args)
+    chosen = _strategies(args.strategies)
+    results, configs, context = run_comparison(chosen, args, start)
 
     from reports import write_report
     from reports.tables import benchmark_metrics
@@ -141,11 +149,10 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(jsonable(document), indent=2) + "\n")
         return 0
 
-    from rich.console import Console
 
     from cli import render
 
-    console = Console()
+    console = render.make_console()
     table_title = f"{title}: {context.start} to {context.end} ({context.source})"
     console.print(render.metrics_table(sorted_rows(rows, args.sort), TABLE_METRICS, title=table_title))
     console.print(f"[dim]{report_ctx['costs']}; {report_ctx['execution']}[/dim]")

@@ -17,9 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print the strategy table; returns the exit status."""
-    from rich.console import Console
     from rich.table import Table
 
+    from cli import render
     from strategies import list_strategies
 
     table = Table(title="Thesis strategies", show_lines=False)
@@ -36,5 +36,5 @@ def run(args: argparse.Namespace) -> int:
             rebalance,
             strategy.benchmark,
         )
-    Console().print(table)
+    render.make_console().print(table)
     return 0

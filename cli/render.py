@@ -15,8 +15,11 @@ PERCENT_METRICS = frozenset(
         "total_return", "cagr", "volatility", "max_drawdown", "alpha", "tracking_error", "monthly_hit_rate",
         "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow", "interest", "risk_free",
         "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
+        "cagr_p5", "cagr_p25", "cagr_p50", "cagr_p75", "cagr_p95",
     }
 )
+# Metrics shown as multiples of the starting capital.
+MULTIPLE_METRICS = frozenset(f"terminal_wealth_p{p}" for p in (5, 25, 50, 75, 95))
 KEY_METRICS: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "alpha",
     "information_ratio", "turnover", "costs",
@@ -27,6 +30,9 @@ LABELS = {
     "tracking_error": "Tracking error", "information_ratio": "Info ratio", "monthly_hit_rate": "Hit rate (months)",
     "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover /yr", "costs": "Costs",
     "fees": "Fees", "slippage": "Slippage", "borrow": "Borrow", "interest": "Interest",
+    "cagr_p50": "CAGR p50", "cagr_p5": "p5", "cagr_p95": "p95", "terminal_wealth_p50": "wealth p50",
+    "terminal_wealth_p5": "p5", "terminal_wealth_p95": "p95", "prob_loss": "P(loss)",
+    "prob_beat_benchmark": "P(>SPY)", "cvar_5": "CVaR 5%", "median_max_drawdown": "med max DD",
 }
 
 
@@ -35,6 +41,8 @@ def format_value(key: str, value: Any) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, int | float):
+        if key in MULTIPLE_METRICS:
+            return f"{value:.2f}x"
         return f"{value:.1%}" if key in PERCENT_METRICS else f"{value:.2f}"
     return str(value)
 
@@ -87,3 +95,9 @@ def metrics_columns_table(
     for key in keys:
         table.add_row(LABELS.get(key, key.replace("_", " ")), *(format_value(key, m.get(key)) for m in columns.values()))
     return table
+
+
+def make_console() -> Console:
+    """A console for tables: the terminal's width, or 160 columns when output is piped (rich assumes 80)."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)

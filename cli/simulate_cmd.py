@@ -13,16 +13,8 @@ from cli.simulation import DEFAULT_CHUNK_SIZE, DEFAULT_PROBABILITIES, METHODS
 _DEFAULT_PROBS_TEXT = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_PROBABILITIES.items())
 
 COLUMNS = (
-    ("cagr_p50", "CAGR p50", "pct"),
-    ("cagr_p5", "p5", "pct"),
-    ("cagr_p95", "p95", "pct"),
-    ("terminal_wealth_p50", "wealth p50", "x"),
-    ("terminal_wealth_p5", "p5", "x"),
-    ("terminal_wealth_p95", "p95", "x"),
-    ("prob_loss", "P(loss)", "pct"),
-    ("prob_beat_benchmark", "P(>SPY)", "pct"),
-    ("cvar_5", "CVaR5%", "pct"),
-    ("median_max_drawdown", "med maxDD", "pct"),
+    "cagr_p50", "cagr_p5", "cagr_p95", "terminal_wealth_p50", "terminal_wealth_p5", "terminal_wealth_p95",
+    "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
 )
 
 
@@ -64,6 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mean-block", type=float, default=20.0, metavar="D",
                         help="mean block length in days for --method bootstrap (default 20)")
     common.add_cost_options(parser)
+    parser.add_argument("--out", metavar="DIR",
+                        help="also write an HTML/Markdown/CSV/JSON report (fan charts per scenario) into DIR")
     parser.set_defaults(func=run)
 
 
@@ -76,29 +70,20 @@ def _scenarios(text: str) -> list:
     return [load_scenario(name) for name in dict.fromkeys(names)]
 
 
-def _cell(value: object, kind: str) -> str:
-    if not isinstance(value, int | float) or value != value:
-        return "-"
-    return f"{value * 100:.1f}%" if kind == "pct" else f"{value:.2f}x"
-
-
 def _table(title: str, summaries: dict[str, dict]):
     from rich import box
-    from rich.table import Table
 
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("strategy", no_wrap=True)
-    for _, label, _ in COLUMNS:
-        table.add_column(label, justify="right")
-    for name, summary in summaries.items():
-        table.add_row(name, *(_cell(summary.get(key), kind) for key, _, kind in COLUMNS))
+    from cli import render
+
+    table = render.metrics_table(summaries, COLUMNS, title=title)
+    table.box = box.SIMPLE_HEAD
     return table
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print tables or JSON; returns the exit status."""
     from cli.errors import CliError
-    from cli.simulation import parse_probabilities, run_simulation
+    from cli.simulation import parse_probabilities, run_simulation, write_simulation_report
 
     if args.execution == "open":
         raise CliError("--execution open: simulated paths have closes only; use --execution close")
@@ -121,13 +106,19 @@ def run(args: argparse.Namespace) -> int:
         progress=args.format == "table" and sys.stderr.isatty(), probabilities=probabilities,
         chunk_size=args.chunk_size, calibration=calibration, start=args.start, mean_block=args.mean_block,
     )
+    report_path = None
+    if args.out:
+        report_path = write_simulation_report(result, args.out, common.build_config(strategies_[0], args))
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
+        if report_path:
+            print(f"report written to {report_path}", file=sys.stderr)
         return 0
-    from rich.console import Console
+
+    from cli import render
 
     # Wide enough for the eleven columns even when piped (rich assumes 80 columns off a terminal).
-    console = Console(width=max(Console().width, 132))
+    console = render.make_console()
     span = f"{result.index[0].date()} to {result.index[-1].date()}"
     for scenario, by_strategy in result.results.items():
         console.print(_table(f"{scenario}: {result.paths} paths, {span}",
@@ -136,4 +127,6 @@ def run(args: argparse.Namespace) -> int:
     console.print(_table(f"blend ({probs})", result.blend))
     for note in result.notes:
         console.print(f"[dim]note: {note}[/dim]")
+    if report_path:
+        console.print(f"report written to [bold]{report_path}[/bold]", soft_wrap=True)
     return 0

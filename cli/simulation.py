@@ -382,3 +382,32 @@ class _NullBar:
 
     def __exit__(self, *exc: object) -> None:
         return None
+
+
+def write_simulation_report(
+    run: SimulationRun,
+    out_dir: str | Path | None,
+    config: BacktestConfig,
+    *,
+    title: str = "Scenario simulation",
+    results: Sequence[Any] = (),
+    extra_notes: Sequence[str] = (),
+) -> Path:
+    """Write the report folder of a simulation (fan charts, terminal wealth, strategy x scenario table).
+
+    ``results`` are optional historical backtests shown beside the scenarios (as ``theses demo`` does).
+    """
+    from reports import write_simulation_report as write
+
+    span = f"{run.index[0].date()} to {run.index[-1].date()}"
+    context = common.RunContext(
+        source=f"simulated paths ({run.method}), {run.paths} per scenario", start=str(run.index[0].date()),
+        end=str(run.index[-1].date()), notes=(*run.notes, *extra_notes),
+    ).as_dict(config)
+    if results:
+        context["window"] = f"history {results[0].metrics.get('start')} to {results[0].metrics.get('end')}; scenarios {span}"
+    meta = {
+        "seed": run.seed, "method": run.method, "paths": run.paths, "years": run.years,
+        "probabilities": run.probabilities, "blend": run.blend,
+    }
+    return write(run.results, meta, out_dir, title=title, context=context, results=results)

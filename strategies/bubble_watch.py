@@ -12,9 +12,10 @@ observations the average is undefined and the book holds SPY. On: equal weight o
 that have a close on day t (the names the signal measures -- this differs from the static books, which
 keep a target on unlisted names). Off: 100% SPY. The engine executes row t one bar later.
 
-Rebalance: monthly within a regime; the strategy also sets ``band_abs = 0.25``, a drift band that only a
-regime switch can breach (every basket weight is ~9%), so a switch is traded on the bar after the
-crossing instead of waiting for the next month.
+Rebalance: monthly, as the thesis table says: a switch decided on day t is traded on the first trading
+day of the next month (never before t+1). ``switch_band`` (off by default) sets a drift band that only a
+regime switch can breach (every basket weight is ~9%), so a switch trades on the bar after the crossing
+instead -- faster, but a whipsawing 200-day signal then trades many times a year.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ class BubbleWatchParams:
         Days in the simple moving average of the basket level.
     fallback : str
         Held at 100% while the trend is off (and before the average exists).
-    switch_band : float
-        ``band_abs`` of the rebalance rule, so a regime switch trades on the next bar.
+    switch_band : float or None
+        ``band_abs`` of the rebalance rule; set (e.g. 0.25) to trade a regime switch on the next bar
+        rather than at the next monthly rebalance. None (default): monthly only.
     """
 
     basket: tuple[str, ...] = (
@@ -51,7 +53,7 @@ class BubbleWatchParams:
     )  # fmt: skip
     window: int = 200
     fallback: str = "SPY"
-    switch_band: float = 0.25
+    switch_band: float | None = None
 
 
 def basket_signal(prices: np.ndarray, tickers: Sequence[str], params: BubbleWatchParams) -> np.ndarray:

@@ -54,8 +54,8 @@ def fixed_prices(columns: dict[str, np.ndarray], start="2024-01-01") -> pd.DataF
     return pd.DataFrame(columns, index=pd.bdate_range(start, periods=n_days, name="date"))
 
 
-def small_bubble(window=5) -> Strategy:
-    params = bubble_watch.BubbleWatchParams(basket=("AAA", "BBB"), window=window)
+def small_bubble(window=5, switch_band=None) -> Strategy:
+    params = bubble_watch.BubbleWatchParams(basket=("AAA", "BBB"), window=window, switch_band=switch_band)
     return bubble_watch.make_strategy(params)
 
 
@@ -333,10 +333,9 @@ def test_bubble_equal_weight_over_listed_names_when_on():
 
 
 def test_bubble_switch_is_executed_one_bar_later_by_the_engine():
-    engine = pytest.importorskip("engine")
-    if not hasattr(engine, "backtest"):
-        pytest.skip("engine.backtest not available")
-    strategy = small_bubble(5)
+    import engine
+
+    strategy = small_bubble(5, switch_band=0.25)
     prices = _falling_then_rising()
     config = engine.BacktestConfig(
         rebalance=engine.RebalanceRule(calendar=strategy.rebalance, band_abs=strategy.band_abs)
@@ -345,6 +344,24 @@ def test_bubble_switch_is_executed_one_bar_later_by_the_engine():
     held = result.weights["AAA"] + result.weights["BBB"]
     assert (held.iloc[:11] == 0.0).all()  # crossing on bar 10, never traded before bar 11
     assert held.iloc[11] == pytest.approx(1.0)
+
+
+def test_bubble_switch_waits_for_the_monthly_rebalance_by_default():
+    import engine
+
+    strategy = small_bubble(5)
+    assert strategy.band_abs is None and strategy.rebalance == "monthly"
+    path = np.array([100.0 - t for t in range(10)] + [91.0 + 5.0 * (t - 9) for t in range(10, 30)])
+    prices = fixed_prices({"AAA": path, "BBB": path, "SPY": np.linspace(100.0, 130.0, 30)})
+    weights = strategy.target_weights(prices)
+    assert weights["SPY"].iloc[9] == 1.0 and weights["SPY"].iloc[10] == 0.0  # decided on the crossing bar
+    config = engine.BacktestConfig(rebalance=engine.RebalanceRule(calendar="monthly"))
+    result = engine.backtest(prices, weights, config)
+    held = result.weights["AAA"] + result.weights["BBB"]
+    first_february = prices.index.get_loc(pd.Timestamp("2024-02-01"))
+    assert first_february == 23
+    assert (held.iloc[:first_february] == 0.0).all()  # decided on bar 10, traded at the next month start
+    assert held.iloc[first_february] == pytest.approx(1.0, rel=1e-3)
 
 
 # --- no peeking and path consistency, every strategy ---------------------------------------------------
