@@ -1,0 +1,46 @@
+"""``theses demo``: the scenario part always runs offline; the history part runs when prices are at hand."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from cli.main import main
+
+
+def test_demo_without_price_data_writes_the_scenario_report(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    out = tmp_path / "demo"
+    assert main(["demo", "--paths", "40", "--years", "1", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "skipping the historical comparison" in printed
+    assert (out / "scenarios" / "index.html").is_file()
+    assert not (out / "history").exists()
+    scenarios = (out / "scenarios" / "scenarios.csv").read_text()
+    for name in ("damp_squib", "typical_cycle", "jetsons", "take_off", "bubble_2027"):
+        assert name in scenarios
+
+
+def test_demo_run_twice_with_the_same_seed_gives_the_same_figures(tmp_path, monkeypatch):
+    monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    for name in ("a", "b"):
+        assert main(["demo", "--paths", "30", "--years", "1", "--seed", "5", "--out", str(tmp_path / name)]) == 0
+    first = (tmp_path / "a" / "scenarios" / "scenarios.csv").read_text()
+    assert first == (tmp_path / "b" / "scenarios" / "scenarios.csv").read_text()
+
+
+@pytest.mark.integration
+def test_demo_with_real_prices_compares_every_strategy(real_data_dir: Path, tmp_path, capsys):
+    import strategies
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--data-dir", str(real_data_dir), "--paths", "30", "--years", "1", "--out", str(out)]) == 0
+    for part in ("history", "since-essay", "scenarios"):
+        assert (out / part / "index.html").is_file(), part
+    metrics = json.loads((out / "history" / "metrics.json").read_text())
+    names = set(metrics["strategies"])
+    assert {s.name for s in strategies.list_strategies()} <= names
+    since = json.loads((out / "since-essay" / "metrics.json").read_text())
+    assert since["strategies"]["index_beta"]["start"] >= "2024-12-02"
