@@ -15,8 +15,11 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# Real price CSVs beside the checkout, when present, let the demo compare the strategies on history too.
+SHARED_PRICES := $(abspath $(wildcard ../shared/data/prices))
+
 demo: venv
-	$(BIN)/theses demo
+	THESES_DATA_DIR="$${THESES_DATA_DIR:-$(SHARED_PRICES)}" $(BIN)/theses demo
 
 test: venv
 	$(BIN)/python -m pytest -q -n 2
