@@ -111,15 +111,15 @@ def parse_probabilities(text: str) -> dict[str, float]:
 def resolve_probabilities(scenarios: Sequence[str], given: Mapping[str, float] | None) -> dict[str, float]:
     """The blend's probabilities: the user's, or the defaults renormalised over the scenarios run.
 
-    Scenarios without a default (user specs) share equally when no shipped scenario is run.
+    When any scenario run has no default (a user's spec), every scenario run gets the same probability:
+    a user's scenario silently weighted 0 would vanish from the blend. Pass ``--probabilities`` to choose.
     """
     if given is not None:
         return {name: float(p) for name, p in given.items()}
-    weights = {name: DEFAULT_PROBABILITIES.get(name, 0.0) for name in scenarios}
-    total = sum(weights.values())
-    if total <= 0:
+    if any(name not in DEFAULT_PROBABILITIES for name in scenarios):
         return {name: 1.0 / len(scenarios) for name in scenarios}
-    return {name: w / total for name, w in weights.items()}
+    total = sum(DEFAULT_PROBABILITIES[name] for name in scenarios)
+    return {name: DEFAULT_PROBABILITIES[name] / total for name in scenarios}
 
 
 def _config_for(config: BacktestConfig | Callable[[Strategy], BacktestConfig] | None, strategy: Strategy) -> BacktestConfig:

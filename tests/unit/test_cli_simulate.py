@@ -70,6 +70,8 @@ def test_probabilities_parsing_and_defaults():
     probs = resolve_probabilities(["jetsons", "take_off"], None)
     assert probs == pytest.approx({"jetsons": 0.35 / 0.55, "take_off": 0.20 / 0.55})
     assert resolve_probabilities(["mine", "yours"], None) == {"mine": 0.5, "yours": 0.5}
+    # a user's scenario beside a shipped one is not weighted 0: all run scenarios share equally
+    assert resolve_probabilities(["mine", "jetsons"], None) == {"mine": 0.5, "jetsons": 0.5}
 
 
 def test_run_simulation_is_reproducible_and_chunk_independent():
