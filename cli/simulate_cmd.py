@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "5th/95th percentile CAGR and terminal wealth, probability of loss, probability of beating SPY on the "
         "same path, CVaR(5%) of the terminal return and the median maximum drawdown, plus the "
         f"probability-weighted blend across scenarios (default probabilities: {_DEFAULT_PROBS_TEXT}; the essay "
-        "puts >50%% on jetsons or take_off; renormalised over the scenarios run, equal when one of them is your own spec).",
+        "puts >50% on jetsons or take_off; renormalised over the scenarios run, equal when one of them is your own spec).",
     )
     parser.add_argument("strategies", nargs="*", metavar="STRATEGY",
                         help="strategy names or portfolio .toml files (default: all registered); SPY and RSP "
