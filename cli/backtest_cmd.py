@@ -58,9 +58,9 @@ def run(args: argparse.Namespace) -> int:
     context = common.context_of(price_data)
 
     if args.format == "json":
-        from engine.result import _jsonable
+        from engine.result import jsonable
 
-        sys.stdout.write(json.dumps(_jsonable(result_summary(result, context)), indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(result_summary(result, context)), indent=2) + "\n")
     else:
 
         from cli import render

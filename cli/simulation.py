@@ -73,7 +73,7 @@ class SimulationRun:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-path arrays)."""
-        from engine.result import _jsonable
+        from engine.result import jsonable
 
         return {
             "seed": self.seed,
@@ -84,10 +84,10 @@ class SimulationRun:
             "end": self.index[-1].strftime("%Y-%m-%d"),
             "probabilities": self.probabilities,
             "scenarios": {
-                scenario: {name: _jsonable(result.summary) for name, result in by_strategy.items()}
+                scenario: {name: jsonable(result.summary) for name, result in by_strategy.items()}
                 for scenario, by_strategy in self.results.items()
             },
-            "blend": {name: _jsonable(summary) for name, summary in self.blend.items()},
+            "blend": {name: jsonable(summary) for name, summary in self.blend.items()},
             "notes": list(self.notes),
         }
 

@@ -55,21 +55,21 @@ class BatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (arrays as lists, dates ISO; per-path equity left out)."""
-        from engine.result import _jsonable
+        from engine.result import jsonable
 
         return {
             "name": self.name,
             "index": [d.strftime("%Y-%m-%d") for d in self.index],
-            "terminal_wealth": _jsonable(self.terminal_wealth.tolist()),
-            "cagr": _jsonable(self.cagr.tolist()),
-            "max_drawdown": _jsonable(self.max_drawdown.tolist()),
-            "turnover": _jsonable(self.turnover.tolist()),
-            "costs": _jsonable(self.costs.tolist()),
+            "terminal_wealth": jsonable(self.terminal_wealth.tolist()),
+            "cagr": jsonable(self.cagr.tolist()),
+            "max_drawdown": jsonable(self.max_drawdown.tolist()),
+            "turnover": jsonable(self.turnover.tolist()),
+            "costs": jsonable(self.costs.tolist()),
             "equity_bands": {
-                str(q): _jsonable(row.tolist()) for q, row in zip(BAND_PERCENTILES, self.equity_bands, strict=True)
+                str(q): jsonable(row.tolist()) for q, row in zip(BAND_PERCENTILES, self.equity_bands, strict=True)
             },
-            "summary": _jsonable(self.summary),
-            "config": _jsonable(self.config),
+            "summary": jsonable(self.summary),
+            "config": jsonable(self.config),
         }
 
 

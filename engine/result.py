@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,12 +19,14 @@ TRADE_COLUMNS = ["date", "ticker", "shares", "price", "notional", "fee", "slippa
 COST_COLUMNS = ["fees", "slippage", "borrow", "interest"]
 
 
-def _jsonable(value: Any) -> Any:
-    """Turn numpy/pandas scalars into plain JSON values (NaN/inf become null)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: numpy scalars become Python numbers, timestamps ISO dates, NaN/inf ``null``."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return [jsonable(v) for v in value.tolist()]
     if isinstance(value, pd.Timestamp):
         return value.strftime("%Y-%m-%d")
     if isinstance(value, np.generic):
@@ -34,7 +37,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _series_to_json(series: pd.Series) -> dict[str, Any]:
-    return {"index": [d.strftime("%Y-%m-%d") for d in series.index], "values": _jsonable(series.tolist())}
+    return {"index": [d.strftime("%Y-%m-%d") for d in series.index], "values": jsonable(series.tolist())}
 
 
 def _series_from_json(obj: dict[str, Any], name: str) -> pd.Series:
@@ -46,7 +49,7 @@ def _frame_to_json(frame: pd.DataFrame) -> dict[str, Any]:
     return {
         "index": [d.strftime("%Y-%m-%d") for d in frame.index],
         "columns": [str(c) for c in frame.columns],
-        "data": _jsonable(frame.to_numpy(dtype=float).tolist()),
+        "data": jsonable(frame.to_numpy(dtype=float).tolist()),
     }
 
 
@@ -101,9 +104,9 @@ class BacktestResult:
             trades["date"] = pd.to_datetime(trades["date"]).dt.strftime("%Y-%m-%d")
         return {
             "name": self.name,
-            "metrics": _jsonable(self.metrics),
-            "benchmark_metrics": _jsonable(self.benchmark_metrics),
-            "config": _jsonable(self.config),
+            "metrics": jsonable(self.metrics),
+            "benchmark_metrics": jsonable(self.benchmark_metrics),
+            "config": jsonable(self.config),
             "equity": _series_to_json(self.equity),
             "returns": _series_to_json(self.returns),
             "turnover": _series_to_json(self.turnover),
@@ -111,7 +114,7 @@ class BacktestResult:
             "positions": _frame_to_json(self.positions),
             "costs": _frame_to_json(self.costs),
             "benchmark_equity": _frame_to_json(self.benchmark_equity),
-            "trades": {"columns": list(trades.columns), "data": _jsonable(trades.to_numpy().tolist())},
+            "trades": {"columns": list(trades.columns), "data": jsonable(trades.to_numpy().tolist())},
         }
 
     def to_json(self, indent: int | None = None) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.result import BacktestResult
+from engine.result import BacktestResult, jsonable
 from reports.charts import BAND_PERCENTILES, all_curves, batch_summary, equity_bands
 from reports.errors import ReportError
 
@@ -26,23 +26,6 @@ METRIC_ORDER: tuple[str, ...] = (
     "monthly_hit_rate", "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow",
     "risk_free", "start", "end",
 )
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars become Python numbers, timestamps ISO dates, NaN/inf ``null``."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def check_names(results: Sequence[BacktestResult]) -> None:
