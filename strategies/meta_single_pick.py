@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from strategies.base import Strategy
-from strategies.signals import check_inputs, column_positions, first_row_only
+from strategies.signals import check_inputs, hold_one_ticker
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,7 @@ def weights(
 ) -> np.ndarray:
     """100% ``params.ticker`` on the first row with a price, NaN on every other row; ``(T, N)``."""
     check_inputs(prices, dates, tickers)
-    positions = column_positions(tickers, [params.ticker])
-    row = np.zeros(len(tickers))
-    row[positions] = 1.0
-    return first_row_only(row, prices, positions, prices.shape[-2])
+    return hold_one_ticker(prices, tickers, params.ticker)
 
 
 def make_strategy(params: MetaSinglePickParams = MetaSinglePickParams()) -> Strategy:

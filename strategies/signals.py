@@ -129,6 +129,14 @@ def first_row_only(
     return weights
 
 
+def hold_one_ticker(prices: np.ndarray, tickers: Sequence[str], ticker: str) -> np.ndarray:
+    """Buy-and-hold 100% of ``ticker``: the target on its first priced row, NaN after; ``(T, N)``."""
+    positions = column_positions(tickers, [ticker])
+    row = np.zeros(len(tickers))
+    row[positions] = 1.0
+    return first_row_only(row, prices, positions, prices.shape[-2])
+
+
 def rolling_mean(values: np.ndarray, window: int, axis: int = -2) -> np.ndarray:
     """Trailing simple moving average along ``axis`` using rows ``t-window+1 .. t``.
 
