@@ -66,7 +66,7 @@ def _index():
 
 
 def _config(bands_borrow: bool):
-    from engine import BacktestConfig, CostModel, RebalanceRule
+    from theses.engine import BacktestConfig, CostModel, RebalanceRule
 
     if bands_borrow:
         return BacktestConfig(costs=CostModel(fees_bps=10.0, borrow_bps=50.0),
@@ -75,7 +75,7 @@ def _config(bands_borrow: bool):
 
 
 def child_ours(n_paths: int, bands_borrow: bool) -> dict:
-    import engine
+    from theses import engine
 
     base = _rss_mb()
     index, tickers = _index(), [f"A{i}" for i in range(N_ASSETS)]
@@ -99,8 +99,8 @@ def child_vectorbt(n_paths: int) -> dict:
     import pandas as pd
     import vectorbt as vbt
 
-    import engine
-    from engine.schedule import rebalance_mask
+    from theses import engine
+    from theses.engine.schedule import rebalance_mask
 
     index, tickers = _index(), [f"A{i}" for i in range(N_ASSETS)]
     trade_rows = rebalance_mask(index, "monthly", "first")

@@ -1,8 +1,5 @@
-"""The ``theses`` command: the one place that wires data -> strategies -> engine -> reports."""
+"""The ``theses`` command: parse the arguments, call one study, render its result."""
 
-from importlib.metadata import PackageNotFoundError, version
+from theses import __version__
 
-try:
-    __version__ = version("ai-theses")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0+unknown"
+__all__ = ["__version__"]

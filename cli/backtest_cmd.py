@@ -6,8 +6,8 @@ import argparse
 import json
 import sys
 
-from cli import common
-from cli.errors import CliError
+from theses.cli import common
+from theses.cli.errors import CliError
 
 REBALANCE_CHOICES = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
 
@@ -58,12 +58,12 @@ def run(args: argparse.Namespace) -> int:
     context = common.context_of(price_data)
 
     if args.format == "json":
-        from engine.result import jsonable
+        from theses.util import jsonable
 
         sys.stdout.write(json.dumps(jsonable(result_summary(result, context)), indent=2) + "\n")
     else:
 
-        from cli import render
+        from theses.cli import render
 
         console = render.make_console()
         rows = {result.name: result.metrics, **result.benchmark_metrics}
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"[dim]{context.as_dict(config)['costs']}; {context.as_dict(config)['execution']}[/dim]")
         render.print_notes(console, context.notes)
     if args.out:
-        from reports import write_report
+        from theses.reports import write_report
 
         path = write_report([result], args.out, title=f"Backtest: {result.name}", context=context.as_dict(config))
         print(f"report written to {path}", file=sys.stderr if args.format == "json" else sys.stdout)

@@ -33,10 +33,10 @@ def run(args: argparse.Namespace) -> int:
     """Calibrate and write the file; returns the exit status."""
     from rich.console import Console
 
-    from cli.errors import CliError
-    from data.calibration import DEFAULT_CALIBRATION, calibrate, write_calibration
-    from data.csv_provider import CsvProvider
-    from data.load import load_prices
+    from theses.cli.errors import CliError
+    from theses.data.calibration import DEFAULT_CALIBRATION, calibrate, write_calibration
+    from theses.data.csv_provider import CsvProvider
+    from theses.data.load import load_prices
 
     data_dir = args.data_dir or os.environ.get("THESES_DATA_DIR")
     if not data_dir:

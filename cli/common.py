@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli.errors import CliError
+from theses.cli.errors import CliError
 
 if TYPE_CHECKING:  # imported for annotations only; the real imports are lazy
 
-    from data import PriceData
-    from engine import BacktestConfig, BacktestResult
-    from strategies import Strategy
+    from theses.data import PriceData
+    from theses.engine import BacktestConfig, BacktestResult
+    from theses.strategies import Strategy
 
 BENCHMARKS: tuple[str, ...] = ("SPY", "RSP")
 ESSAY_DATE = "2024-12-02"  # the essay's publication: the start of its out-of-sample period
@@ -70,7 +70,7 @@ def add_cost_options(parser: argparse.ArgumentParser) -> None:
 # ------------------------------------------------------------------------------------------- strategies
 def resolve_strategy(spec: str) -> Strategy:
     """A registered strategy name, or a path to a user portfolio TOML file."""
-    import strategies
+    from theses import strategies
 
     looks_like_file = spec.endswith(".toml") or os.sep in spec or "/" in spec
     if looks_like_file:
@@ -103,7 +103,7 @@ def parse_inline_weights(text: str) -> dict[str, float]:
 
 def inline_strategy(weights_text: str, rebalance: str) -> Strategy:
     """A fixed-weight portfolio from ``--weights``, validated like a user TOML portfolio."""
-    import strategies
+    from theses import strategies
 
     weights = parse_inline_weights(weights_text)
     lines = ['name = "inline"', f'rebalance = "{rebalance}"', "[weights]"]
@@ -132,7 +132,7 @@ def tickers_for(strategies_: Iterable[Strategy], benchmarks: Iterable[str] = BEN
 
 def load_window(tickers: Sequence[str], args: argparse.Namespace, *, start: str | None = None) -> PriceData:
     """Load aligned closes (and opens when asked for) for ``tickers`` over the command's window."""
-    from data import load_prices
+    from theses.data import load_prices
 
     return load_prices(
         list(tickers),
@@ -155,7 +155,7 @@ def _pick(flag: float | None, own: float | None, default: float) -> float:
 
 def build_config(strategy: Strategy, args: argparse.Namespace) -> BacktestConfig:
     """The engine configuration for one strategy under the command's flags."""
-    from engine import BacktestConfig, CostModel, RebalanceRule
+    from theses.engine import BacktestConfig, CostModel, RebalanceRule
 
     costs = CostModel(
         fees_bps=_pick(getattr(args, "fees_bps", None), strategy.fees_bps, DEFAULT_FEES_BPS),
@@ -184,7 +184,7 @@ class RunContext:
     notes: tuple[str, ...]
 
     def as_dict(self, config: BacktestConfig | None = None) -> dict[str, Any]:
-        from cli import __version__
+        from theses.cli import __version__
 
         out: dict[str, Any] = {
             "data_source": self.source,
@@ -218,7 +218,7 @@ def run_backtest(
     strategy: Strategy, price_data: PriceData, config: BacktestConfig, benchmarks: Sequence[str] = BENCHMARKS
 ) -> BacktestResult:
     """Target weights from the strategy, executed by the engine, measured against the benchmarks."""
-    from engine import backtest
+    from theses.engine import backtest
 
     close = price_data.close
     universe = list(strategy.universe)
@@ -241,7 +241,7 @@ def run_backtest(
 
 def benchmark_strategies(benchmarks: Sequence[str] = BENCHMARKS) -> list[Strategy]:
     """Buy-and-hold strategies for the benchmark tickers (for side-by-side tables)."""
-    import strategies
+    from theses import strategies
 
     return [
         strategies.strategy_from_toml(

@@ -7,8 +7,8 @@ import json
 import sys
 from typing import Any
 
-from cli import common
-from cli.errors import CliError
+from theses.cli import common
+from theses.cli.errors import CliError
 
 SORT_KEYS = (
     "sharpe", "cagr", "total_return", "volatility", "sortino", "max_drawdown", "calmar", "beta", "alpha",
@@ -54,7 +54,7 @@ def _start(args: argparse.Namespace) -> str | None:
 
 def _strategies(specs: list[str]) -> list[Any]:
     """The strategies named on the command line, or every registered one; each name once."""
-    import strategies
+    from theses import strategies
 
     chosen = [common.resolve_strategy(s) for s in specs] if specs else strategies.list_strategies()
     seen: set[str] = set()
@@ -97,7 +97,7 @@ def sorted_rows(rows: dict[str, dict[str, Any]], key: str) -> dict[str, dict[str
     """Rows ordered by ``key`` as in the HTML report: best first (ascending for costs, volatility ...), missing last."""
     import math
 
-    from reports.html import LOWER_IS_BETTER
+    from theses.reports.html import LOWER_IS_BETTER
 
     def value(name: str) -> float:
         v = rows[name].get(key)
@@ -125,8 +125,8 @@ def run(args: argparse.Namespace) -> int:
     chosen = _strategies(args.strategies)
     results, configs, context = run_comparison(chosen, args, start)
 
-    from reports import write_report
-    from reports.tables import benchmark_metrics
+    from theses.reports import write_report
+    from theses.reports.tables import benchmark_metrics
 
     rows: dict[str, dict[str, Any]] = {r.name: r.metrics for r in results}
     rows.update(benchmark_metrics(results))
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     path = write_report(results, args.out, title=title, context=report_ctx, sort_by=args.sort)
 
     if args.format == "json":
-        from reports.tables import jsonable
+        from theses.util import jsonable
 
         document = {
             "window": [context.start, context.end],
@@ -150,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
 
 
-    from cli import render
+    from theses.cli import render
 
     console = render.make_console()
     table_title = f"{title}: {context.start} to {context.end} ({context.source})"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from cli.errors import CliError
+from theses.cli.errors import CliError
 
 
 def register(subparsers: Any) -> None:
@@ -44,7 +44,7 @@ def _status(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from data import CsvProvider, DataError, PriceCache, default_data_dir, read_price_csv
+    from theses.data import CsvProvider, DataError, PriceCache, default_data_dir, read_price_csv
 
     console = Console()
     cache = PriceCache()
@@ -90,7 +90,7 @@ def _fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from data import PriceCache, YahooProvider, normalize_tickers, resolve_aliases
+    from theses.data import PriceCache, YahooProvider, normalize_tickers, resolve_aliases
 
     names, notes = resolve_aliases(normalize_tickers(args.tickers))
     console = Console(stderr=True)

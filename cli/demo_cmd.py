@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from cli import common
+from theses.cli import common
 
 DEMO_PATHS = 1000
 DEMO_YEARS = 5.0
@@ -45,7 +45,7 @@ def _history_args(args: argparse.Namespace, source: str) -> argparse.Namespace:
 
 def _history_source(args: argparse.Namespace, tickers: list[str]) -> str | None:
     """``csv`` or ``cache`` when every ticker can be read without the network, else None."""
-    from data import CsvProvider, PriceCache
+    from theses.data import CsvProvider, PriceCache
 
     data_dir = args.data_dir or os.environ.get("THESES_DATA_DIR")
     if data_dir and Path(data_dir).is_dir() and all(CsvProvider(data_dir).has(t) for t in tickers):
@@ -58,13 +58,13 @@ def _history_source(args: argparse.Namespace, tickers: list[str]) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
 
-    import strategies
-    from cli import compare_cmd, render
-    from cli.simulation import run_simulation, write_simulation_report
-    from data.scenario_spec import list_scenarios, load_scenario
-    from reports import write_report
-    from reports.folder import atomic_folder, default_report_dir
-    from reports.tables import benchmark_metrics
+    from theses import strategies
+    from theses.cli import compare_cmd, render
+    from theses.cli.simulation import run_simulation, write_simulation_report
+    from theses.data.scenario_spec import list_scenarios, load_scenario
+    from theses.reports import write_report
+    from theses.reports.folder import atomic_folder, default_report_dir
+    from theses.reports.tables import benchmark_metrics
 
     console = render.make_console()
     chosen = list(strategies.list_strategies())

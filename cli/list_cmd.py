@@ -19,8 +19,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the strategy table; returns the exit status."""
     from rich.table import Table
 
-    from cli import render
-    from strategies import list_strategies
+    from theses.cli import render
+    from theses.strategies import list_strategies
 
     table = Table(title="Thesis strategies", show_lines=False)
     for column in ("name", "description", "universe", "rebalance", "benchmark"):

@@ -16,8 +16,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-import cli
-from cli import __version__
+from theses import cli
+from theses.cli import __version__
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130
@@ -26,7 +26,7 @@ EXIT_INTERRUPTED = 130
 def _command_modules() -> list[str]:
     """Names of every ``cli/*_cmd.py`` module, sorted, so adding a command needs no edit here."""
     return sorted(
-        f"cli.{info.name}" for info in pkgutil.iter_modules(cli.__path__) if info.name.endswith("_cmd")
+        f"theses.cli.{info.name}" for info in pkgutil.iter_modules(cli.__path__) if info.name.endswith("_cmd")
     )
 
 
@@ -46,11 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _user_error_types() -> tuple[type[BaseException], ...]:
     """The error classes that mean 'the user gave bad input' (imported lazily to keep start-up fast)."""
-    from cli.errors import CliError
-    from data.errors import DataError
-    from engine.errors import EngineError
-    from reports.errors import ReportError
-    from strategies.errors import StrategyError
+    from theses.cli.errors import CliError
+    from theses.data.errors import DataError
+    from theses.engine.errors import EngineError
+    from theses.reports.errors import ReportError
+    from theses.strategies.errors import StrategyError
 
     return (CliError, DataError, EngineError, ReportError, StrategyError)
 

@@ -20,15 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli import common
-from cli.errors import CliError
+from theses.cli import common
+from theses.cli.errors import CliError
 
 if TYPE_CHECKING:  # annotations only; the real imports are lazy to keep `theses --help` fast
     import pandas as pd
 
-    from data.holdings import Holdings
-    from engine.trade_list import TradeList
-    from strategies import Strategy
+    from theses.data.holdings import Holdings
+    from theses.engine.trade_list import TradeList
+    from theses.strategies import Strategy
 
 FORMATS = ("table", "csv", "json")
 #: Width of the table when it goes to a file or a pipe (a terminal uses its own width).
@@ -110,7 +110,7 @@ def parse_as_of(text: str | None) -> pd.Timestamp | None:
 
 def current_symbols(holdings: Holdings) -> list[str]:
     """Holdings tickers with renames applied (FB -> META); two rows that become one ticker are an error."""
-    from data import TICKER_ALIASES
+    from theses.data import TICKER_ALIASES
 
     seen: dict[str, str] = {}
     for ticker, line in zip(holdings.tickers, holdings.lines, strict=True):
@@ -132,7 +132,7 @@ def latest_prices(tickers: list[str], as_of: pd.Timestamp | None, source: str, d
     reported in ``unpriced`` (the caller decides whether that is an error); any other data problem
     (file missing, malformed, no network) propagates as the data layer's ``DataError``.
     """
-    from data import DataError, load_prices
+    from theses.data import DataError, load_prices
 
     price: dict[str, float] = {}
     date: dict[str, pd.Timestamp] = {}
@@ -166,7 +166,7 @@ def target_weights_as_of(strategy: Strategy, as_of: pd.Timestamp | None, args: a
     import numpy as np
     import pandas as pd
 
-    from data import load_prices
+    from theses.data import load_prices
 
     priced = [t for t in strategy.universe if t not in unpriced]
     if not priced:
@@ -208,8 +208,8 @@ def build_rebalance(args: argparse.Namespace) -> Rebalance:
     """Load holdings, prices and targets, and compute the trade list."""
     import numpy as np
 
-    from data.holdings import read_holdings
-    from engine.trade_list import TradeOptions, build_trade_list
+    from theses.data.holdings import read_holdings
+    from theses.engine.trade_list import TradeOptions, build_trade_list
 
     if not math.isfinite(args.cash):
         raise CliError(f"--cash {args.cash} is not a number; give the cash balance, e.g. --cash 2500")

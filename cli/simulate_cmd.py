@@ -7,8 +7,8 @@ import json
 import os
 import sys
 
-from cli import common
-from cli.simulation import DEFAULT_CHUNK_SIZE, DEFAULT_PROBABILITIES, METHODS
+from theses.cli import common
+from theses.cli.simulation import DEFAULT_CHUNK_SIZE, DEFAULT_PROBABILITIES, METHODS
 
 _DEFAULT_PROBS_TEXT = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_PROBABILITIES.items())
 
@@ -62,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _scenarios(text: str) -> list:
-    from data.scenario_spec import list_scenarios, load_scenario
+    from theses.data.scenario_spec import list_scenarios, load_scenario
 
     names: list[str] = []
     for part in filter(None, (p.strip() for p in text.split(","))):
@@ -73,7 +73,7 @@ def _scenarios(text: str) -> list:
 def _table(title: str, summaries: dict[str, dict]):
     from rich import box
 
-    from cli import render
+    from theses.cli import render
 
     table = render.metrics_table(summaries, COLUMNS, title=title)
     table.box = box.SIMPLE_HEAD
@@ -82,20 +82,20 @@ def _table(title: str, summaries: dict[str, dict]):
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print tables or JSON; returns the exit status."""
-    from cli.errors import CliError
-    from cli.simulation import parse_probabilities, run_simulation, write_simulation_report
+    from theses.cli.errors import CliError
+    from theses.cli.simulation import parse_probabilities, run_simulation, write_simulation_report
 
     if args.execution == "open":
         raise CliError("--execution open: simulated paths have closes only; use --execution close")
     strategies_ = [common.resolve_strategy(s) for s in args.strategies] if args.strategies else None
     if strategies_ is None:
-        from strategies import list_strategies
+        from theses.strategies import list_strategies
 
         strategies_ = list(list_strategies())
     scenarios = _scenarios(args.scenario)
     calibration = None
     if args.calibration:
-        from data.calibration import read_calibration
+        from theses.data.calibration import read_calibration
 
         calibration = read_calibration(args.calibration)
     data_dir = args.data_dir or (os.environ.get("THESES_DATA_DIR") if args.method == "bootstrap" else None)
@@ -115,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"report written to {report_path}", file=sys.stderr)
         return 0
 
-    from cli import render
+    from theses.cli import render
 
     # Wide enough for the eleven columns even when piped (rich assumes 80 columns off a terminal).
     console = render.make_console()

@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cli import common
-from cli.errors import CliError
+from theses.cli import common
+from theses.cli.errors import CliError
 
 if TYPE_CHECKING:  # numpy/pandas are imported inside the functions so `theses --help` stays fast
     import numpy as np
     import pandas as pd
 
-    from data.scenario_spec import ScenarioSpec
-    from engine import BacktestConfig, BatchResult
-    from strategies import Strategy
+    from theses.data.scenario_spec import ScenarioSpec
+    from theses.engine import BacktestConfig, BatchResult
+    from theses.strategies import Strategy
 
 BENCHMARK_TICKERS: tuple[str, ...] = ("SPY", "RSP")
 BEAT_BENCHMARK = "SPY"
@@ -73,7 +73,7 @@ class SimulationRun:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-path arrays)."""
-        from engine.result import jsonable
+        from theses.util import jsonable
 
         return {
             "seed": self.seed,
@@ -123,7 +123,7 @@ def resolve_probabilities(scenarios: Sequence[str], given: Mapping[str, float] |
 
 
 def _config_for(config: BacktestConfig | Callable[[Strategy], BacktestConfig] | None, strategy: Strategy) -> BacktestConfig:
-    from engine import BacktestConfig, RebalanceRule
+    from theses.engine import BacktestConfig, RebalanceRule
 
     if callable(config) and not isinstance(config, BacktestConfig):
         return config(strategy)
@@ -179,8 +179,8 @@ class _Accumulator:
         return out
 
     def result(self, scenario: str) -> BatchResult:
-        from engine import BatchResult
-        from engine.metrics import scenario_blend
+        from theses.engine import BatchResult
+        from theses.engine.metrics import scenario_blend
 
         paths = self.per_path()
         summary = dict(scenario_blend({scenario: paths}, {scenario: 1.0}))
@@ -245,16 +245,16 @@ def run_simulation(
     import numpy as np
     import pandas as pd
 
-    from data.calibration import read_calibration
-    from data.generators import (
+    from theses.data.calibration import read_calibration
+    from theses.data.generators import (
         BootstrapGenerator,
         ParametricGenerator,
         historical_log_returns,
         next_business_day,
         simulation_index,
     )
-    from engine import backtest_batch
-    from engine.metrics import scenario_blend
+    from theses.engine import backtest_batch
+    from theses.engine.metrics import scenario_blend
 
     if method not in METHODS:
         raise CliError(f"--method {method!r}: use one of {', '.join(METHODS)}")
@@ -280,7 +280,7 @@ def run_simulation(
     calibration = calibration if calibration is not None else read_calibration()
     history_prices: pd.DataFrame | None = None
     if data_dir is not None:
-        from data.load import load_prices
+        from theses.data.load import load_prices
 
         all_tickers = sorted({t for spec in scenarios for t in spec.tickers})
         history_prices = load_prices(all_tickers, source="csv", data_dir=data_dir).close
@@ -397,7 +397,7 @@ def write_simulation_report(
 
     ``results`` are optional historical backtests shown beside the scenarios (as ``theses demo`` does).
     """
-    from reports import write_simulation_report as write
+    from theses.reports import write_simulation_report as write
 
     span = f"{run.index[0].date()} to {run.index[-1].date()}"
     context = common.RunContext(

@@ -3,13 +3,13 @@
 Scenario specs, calibration and path generators live in their own modules of this package.
 """
 
-from data.aliases import TICKER_ALIASES, resolve_aliases
-from data.cache import CacheEntry, CacheUpdateError, PriceCache, default_cache_dir
-from data.csv_provider import CsvProvider, read_price_csv
-from data.errors import DataError
-from data.load import PriceData, align_bars, default_data_dir, load_prices
-from data.validate import BAR_COLUMNS, normalize_tickers
-from data.yahoo_provider import YahooProvider
+from theses.data.aliases import TICKER_ALIASES, resolve_aliases
+from theses.data.cache import CacheEntry, CacheUpdateError, PriceCache, default_cache_dir
+from theses.data.csv_provider import CsvProvider, read_price_csv
+from theses.data.errors import DataError
+from theses.data.load import PriceData, align_bars, default_data_dir, load_prices
+from theses.data.validate import BAR_COLUMNS, normalize_tickers
+from theses.data.yahoo_provider import YahooProvider
 
 __all__ = [
     "BAR_COLUMNS",

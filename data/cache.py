@@ -30,8 +30,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from data.errors import DataError
-from data.validate import BAR_COLUMNS, PRICE_COLUMNS, check_range, normalize_ticker, normalize_tickers
+from theses.data.errors import DataError
+from theses.data.validate import BAR_COLUMNS, PRICE_COLUMNS, check_range, normalize_ticker, normalize_tickers
 
 METADATA_KEY = b"ai-theses"
 _ONE_DAY = pd.Timedelta(days=1)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.errors import DataError
-from data.validate import (
+from theses.data.errors import DataError
+from theses.data.validate import (
     BAR_COLUMNS,
     PRICE_COLUMNS,
     check_range,

@@ -32,9 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from data.calibration import Calibration
-from data.errors import DataError
-from data.scenario_spec import TRADING_DAYS_PER_YEAR, ScenarioSpec
+from theses.data.calibration import Calibration
+from theses.data.errors import DataError
+from theses.data.scenario_spec import TRADING_DAYS_PER_YEAR, ScenarioSpec
 
 PATH_BLOCK = 64
 DEFAULT_START_PRICE = 100.0
@@ -174,7 +174,7 @@ class _BlockGenerator:
 
     def generate(self, path_start: int, n_paths: int) -> np.ndarray:
         """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers)."""
-        from data._paths_nb import prices_from_returns_nb
+        from theses.data._paths_nb import prices_from_returns_nb
 
         out = np.empty((n_paths, len(self.index), len(self.tickers)), dtype=np.float32)
         log_start = np.log(self.start_prices)
@@ -234,7 +234,7 @@ class ParametricGenerator(_BlockGenerator):
 
     def _block_returns(self, rng: np.random.Generator) -> np.ndarray:
         days, n = self.daily_vol.shape
-        from data._paths_nb import correlated_returns_nb
+        from theses.data._paths_nb import correlated_returns_nb
 
         z = rng.standard_normal((PATH_BLOCK, days, n), dtype=np.float32)
         if np.isfinite(self.df):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-from data.errors import DataError
+from theses.data.errors import DataError
 
 #: Columns a holdings file may have; the first two are required.
 REQUIRED_COLUMNS: tuple[str, ...] = ("ticker", "shares")

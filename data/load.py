@@ -10,12 +10,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from data.aliases import resolve_aliases
-from data.cache import CacheUpdateError, PriceCache
-from data.csv_provider import CsvProvider
-from data.errors import DataError
-from data.validate import check_range, clip_range, normalize_tickers
-from data.yahoo_provider import YahooProvider
+from theses.data.aliases import resolve_aliases
+from theses.data.cache import CacheUpdateError, PriceCache
+from theses.data.csv_provider import CsvProvider
+from theses.data.errors import DataError
+from theses.data.validate import check_range, clip_range, normalize_tickers
+from theses.data.yahoo_provider import YahooProvider
 
 SOURCES = ("auto", "cache", "csv", "yahoo")
 # A requested start this many days before the first price is reported (weekends and holidays are not).

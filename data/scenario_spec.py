@@ -37,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from data.errors import DataError
+from theses.data.errors import DataError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 TRADING_DAYS_PER_YEAR = 252

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from data.errors import DataError
+from theses.data.errors import DataError
 
 BAR_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")
 PRICE_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close")

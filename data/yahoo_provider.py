@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from data.aliases import resolve_aliases
-from data.errors import DataError
-from data.validate import BAR_COLUMNS, check_bars, check_range, normalize_tickers, scale_by_adj_close
+from theses.data.aliases import resolve_aliases
+from theses.data.errors import DataError
+from theses.data.validate import BAR_COLUMNS, check_bars, check_range, normalize_tickers, scale_by_adj_close
 
 _FIELDS = {"open": "Open", "high": "High", "low": "Low", "close": "Close", "adj close": "Adj Close",
            "volume": "Volume"}

@@ -4,15 +4,15 @@ Array kernels (``*_nb``, numba) are kept apart from the pandas-facing API. Knows
 reports or the CLI.
 """
 
-from engine._numba_cache import configure_numba_cache
+from theses.engine._numba_cache import configure_numba_cache
 
 configure_numba_cache()
 
-from engine.backtest import backtest  # noqa: E402
-from engine.batch import BatchResult, backtest_batch  # noqa: E402
-from engine.config import BacktestConfig, CostModel, RebalanceRule  # noqa: E402
-from engine.errors import EngineError  # noqa: E402
-from engine.result import BacktestResult  # noqa: E402
+from theses.engine.backtest import backtest  # noqa: E402
+from theses.engine.batch import BatchResult, backtest_batch  # noqa: E402
+from theses.engine.config import BacktestConfig, CostModel, RebalanceRule  # noqa: E402
+from theses.engine.errors import EngineError  # noqa: E402
+from theses.engine.result import BacktestResult  # noqa: E402
 
 __all__ = [
     "BacktestConfig",
@@ -25,6 +25,6 @@ __all__ = [
     "backtest_batch",
 ]
 
-from engine.metrics import path_metrics, performance_metrics, scenario_blend, scenario_summary  # noqa: E402
+from theses.engine.metrics import path_metrics, performance_metrics, scenario_blend, scenario_summary  # noqa: E402
 
 __all__ += ["path_metrics", "performance_metrics", "scenario_blend", "scenario_summary"]

@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.config import BacktestConfig
-from engine.errors import EngineError
-from engine.kernels import simulate_path_nb
-from engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
-from engine.schedule import rebalance_mask
+from theses.engine.config import BacktestConfig
+from theses.engine.errors import EngineError
+from theses.engine.kernels import simulate_path_nb
+from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
+from theses.engine.schedule import rebalance_mask
 
 _EXPOSURE_TOLERANCE = 1e-9
 
@@ -162,7 +162,7 @@ def benchmark_curves(
 
 
 def _performance(equity: pd.Series, bench: pd.Series | None, config: BacktestConfig) -> dict[str, Any]:
-    from engine.metrics import performance_metrics  # written alongside; imported here to keep import light
+    from theses.engine.metrics import performance_metrics  # written alongside; imported here to keep import light
 
     return dict(
         performance_metrics(

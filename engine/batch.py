@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.backtest import _kernel_args, window_start
-from engine.config import BacktestConfig
-from engine.errors import EngineError
-from engine.kernels import first_exposure_breach_nb, simulate_batch_nb
+from theses.engine.backtest import _kernel_args, window_start
+from theses.engine.config import BacktestConfig
+from theses.engine.errors import EngineError
+from theses.engine.kernels import first_exposure_breach_nb, simulate_batch_nb
 
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -55,7 +55,7 @@ class BatchResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (arrays as lists, dates ISO; per-path equity left out)."""
-        from engine.result import jsonable
+        from theses.util import jsonable
 
         return {
             "name": self.name,
@@ -133,7 +133,7 @@ def backtest_batch(
     -------
     BatchResult
     """
-    from engine.metrics import path_metrics, scenario_summary
+    from theses.engine.metrics import path_metrics, scenario_summary
 
     config = BacktestConfig() if config is None else config
     if not isinstance(config, BacktestConfig):

@@ -10,7 +10,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.errors import EngineError
+from theses.engine.errors import EngineError
 
 CALENDARS = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
 ANCHORS = ("first", "last")

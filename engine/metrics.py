@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from engine.errors import EngineError
+from theses.engine.errors import EngineError
 
 DAILY = 252
 """Trading days per year; the default annualisation factor."""

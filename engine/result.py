@@ -7,33 +7,16 @@ read exactly the same numbers the engine produced.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from theses.util import jsonable
+
 TRADE_COLUMNS = ["date", "ticker", "shares", "price", "notional", "fee", "slippage"]
 COST_COLUMNS = ["fees", "slippage", "borrow", "interest"]
-
-
-def jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars become Python numbers, timestamps ISO dates, NaN/inf ``null``."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [jsonable(v) for v in value.tolist()]
-    if isinstance(value, pd.Timestamp):
-        return value.strftime("%Y-%m-%d")
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _series_to_json(series: pd.Series) -> dict[str, Any]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.config import ANCHORS, CALENDARS
-from engine.errors import EngineError
+from theses.engine.config import ANCHORS, CALENDARS
+from theses.engine.errors import EngineError
 
 
 def period_keys(index: pd.DatetimeIndex, calendar: str) -> np.ndarray:

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from engine.errors import EngineError
+from theses.engine.errors import EngineError
 
 #: Basis points per unit.
 BPS = 1e4

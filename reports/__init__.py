@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine.result import BacktestResult
-from reports.errors import ReportError
-from reports.folder import atomic_folder, default_report_dir
-from reports.tables import metrics_table
+from theses.engine.result import BacktestResult
+from theses.reports.errors import ReportError
+from theses.reports.folder import atomic_folder, default_report_dir
+from theses.reports.tables import metrics_table
 
 __all__ = ["ReportError", "metrics_table", "write_report", "write_simulation_report", "default_report_dir"]
 
@@ -51,7 +51,7 @@ def write_report(
     -------
     Path of the written folder (absolute).
     """
-    from reports import html, markdown, tables
+    from theses.reports import html, markdown, tables
 
     results = list(results)
     if not results and not simulation:

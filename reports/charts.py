@@ -16,7 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from engine.result import BacktestResult
+from theses.engine.result import BacktestResult
 
 ROLLING_WINDOW = 126  # bars in six months of trading days
 PERIODS_PER_YEAR = 252

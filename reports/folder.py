@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-from reports.errors import ReportError
+from theses.reports.errors import ReportError
 
 DEFAULT_PARENT = Path("theses-report")
 MARKER = ".theses-report"  # present in every report folder; marks a folder that may be replaced

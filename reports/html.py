@@ -18,9 +18,9 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
 
-from engine.result import BacktestResult
-from reports import charts
-from reports.tables import (
+from theses.engine.result import BacktestResult
+from theses.reports import charts
+from theses.reports.tables import (
     HIGHER_IS_BETTER,
     KEY_METRICS,
     LABELS,
@@ -298,7 +298,7 @@ def strategy_list_html(results: Sequence[BacktestResult]) -> str:
 
 def kpi_cards_html(results: Sequence[BacktestResult]) -> str:
     """Four highlight cards: the leader (or the single strategy) on CAGR, Sharpe, drawdown and volatility."""
-    from reports.tables import benchmark_metrics
+    from theses.reports.tables import benchmark_metrics
 
     if not results:
         return ""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from engine.result import BacktestResult
-from reports.charts import batch_summary
-from reports.tables import KEY_METRICS, LABELS, format_metric, metrics_table
+from theses.engine.result import BacktestResult
+from theses.reports.charts import batch_summary
+from theses.reports.tables import KEY_METRICS, LABELS, format_metric, metrics_table
 
 FACT_LABELS = {
     "data_source": "Data source", "window": "Window", "costs": "Costs", "execution": "Execution",
@@ -39,7 +39,7 @@ def render_markdown(
     sort_by: str | None = "sharpe",
 ) -> str:
     """The text of ``summary.md`` (``context`` as completed by the HTML page's defaults)."""
-    from reports.html import sort_rows
+    from theses.reports.html import sort_rows
 
     out = [f"# {title}", ""]
     for key, label in FACT_LABELS.items():

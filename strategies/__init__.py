@@ -3,10 +3,10 @@
 Pure functions from prices to target weights; no I/O and nothing imported from the other packages.
 """
 
-from strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
-from strategies.errors import StrategyError
-from strategies.registry import REGISTRY, get_strategy, list_strategies
-from strategies.user_portfolio import strategy_from_toml
+from theses.strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
+from theses.strategies.errors import StrategyError
+from theses.strategies.registry import REGISTRY, get_strategy, list_strategies
+from theses.strategies.user_portfolio import strategy_from_toml
 
 __all__ = [
     "MISSING_POLICIES",

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.signals import check_inputs, static_weights
+from theses.strategies.base import Strategy
+from theses.strategies.signals import check_inputs, static_weights
 
 
 @dataclass(frozen=True)

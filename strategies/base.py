@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from strategies.errors import StrategyError
+from theses.strategies.errors import StrategyError
 
 #: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)``.
 REBALANCE_RULES: tuple[str, ...] = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")

@@ -26,8 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.signals import check_inputs, column_positions, equal_weight_index, trend_on
+from theses.strategies.base import Strategy
+from theses.strategies.signals import check_inputs, column_positions, equal_weight_index, trend_on
 
 
 @dataclass(frozen=True)

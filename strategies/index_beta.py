@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.signals import check_inputs, hold_one_ticker
+from theses.strategies.base import Strategy
+from theses.strategies.signals import check_inputs, hold_one_ticker
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import difflib
 from types import MappingProxyType
 
-from strategies import (
+from theses.strategies import (
     autonomy_doordash,
     bubble_watch,
     compute_buildout,
@@ -18,8 +18,8 @@ from strategies import (
     semis_barbell,
     short_legacy_autos,
 )
-from strategies.base import Strategy
-from strategies.errors import StrategyError
+from theses.strategies.base import Strategy
+from theses.strategies.errors import StrategyError
 
 _MODULES = (
     index_beta,

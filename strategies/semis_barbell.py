@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.signals import check_inputs, column_positions, linear_glide
+from theses.strategies.base import Strategy
+from theses.strategies.signals import check_inputs, column_positions, linear_glide
 
 
 @dataclass(frozen=True)

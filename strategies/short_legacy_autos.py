@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import Strategy
-from strategies.signals import check_inputs, hedged_short
+from theses.strategies.base import Strategy
+from theses.strategies.signals import check_inputs, hedged_short
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from strategies.errors import StrategyError
+from theses.strategies.errors import StrategyError
 
 
 def check_inputs(prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:

@@ -47,9 +47,9 @@ from typing import Any
 
 import numpy as np
 
-from strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
-from strategies.errors import StrategyError
-from strategies.signals import (
+from theses.strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
+from theses.strategies.errors import StrategyError
+from theses.strategies.signals import (
     check_inputs,
     column_positions,
     equal_weight_index,

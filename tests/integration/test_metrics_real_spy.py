@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import metrics as m
+from theses.engine import metrics as m
 
 pytestmark = pytest.mark.integration
 

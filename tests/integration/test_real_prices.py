@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cli.main import main
-from data import CsvProvider, load_prices
+from theses.cli.main import main
+from theses.data import CsvProvider, load_prices
 
 pytestmark = pytest.mark.integration
 

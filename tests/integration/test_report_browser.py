@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from reports import write_report
+from theses.reports import write_report
 from tests.unit.report_factory import synthetic_result, synthetic_simulation
 
 pytestmark = pytest.mark.browser

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from strategies import REGISTRY, Strategy
+from theses.strategies import REGISTRY, Strategy
 
 START = "2015-01-02"
 
@@ -13,8 +13,8 @@ pytestmark = pytest.mark.integration
 
 
 def _run(strategy: Strategy, data_dir):
-    from data import load_prices
-    from engine import BacktestConfig, RebalanceRule, backtest
+    from theses.data import load_prices
+    from theses.engine import BacktestConfig, RebalanceRule, backtest
 
     tickers = list(dict.fromkeys([*strategy.universe, strategy.benchmark, "RSP"]))
     close = load_prices(tickers, start=START, source="csv", data_dir=data_dir).close

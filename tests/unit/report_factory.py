@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine.batch import BatchResult
-from engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
+from theses.engine.batch import BatchResult
+from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
 
 INITIAL_CASH = 10_000.0
 

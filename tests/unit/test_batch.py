@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import BacktestConfig, CostModel, EngineError, RebalanceRule, backtest, backtest_batch
+from theses.engine import BacktestConfig, CostModel, EngineError, RebalanceRule, backtest, backtest_batch
 
 P, T, N = 5, 400, 7
 

@@ -8,9 +8,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-import data.cache
-from data import DataError, PriceCache
-from data.yahoo_provider import describe_failure
+import theses.data.cache
+from theses.data import DataError, PriceCache
+from theses.data.yahoo_provider import describe_failure
 
 
 def make_bars(dates: list[str], closes: list[float]) -> pd.DataFrame:
@@ -74,7 +74,7 @@ def test_write_killed_midway_leaves_old_file_and_no_temp(tmp_path: Path, monkeyp
         Path(path).write_bytes(b"PAR1 half a file")  # the process dies after writing some bytes
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(data.cache, "_write_parquet", crash)
+    monkeypatch.setattr(theses.data.cache, "_write_parquet", crash)
     with pytest.raises(KeyboardInterrupt):
         cache.write("SPY", make_bars(["2024-01-02", "2024-01-03"], [10.0, 11.0]), "yahoo")
     assert (tmp_path / "SPY.parquet").read_bytes() == before
@@ -87,7 +87,7 @@ def test_first_write_killed_leaves_nothing(tmp_path: Path, monkeypatch: pytest.M
         Path(path).write_bytes(b"PAR1")
         raise OSError("disk full")
 
-    monkeypatch.setattr(data.cache, "_write_parquet", crash)
+    monkeypatch.setattr(theses.data.cache, "_write_parquet", crash)
     with pytest.raises(OSError):
         PriceCache(tmp_path).write("SPY", make_bars(["2024-01-02"], [10.0]), "yahoo")
     assert files_in(tmp_path) == []

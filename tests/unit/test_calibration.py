@@ -8,14 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.calibration import (
+from theses.data.calibration import (
     DEFAULT_CALIBRATION,
     calibrate,
     ledoit_wolf_constant_correlation,
     read_calibration,
     write_calibration,
 )
-from data.errors import DataError
+from theses.data.errors import DataError
 
 
 def _reference_lw(x: np.ndarray) -> tuple[np.ndarray, float]:

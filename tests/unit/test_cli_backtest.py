@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli.main import main
+from theses.cli.main import main
 from tests.unit.test_cli_compare import write_csvs
 
 
@@ -87,7 +87,7 @@ def test_user_errors_are_one_line_with_exit_code_2(prices_dir, capsys, argv, exp
 
 
 def test_debug_shows_the_traceback(prices_dir):
-    from strategies import StrategyError
+    from theses.strategies import StrategyError
 
     with pytest.raises(StrategyError):
         main(["--debug", "backtest", "essay_bok", "--source", "csv", "--data-dir", str(prices_dir)])

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cli.compare_cmd import sorted_rows
-from cli.main import main
+from theses.cli.compare_cmd import sorted_rows
+from theses.cli.main import main
 
 
 def write_csvs(folder: Path, start: str = "2024-01-02", days: int = 300) -> None:
@@ -120,7 +120,7 @@ def test_sorted_rows_best_first_missing_last():
 
 @pytest.mark.integration
 def test_all_registered_strategies_since_essay_on_real_data(real_data_dir, tmp_path, capsys):
-    import strategies
+    from theses import strategies
 
     out = tmp_path / "report"
     argv = ["compare", "--since-essay", "--source", "csv", "--data-dir", str(real_data_dir), "--out", str(out),

@@ -11,9 +11,9 @@ import pytest
 import requests
 import yfinance
 
-import data.yahoo_provider
-from cli.main import main
-from data import PriceCache
+import theses.data.yahoo_provider
+from theses.cli.main import main
+from theses.data import PriceCache
 
 
 @pytest.fixture(autouse=True)
@@ -28,7 +28,7 @@ def test_fetch_offline_prints_one_line_and_leaves_cache_empty(
         raise requests.exceptions.ConnectionError("Failed to resolve 'query2.finance.yahoo.com'")
 
     monkeypatch.setattr(yfinance, "download", offline)
-    monkeypatch.setattr(data.yahoo_provider, "yahoo_resolves", lambda: False)
+    monkeypatch.setattr(theses.data.yahoo_provider, "yahoo_resolves", lambda: False)
     code = main(["data", "fetch", "META"])
     captured = capsys.readouterr()
     assert code == 2

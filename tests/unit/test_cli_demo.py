@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli.main import main
+from theses.cli.main import main
 
 
 def test_demo_without_price_data_writes_the_scenario_report(tmp_path, monkeypatch, capsys):
@@ -33,7 +33,7 @@ def test_demo_run_twice_with_the_same_seed_gives_the_same_figures(tmp_path, monk
 
 @pytest.mark.integration
 def test_demo_with_real_prices_compares_every_strategy(real_data_dir: Path, tmp_path, capsys):
-    import strategies
+    from theses import strategies
 
     out = tmp_path / "demo"
     assert main(["demo", "--data-dir", str(real_data_dir), "--paths", "30", "--years", "1", "--out", str(out)]) == 0

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from cli.main import main
+from theses.cli.main import main
 
 DATES = pd.bdate_range("2024-01-02", periods=7)  # 2024-01-02 .. 2024-01-10
 # Last close of each ticker on 2024-01-10 matches the hand-computed engine case: A 100, B 50, C 20, OLD 10.

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cli.main import main
-from cli.simulation import parse_probabilities, resolve_probabilities, run_simulation
-from data.scenario_spec import load_scenario, parse_scenario
-from strategies import get_strategy, list_strategies
+from theses.cli.main import main
+from theses.cli.simulation import parse_probabilities, resolve_probabilities, run_simulation
+from theses.data.scenario_spec import load_scenario, parse_scenario
+from theses.strategies import get_strategy, list_strategies
 
 
 def test_simulate_all_scenarios_offline_json(capsys, monkeypatch):

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data import CsvProvider, DataError, read_price_csv
+from theses.data import CsvProvider, DataError, read_price_csv
 
 HEADER = "Date,Open,High,Low,Close,Volume"
 

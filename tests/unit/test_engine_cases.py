@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import BacktestConfig, BacktestResult, CostModel, EngineError, RebalanceRule, backtest
-from engine.schedule import rebalance_mask
+from theses.engine import BacktestConfig, BacktestResult, CostModel, EngineError, RebalanceRule, backtest
+from theses.engine.schedule import rebalance_mask
 
 DATES = pd.bdate_range("2021-03-29", periods=5)  # Mon 29 Mar .. Fri 2 Apr 2021
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import BacktestConfig, CostModel, RebalanceRule, backtest
+from theses.engine import BacktestConfig, CostModel, RebalanceRule, backtest
 
 PPY = 252
 

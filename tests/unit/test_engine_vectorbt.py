@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from engine import BacktestConfig, CostModel, RebalanceRule, backtest
-from engine.schedule import rebalance_mask
+from theses.engine import BacktestConfig, CostModel, RebalanceRule, backtest
+from theses.engine.schedule import rebalance_mask
 
 vbt = pytest.importorskip("vectorbt")  # first import compiles its kernels (tens of seconds)
 

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from data.calibration import Calibration
-from data.errors import DataError
-from data.generators import (
+from theses.data.calibration import Calibration
+from theses.data.errors import DataError
+from theses.data.generators import (
     PATH_BLOCK,
     BootstrapGenerator,
     ParametricGenerator,
@@ -18,7 +18,7 @@ from data.generators import (
     scenario_plan,
     simulation_index,
 )
-from data.scenario_spec import parse_scenario
+from theses.data.scenario_spec import parse_scenario
 
 SPEC = textwrap.dedent('''\
     t_df = 6.0

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from data.errors import DataError
-from data.holdings import parse_holdings, read_holdings
+from theses.data.errors import DataError
+from theses.data.holdings import parse_holdings, read_holdings
 
 
 def _write(tmp_path: Path, text: str, name: str = "holdings.csv") -> Path:

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import yfinance
 
-import data.yahoo_provider
-from data import DataError, PriceCache, load_prices
+import theses.data.yahoo_provider
+from theses.data import DataError, PriceCache, load_prices
 
 HEADER = "Date,Open,High,Low,Close,Volume"
 
@@ -171,7 +171,7 @@ def test_auto_offline_for_unknown_local_ticker_is_one_line(
         raise ConnectionError("Could not resolve host: query2.finance.yahoo.com")
 
     monkeypatch.setattr(yfinance, "download", offline)
-    monkeypatch.setattr(data.yahoo_provider, "yahoo_resolves", lambda: False)
+    monkeypatch.setattr(theses.data.yahoo_provider, "yahoo_resolves", lambda: False)
     with pytest.raises(DataError) as info:
         load_prices(["AAA", "ZZZ"], data_dir=csv_dir)
     message = str(info.value)
@@ -183,7 +183,7 @@ def test_auto_offline_for_unknown_local_ticker_is_one_line(
 def test_auto_falls_back_on_stale_cache_when_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     cached("AAA", [100.0, 101.0], ["2020-01-02", "2020-01-03"], "2020-01-03")
     monkeypatch.setattr(yfinance, "download", lambda *a, **k: pd.DataFrame())
-    monkeypatch.setattr(data.yahoo_provider, "yahoo_resolves", lambda: False)
+    monkeypatch.setattr(theses.data.yahoo_provider, "yahoo_resolves", lambda: False)
     monkeypatch.delenv("THESES_DATA_DIR", raising=False)
     prices = load_prices(["AAA"], start="2020-01-02", end="2020-01-10")
     assert prices.close["AAA"].tolist() == [100.0, 101.0]
@@ -202,7 +202,7 @@ def test_auto_mixed_stale_and_new_when_one_download_fails(monkeypatch: pytest.Mo
         return pd.concat({n: bbb if n == "BBB" else empty for n in names}, axis=1, names=["Ticker", "Price"])
 
     monkeypatch.setattr(yfinance, "download", download)
-    monkeypatch.setattr(data.yahoo_provider, "yahoo_resolves", lambda: False)
+    monkeypatch.setattr(theses.data.yahoo_provider, "yahoo_resolves", lambda: False)
     monkeypatch.delenv("THESES_DATA_DIR", raising=False)
     prices = load_prices(["AAA", "BBB"], start="2020-01-02", end="2020-01-06", trim_end=False)
     assert prices.close["AAA"].tolist() == [100.0, 101.0, 101.0]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from engine import BacktestConfig, RebalanceRule, backtest
+from theses.engine import BacktestConfig, RebalanceRule, backtest
 
 N_BARS = 2520
 SIGMA = 0.01

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 import scipy.stats
 
-from engine import metrics as m
-from engine.errors import EngineError
+from theses.engine import metrics as m
+from theses.engine.errors import EngineError
 
 RTOL = 1e-9
 

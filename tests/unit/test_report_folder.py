@@ -6,9 +6,9 @@ from datetime import datetime
 
 import pytest
 
-import reports.tables
-from reports import ReportError, write_report
-from reports.folder import MARKER, atomic_folder, default_report_dir
+import theses.reports.tables
+from theses.reports import ReportError, write_report
+from theses.reports.folder import MARKER, atomic_folder, default_report_dir
 from tests.unit.report_factory import synthetic_result
 
 EXPECTED_FILES = {"index.html", "summary.md", "metrics.csv", "metrics.json", "equity.csv", MARKER}
@@ -32,7 +32,7 @@ def test_failure_midway_leaves_nothing(tmp_path, results, monkeypatch, error):
         raise error
 
     # equity.csv is written after index.html, summary.md and the metrics files: a failure midway.
-    monkeypatch.setattr(reports.tables, "write_equity_csv", broken_writer)
+    monkeypatch.setattr(theses.reports.tables, "write_equity_csv", broken_writer)
     with pytest.raises(type(error)):
         write_report(results, tmp_path / "rep")
     assert list(tmp_path.iterdir()) == []
@@ -40,7 +40,7 @@ def test_failure_midway_leaves_nothing(tmp_path, results, monkeypatch, error):
 
 def test_failure_keeps_the_earlier_report(tmp_path, results, monkeypatch):
     first = write_report(results[:1], tmp_path / "rep", title="first")
-    monkeypatch.setattr(reports.tables, "write_equity_csv", lambda *a, **k: 1 / 0)
+    monkeypatch.setattr(theses.reports.tables, "write_equity_csv", lambda *a, **k: 1 / 0)
     with pytest.raises(ZeroDivisionError):
         write_report(results, tmp_path / "rep", title="second")
     assert (first / "summary.md").read_text().startswith("# first\n")

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
-from reports import ReportError, metrics_table, write_report, write_simulation_report
-from reports.charts import drawdown_series, monthly_returns, rolling_stats, thin
-from reports.tables import format_metric
+from theses.reports import ReportError, metrics_table, write_report, write_simulation_report
+from theses.reports.charts import drawdown_series, monthly_returns, rolling_stats, thin
+from theses.reports.tables import format_metric
 from tests.unit.report_factory import synthetic_result, synthetic_simulation
 
 CHART_IDS = ("chart-equity", "chart-drawdown", "chart-rolling", "chart-weights", "chart-monthly", "chart-costs")
@@ -58,7 +58,7 @@ def test_metrics_json_equals_engine_metrics_exactly(report, results):
 
 
 def test_metrics_json_from_a_real_engine_run(tmp_path):
-    from engine import BacktestConfig, CostModel, backtest
+    from theses.engine import BacktestConfig, CostModel, backtest
 
     rng = np.random.default_rng(7)
     index = pd.bdate_range("2022-01-03", periods=300, name="date")

@@ -7,8 +7,8 @@ import textwrap
 import pandas as pd
 import pytest
 
-from data.errors import DataError
-from data.scenario_spec import key_lines, list_scenarios, load_scenario, parse_scenario
+from theses.data.errors import DataError
+from theses.data.scenario_spec import key_lines, list_scenarios, load_scenario, parse_scenario
 
 STRATEGY_TICKERS = {"SPY", "RSP", "META", "MSFT", "AMZN", "ORCL", "GOOGL", "DASH", "F", "GM", "STLA", "NVDA",
                     "TSM", "INFY", "CRM", "VGK", "AVGO", "AMD", "MU", "ANET", "MRVL"}

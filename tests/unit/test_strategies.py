@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategies import (
+from theses.strategies import (
     REGISTRY,
     Strategy,
     StrategyError,
@@ -20,9 +20,9 @@ from strategies import (
     semis_barbell,
     short_legacy_autos,
 )
-from strategies.autonomy_doordash import AutonomyDoordashParams
-from strategies.autonomy_doordash import make_strategy as make_autonomy
-from strategies.signals import equal_weight_index, linear_glide, rolling_mean, trend_on
+from theses.strategies.autonomy_doordash import AutonomyDoordashParams
+from theses.strategies.autonomy_doordash import make_strategy as make_autonomy
+from theses.strategies.signals import equal_weight_index, linear_glide, rolling_mean, trend_on
 
 NAMES = [
     "index_beta",
@@ -82,7 +82,7 @@ def test_rebalance_rules_match_theses():
 
 @pytest.mark.parametrize("name", NAMES)
 def test_module_docstring_states_thesis_and_source(name):
-    module = importlib.import_module(f"strategies.{name}")
+    module = importlib.import_module(f"theses.strategies.{name}")
     assert "source " in module.__doc__.lower()
     assert module.STRATEGY is REGISTRY[name]
     params = module.STRATEGY.params
@@ -333,7 +333,7 @@ def test_bubble_equal_weight_over_listed_names_when_on():
 
 
 def test_bubble_switch_is_executed_one_bar_later_by_the_engine():
-    import engine
+    from theses import engine
 
     strategy = small_bubble(5, switch_band=0.25)
     prices = _falling_then_rising()
@@ -347,7 +347,7 @@ def test_bubble_switch_is_executed_one_bar_later_by_the_engine():
 
 
 def test_bubble_switch_waits_for_the_monthly_rebalance_by_default():
-    import engine
+    from theses import engine
 
     strategy = small_bubble(5)
     assert strategy.band_abs is None and strategy.rebalance == "monthly"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.errors import EngineError
-from engine.trade_list import TradeOptions, action_label, build_trade_list
+from theses.engine.errors import EngineError
+from theses.engine.trade_list import TradeOptions, action_label, build_trade_list
 
 # A four-ticker account used by several tests:
 #   A: 10 sh @ 100 = 1000, B: 0 @ 50, C: -5 @ 20 = -100 (short), D: 30 @ 10 = 300 (not in the strategy)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from strategies import StrategyError, strategy_from_toml
+from theses.strategies import StrategyError, strategy_from_toml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -216,7 +216,7 @@ def test_toml_syntax_error_is_one_line_with_position():
 
 def test_rebalance_none_is_buy_and_hold_through_the_engine():
     """rebalance = "none" emits one target, so the engine trades once and the book drifts with prices."""
-    from engine import BacktestConfig, RebalanceRule, backtest
+    from theses.engine import BacktestConfig, RebalanceRule, backtest
 
     strategy = load(
         """\

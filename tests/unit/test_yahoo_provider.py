@@ -12,8 +12,8 @@ import requests
 import yfinance
 import yfinance.exceptions
 
-from data import DataError, YahooProvider
-from data.yahoo_provider import frames_by_ticker
+from theses.data import DataError, YahooProvider
+from theses.data.yahoo_provider import frames_by_ticker
 
 DATES = pd.DatetimeIndex(["2024-03-01", "2024-03-04", "2024-03-05"])
 FIELDS = ["Close", "High", "Low", "Open", "Volume"]

@@ -1,0 +1,59 @@
+"""ai-theses: put an investment thesis about the AI economy to the test before you put money on it.
+
+The public Python API, for notebooks and scripts (each call is one study of :mod:`theses.studies`)::
+
+    import theses
+    result = theses.backtest("essay_book", start="2024-12-02")
+    result.metrics["cagr"], result.equity, result.weights, result.trades
+
+    table = theses.compare(["essay_book", "bubble_watch"], since_essay=True)
+    run = theses.simulate(["essay_book"], scenarios="all", paths=2000, seed=7)
+    trades = theses.rebalance("essay_book", holdings="holdings.csv", cash=2500)
+    theses.report(result, "my-report/")
+
+The packages: ``theses.data`` (prices, scenarios), ``theses.strategies`` (what to hold), ``theses.engine``
+(how a portfolio evolves and is measured), ``theses.studies`` (the questions users ask), ``theses.reports``
+(how results are shown), ``theses.cli`` (the ``theses`` command). Attributes are imported on first use, so
+``import theses`` stays instant.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+try:
+    from importlib.metadata import PackageNotFoundError, version
+
+    __version__ = version("ai-theses")
+except PackageNotFoundError:  # a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+#: Public name -> module that defines it (imported lazily by ``__getattr__``).
+_API = {
+    "backtest": "theses.studies.api",
+    "compare": "theses.studies.api",
+    "simulate": "theses.studies.api",
+    "rebalance": "theses.studies.api",
+    "report": "theses.studies.api",
+    "list_strategies": "theses.strategies",
+    "get_strategy": "theses.strategies",
+    "list_scenarios": "theses.data.scenario_spec",
+    "load_scenario": "theses.data.scenario_spec",
+}
+
+__all__ = ["__version__", *_API]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public function on first use (PEP 562)."""
+    module = _API.get(name)
+    if module is None:
+        raise AttributeError(f"module 'theses' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
