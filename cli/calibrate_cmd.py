@@ -32,7 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Calibrate and write the file; returns the exit status."""
     from rich.console import Console
-
     from theses.cli.errors import CliError
     from theses.data.calibration import DEFAULT_CALIBRATION, calibrate, write_calibration
     from theses.data.csv_provider import CsvProvider

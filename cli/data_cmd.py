@@ -43,7 +43,6 @@ def run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
-
     from theses.data import CsvProvider, DataError, PriceCache, default_data_dir, read_price_csv
 
     console = Console()
@@ -89,7 +88,6 @@ def _status(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
     from theses.data import PriceCache, YahooProvider, normalize_tickers, resolve_aliases
 
     names, notes = resolve_aliases(normalize_tickers(args.tickers))

@@ -58,13 +58,14 @@ def _history_source(args: argparse.Namespace, tickers: list[str]) -> str | None:
 
 def run(args: argparse.Namespace) -> int:
 
-    from theses import strategies
     from theses.cli import compare_cmd, render
     from theses.cli.simulation import run_simulation, write_simulation_report
     from theses.data.scenario_spec import list_scenarios, load_scenario
     from theses.reports import write_report
     from theses.reports.folder import atomic_folder, default_report_dir
     from theses.reports.tables import benchmark_metrics
+
+    from theses import strategies
 
     console = render.make_console()
     chosen = list(strategies.list_strategies())

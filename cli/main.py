@@ -16,8 +16,9 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from theses import cli
 from theses.cli import __version__
+
+from theses import cli
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

@@ -25,7 +25,6 @@ from theses.cli.errors import CliError
 
 if TYPE_CHECKING:  # annotations only; the real imports are lazy to keep `theses --help` fast
     import pandas as pd
-
     from theses.data.holdings import Holdings
     from theses.engine.trade_list import TradeList
     from theses.strategies import Strategy
@@ -165,7 +164,6 @@ def target_weights_as_of(strategy: Strategy, as_of: pd.Timestamp | None, args: a
     """
     import numpy as np
     import pandas as pd
-
     from theses.data import load_prices
 
     priced = [t for t in strategy.universe if t not in unpriced]
@@ -207,7 +205,6 @@ def fees_bps_for(strategy: Strategy, flag: float | None) -> float:
 def build_rebalance(args: argparse.Namespace) -> Rebalance:
     """Load holdings, prices and targets, and compute the trade list."""
     import numpy as np
-
     from theses.data.holdings import read_holdings
     from theses.engine.trade_list import TradeOptions, build_trade_list
 

@@ -72,7 +72,6 @@ def _scenarios(text: str) -> list:
 
 def _table(title: str, summaries: dict[str, dict]):
     from rich import box
-
     from theses.cli import render
 
     table = render.metrics_table(summaries, COLUMNS, title=title)

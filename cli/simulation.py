@@ -24,7 +24,6 @@ from theses.cli.errors import CliError
 if TYPE_CHECKING:  # numpy/pandas are imported inside the functions so `theses --help` stays fast
     import numpy as np
     import pandas as pd
-
     from theses.data.scenario_spec import ScenarioSpec
     from theses.engine import BacktestConfig, BatchResult
     from theses.strategies import Strategy
@@ -244,7 +243,6 @@ def run_simulation(
     """
     import numpy as np
     import pandas as pd
-
     from theses.data.calibration import read_calibration
     from theses.data.generators import (
         BootstrapGenerator,

@@ -21,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from theses.data.errors import DataError
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
 from theses.data.aliases import resolve_aliases
 from theses.data.cache import CacheUpdateError, PriceCache
 from theses.data.csv_provider import CsvProvider

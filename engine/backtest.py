@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
 from theses.engine.kernels import simulate_path_nb
@@ -162,7 +161,9 @@ def benchmark_curves(
 
 
 def _performance(equity: pd.Series, bench: pd.Series | None, config: BacktestConfig) -> dict[str, Any]:
-    from theses.engine.metrics import performance_metrics  # written alongside; imported here to keep import light
+    from theses.engine.metrics import (
+        performance_metrics,  # written alongside; imported here to keep import light
+    )
 
     return dict(
         performance_metrics(

@@ -29,7 +29,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-
 from theses.engine.errors import EngineError
 
 DAILY = 252

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from theses.engine.errors import EngineError
 
 #: Basis points per unit.

@@ -15,8 +15,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from theses.reports import write_report
+
 from tests.unit.report_factory import synthetic_result, synthetic_simulation
 
 pytestmark = pytest.mark.browser

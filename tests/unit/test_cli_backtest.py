@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from theses.cli.main import main
+
 from tests.unit.test_cli_compare import write_csvs
 
 

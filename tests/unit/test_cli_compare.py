@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
 from theses.cli.compare_cmd import sorted_rows
 from theses.cli.main import main
 

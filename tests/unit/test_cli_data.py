@@ -9,9 +9,8 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-import yfinance
-
 import theses.data.yahoo_provider
+import yfinance
 from theses.cli.main import main
 from theses.data import PriceCache
 

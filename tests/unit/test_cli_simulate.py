@@ -8,7 +8,6 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
-
 from theses.cli.main import main
 from theses.cli.simulation import parse_probabilities, resolve_probabilities, run_simulation
 from theses.data.scenario_spec import load_scenario, parse_scenario

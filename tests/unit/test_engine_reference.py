@@ -11,7 +11,6 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-
 from theses.engine import BacktestConfig, CostModel, RebalanceRule, backtest
 
 PPY = 252

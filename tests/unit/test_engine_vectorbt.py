@@ -11,7 +11,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from theses.engine import BacktestConfig, CostModel, RebalanceRule, backtest
 from theses.engine.schedule import rebalance_mask
 

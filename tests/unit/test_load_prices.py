@@ -8,9 +8,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yfinance
-
 import theses.data.yahoo_provider
+import yfinance
 from theses.data import DataError, PriceCache, load_prices
 
 HEADER = "Date,Open,High,Low,Close,Volume"

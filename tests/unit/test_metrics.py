@@ -9,7 +9,6 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
-
 from theses.engine import metrics as m
 from theses.engine.errors import EngineError
 

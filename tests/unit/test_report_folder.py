@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-
 import theses.reports.tables
 from theses.reports import ReportError, write_report
 from theses.reports.folder import MARKER, atomic_folder, default_report_dir
+
 from tests.unit.report_factory import synthetic_result
 
 EXPECTED_FILES = {"index.html", "summary.md", "metrics.csv", "metrics.json", "equity.csv", MARKER}
