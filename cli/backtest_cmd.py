@@ -9,8 +9,6 @@ import sys
 from theses.cli import common
 from theses.cli.errors import CliError
 
-REBALANCE_CHOICES = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -22,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("strategy", nargs="?", help="strategy name or path/to/portfolio.toml")
     parser.add_argument("--weights", metavar="W", help='inline fixed weights, e.g. "SPY=0.6,TLT=0.4" (shorts negative)')
     parser.add_argument(
-        "--rebalance", choices=REBALANCE_CHOICES, default="monthly", help="rebalance rule for --weights (default monthly)"
+        "--rebalance", choices=common.CALENDARS, default="monthly", help="rebalance rule for --weights (default monthly)"
     )
     common.add_data_options(parser)
     common.add_cost_options(parser)
@@ -31,49 +29,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def result_summary(result, context: common.RunContext) -> dict:
-    """The JSON document printed by ``--format json``."""
-    return {
-        "strategy": result.name,
-        "start": result.metrics.get("start"),
-        "end": result.metrics.get("end"),
-        "metrics": result.metrics,
-        "benchmarks": result.benchmark_metrics,
-        "config": result.config,
-        "data": {"source": context.source, "loaded_window": [context.start, context.end], "notes": list(context.notes)},
-    }
-
-
 def run(args: argparse.Namespace) -> int:
+    from theses.studies import history
+    from theses.studies.settings import inline_strategy
+
     if args.strategy and args.weights:
         raise CliError("give either a STRATEGY or --weights, not both")
     if not args.strategy and not args.weights:
         raise CliError('name a strategy (see `theses list`), a portfolio .toml file, or --weights "SPY=1"')
-    strategy = (
-        common.inline_strategy(args.weights, args.rebalance) if args.weights else common.resolve_strategy(args.strategy)
-    )
-    price_data = common.load_window(common.tickers_for([strategy]), args)
-    config = common.build_config(strategy, args)
-    result = common.run_backtest(strategy, price_data, config)
-    context = common.context_of(price_data)
+    strategy = inline_strategy(args.weights, args.rebalance) if args.weights else args.strategy
+    run_ = history.backtest(strategy, settings=common.settings_of(args), **common.data_options(args))
 
     if args.format == "json":
         from theses.util import jsonable
 
-        sys.stdout.write(json.dumps(jsonable(result_summary(result, context)), indent=2) + "\n")
+        sys.stdout.write(json.dumps(jsonable(run_.to_dict()), indent=2) + "\n")
     else:
-
         from theses.cli import render
 
         console = render.make_console()
+        result, context = run_.result, run_.context
         rows = {result.name: result.metrics, **result.benchmark_metrics}
         title = f"{result.name}: {result.metrics.get('start')} to {result.metrics.get('end')} ({context.source})"
         console.print(render.metrics_columns_table(rows, title=title))
-        console.print(f"[dim]{context.as_dict(config)['costs']}; {context.as_dict(config)['execution']}[/dim]")
+        header = run_.header()
+        console.print(f"[dim]{header['costs']}; {header['execution']}[/dim]")
         render.print_notes(console, context.notes)
     if args.out:
         from theses.reports import write_report
 
-        path = write_report([result], args.out, title=f"Backtest: {result.name}", context=context.as_dict(config))
+        path = write_report([run_.result], args.out, title=f"Backtest: {run_.name}", context=run_.header())
         print(f"report written to {path}", file=sys.stderr if args.format == "json" else sys.stdout)
     return 0

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from theses.cli.errors import CliError
+
+EXIT_PROBLEMS = 2
 
 
 def register(subparsers: Any) -> None:
@@ -15,11 +18,10 @@ def register(subparsers: Any) -> None:
     status = actions.add_parser(
         "status",
         help="list cached tickers and the CSV directory with their date ranges",
-        description="List the price cache and the CSV directory: ticker, first date, last date, rows, source.",
+        description="List the price cache and the CSV directory: ticker, first date, last date, rows, source. "
+        "Files that cannot be read are listed and named on stderr (exit status 2).",
     )
-    status.add_argument(
-        "--data-dir", metavar="DIR", help="folder of TICKER.csv files (default: THESES_DATA_DIR)"
-    )
+    status.add_argument("--data-dir", metavar="DIR", help="folder of TICKER.csv files (default: THESES_DATA_DIR)")
     fetch = actions.add_parser(
         "fetch",
         help="download prices from Yahoo Finance into the cache",
@@ -43,78 +45,50 @@ def run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
-    from theses.data import CsvProvider, DataError, PriceCache, default_data_dir, read_price_csv
+    from theses.studies.prices import price_status
 
+    status = price_status(args.data_dir)
     console = Console()
-    cache = PriceCache()
-    data_dir = default_data_dir(args.data_dir)
     table = Table(title="Prices", title_justify="left")
     for column, justify in (("ticker", "left"), ("first", "left"), ("last", "left"), ("rows", "right"),
                             ("source", "left")):
         table.add_column(column, justify=justify, no_wrap=column != "source")
-    cached = cache.tickers()
-    for ticker in cached:
-        entry = cache.read(ticker)
-        if entry is None or entry.bars.empty:
-            continue
-        fetched = entry.fetched_at[:10]
-        table.add_row(ticker, f"{entry.first.date()}", f"{entry.last.date()}", f"{len(entry.bars)}",
-                      f"cache ({entry.source} {fetched})")
-    csv_tickers: list[str] = []
-    invalid = 0
-    if data_dir is not None:
-        csv = CsvProvider(data_dir)
-        csv_tickers = csv.tickers()
-        for ticker in csv_tickers:
-            try:
-                bars = read_price_csv(csv.path(ticker))
-            except DataError as exc:
-                invalid += 1
-                table.add_row(ticker, "-", "-", "-", f"[red]csv, invalid: {exc}[/red]")
-                continue
-            table.add_row(ticker, f"{bars.index[0].date()}", f"{bars.index[-1].date()}", f"{len(bars)}", "csv")
-    console.print(f"cache: {cache.directory} ({len(cached)} tickers)", highlight=False, soft_wrap=True)
-    if data_dir is not None:
-        console.print(f"csv:   {data_dir.resolve()} ({len(csv_tickers)} tickers)", highlight=False, soft_wrap=True)
+    for item in (*status.cached, *status.csv):
+        if item.problem:
+            table.add_row(item.ticker, "-", "-", "-", f"[red]{item.source}, invalid: {item.problem}[/red]")
+        else:
+            table.add_row(item.ticker, item.first, item.last, f"{item.rows}", item.source)
+    console.print(f"cache: {status.cache_dir} ({len(status.cached)} tickers)", highlight=False, soft_wrap=True)
+    if status.csv_dir is not None:
+        console.print(f"csv:   {status.csv_dir} ({len(status.csv)} tickers)", highlight=False, soft_wrap=True)
     else:
         console.print("csv:   none (pass --data-dir DIR or set THESES_DATA_DIR)", highlight=False)
     if table.row_count:
         console.print(table)
     else:
         console.print("no prices yet: run `theses data fetch TICKER...` or pass --data-dir DIR")
-    return 1 if invalid else 0
+    for item in status.problems:
+        print(f"error: {item.problem}", file=sys.stderr)
+    return EXIT_PROBLEMS if status.problems else 0
 
 
 def _fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-    from theses.data import PriceCache, YahooProvider, normalize_tickers, resolve_aliases
+    from theses.studies.prices import fetch
 
-    names, notes = resolve_aliases(normalize_tickers(args.tickers))
     console = Console(stderr=True)
-    for note in notes:
-        console.print(f"note: {note}", highlight=False)
-    cache = PriceCache()
-    provider = YahooProvider()
     columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
                TimeElapsedColumn())
     # Off when stderr is not a terminal: a log file gets the result lines, not bar redraws.
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("", total=len(names))
-
-        def advance(ticker: str) -> None:
-            progress.update(task, advance=1, description=ticker)
-
-        status = cache.update(names, provider, args.start, args.end, progress=advance)
+        task = progress.add_task("", total=len(args.tickers))
+        done = fetch(args.tickers, start=args.start, end=args.end,
+                     progress=lambda ticker: progress.update(task, advance=1, description=ticker))
+    for note in done.notes:
+        console.print(f"note: {note}", highlight=False)
     out = Console()
-    for name in names:
-        entry = cache.read(name)
-        if entry is None:
-            continue
-        out.print(
-            f"{name}: {status[name]}, {entry.first.date()} to {entry.last.date()}, {len(entry.bars)} rows "
-            f"-> {cache.path(name)}",
-            highlight=False,
-            soft_wrap=True,
-        )
+    for item in done.files:
+        out.print(f"{item.ticker}: {item.source}, {item.first} to {item.last}, {item.rows} rows -> "
+                  f"{done.paths[item.ticker]}", highlight=False, soft_wrap=True)
     return 0

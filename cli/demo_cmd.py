@@ -8,15 +8,11 @@ with SPY and RSP over the full history and since the essay; it always runs the e
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
-from typing import Any
 
-from theses.cli import common
+from theses.studies.settings import DEMO_PATHS, DEMO_SEED, DEMO_YEARS
 
-DEMO_PATHS = 1000
-DEMO_YEARS = 5.0
-DEMO_SEED = 2024
+BLEND_COLUMNS = ("cagr_p50", "cagr_p5", "cagr_p95", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,74 +31,45 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def _history_args(args: argparse.Namespace, source: str) -> argparse.Namespace:
-    """The options of a `compare` run with project defaults (costs, window) and the demo's data source."""
-    return argparse.Namespace(
-        start=None, end=None, source=source, data_dir=args.data_dir, fees_bps=None, slippage_bps=None,
-        borrow_bps=None, cash_rate=None, risk_free=None, initial_cash=common.DEFAULT_INITIAL_CASH, execution="close",
-    )
-
-
-def _history_source(args: argparse.Namespace, tickers: list[str]) -> str | None:
-    """``csv`` or ``cache`` when every ticker can be read without the network, else None."""
-    from theses.data import CsvProvider, PriceCache
-
-    data_dir = args.data_dir or os.environ.get("THESES_DATA_DIR")
-    if data_dir and Path(data_dir).is_dir() and all(CsvProvider(data_dir).has(t) for t in tickers):
-        return "csv"
-    cached = set(PriceCache().tickers())
-    if cached.issuperset(tickers):
-        return "cache"
-    return None
-
-
 def run(args: argparse.Namespace) -> int:
-
     from theses.cli import compare_cmd, render
-    from theses.cli.simulation import run_simulation, write_simulation_report
-    from theses.data.scenario_spec import list_scenarios, load_scenario
-    from theses.reports import write_report
+    from theses.reports import write_report, write_simulation_report
     from theses.reports.folder import atomic_folder, default_report_dir
-    from theses.reports.tables import benchmark_metrics
-
-    from theses import strategies
+    from theses.studies.demo import demo
 
     console = render.make_console()
-    chosen = list(strategies.list_strategies())
-    tickers = common.tickers_for(chosen)
-    source = _history_source(args, tickers)
     dest = Path(args.out) if args.out else default_report_dir()
-    history: list[Any] = []
+    with render.Progress("simulating") as progress:
+        run_ = demo(data_dir=args.data_dir, paths=args.paths, years=args.years, seed=args.seed, progress=progress)
     with atomic_folder(dest) as folder:
-        if source is None:
+        if run_.history is None:
             console.print("[yellow]no price CSVs or cache found (set THESES_DATA_DIR or pass --data-dir): "
                           "skipping the historical comparison[/yellow]")
-        else:
-            hist_args = _history_args(args, source)
-            for label, start, sub in (("full history", None, "history"), ("since the essay", common.ESSAY_DATE, "since-essay")):
-                results, configs, context = compare_cmd.run_comparison(chosen, hist_args, start)
-                rows = {r.name: r.metrics for r in results} | benchmark_metrics(results)
-                title = f"{label}: {context.start} to {context.end} ({context.source})"
-                console.print(render.metrics_table(compare_cmd.sorted_rows(rows, "sharpe"), compare_cmd.TABLE_METRICS, title=title))
-                ctx = compare_cmd.report_context(results, configs, context)
-                write_report(results, folder / sub, title=f"Strategy comparison, {label}", context=ctx)
-                if start is None:
-                    history = results
-        scenarios = [load_scenario(name) for name in list_scenarios()]
-        config_of = lambda s: common.build_config(s, _history_args(args, "auto"))  # noqa: E731
-        sim = run_simulation(chosen, scenarios, args.paths, args.years, args.seed, "t", config=config_of,
-                             progress=console.is_terminal)
+        for label, sub, comparison in (("full history", "history", run_.history),
+                                       ("since the essay", "since-essay", run_.since_essay)):
+            if comparison is None:
+                continue
+            context = comparison.context
+            title = f"{label}: {context.start} to {context.end} ({context.source})"
+            console.print(render.metrics_table(render.sorted_rows(comparison.rows(), "sharpe"),
+                                               compare_cmd.TABLE_METRICS, title=title))
+            write_report(comparison.results, folder / sub, title=f"Strategy comparison, {label}",
+                         context=comparison.header())
+        sim = run_.simulation
         console.print(render.metrics_table(
-            sim.blend, ("cagr_p50", "cagr_p5", "cagr_p95", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown"),
+            sim.blend, BLEND_COLUMNS, sort_by="cagr_p50",
             title=f"Scenario blend ({', '.join(f'{k} {v:.0%}' for k, v in sim.probabilities.items())}): "
             f"{sim.paths} paths x {sim.years:g} years, seed {sim.seed}",
-            sort_by="cagr_p50",
         ))
-        write_simulation_report(sim, folder / "scenarios", config_of(chosen[0]), title="The essay's scenarios",
-                                results=history)
-    main_page = dest / ("scenarios" if history else "scenarios") / "index.html"
-    console.print(f"report: [bold]{main_page}[/bold]", soft_wrap=True)
+        history = run_.history.results if run_.history is not None else []
+        context = sim.header()
+        if history:
+            context["window"] = (f"history {history[0].metrics.get('start')} to {history[0].metrics.get('end')}; "
+                                 f"scenarios {sim.index[0].date()} to {sim.index[-1].date()}")
+        write_simulation_report(sim.results, sim.report_meta(), folder / "scenarios", title="The essay's scenarios",
+                                context=context, results=history)
+    console.print(f"report: [bold]{dest.absolute() / 'scenarios' / 'index.html'}[/bold]", soft_wrap=True)
     if history:
-        console.print(f"        {dest / 'history' / 'index.html'}", soft_wrap=True)
-        console.print(f"        {dest / 'since-essay' / 'index.html'}", soft_wrap=True)
+        console.print(f"        {dest.absolute() / 'history' / 'index.html'}", soft_wrap=True)
+        console.print(f"        {dest.absolute() / 'since-essay' / 'index.html'}", soft_wrap=True)
     return 0

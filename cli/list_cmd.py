@@ -19,21 +19,12 @@ def run(args: argparse.Namespace) -> int:
     """Print the strategy table; returns the exit status."""
     from rich.table import Table
     from theses.cli import render
-    from theses.strategies import list_strategies
+    from theses.studies.catalog import strategy_catalog
 
     table = Table(title="Thesis strategies", show_lines=False)
     for column in ("name", "description", "universe", "rebalance", "benchmark"):
         table.add_column(column, overflow="fold", no_wrap=column == "name")
-    for strategy in list_strategies():
-        rebalance = strategy.rebalance
-        if strategy.band_abs is not None:
-            rebalance += f" + band {strategy.band_abs:g}"
-        table.add_row(
-            strategy.name,
-            strategy.description,
-            " ".join(strategy.universe),
-            rebalance,
-            strategy.benchmark,
-        )
+    for info in strategy_catalog():
+        table.add_row(info.name, info.description, " ".join(info.universe), info.rebalance, info.benchmark)
     render.make_console().print(table)
     return 0

@@ -48,12 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _user_error_types() -> tuple[type[BaseException], ...]:
     """The error classes that mean 'the user gave bad input' (imported lazily to keep start-up fast)."""
     from theses.cli.errors import CliError
-    from theses.data.errors import DataError
-    from theses.engine.errors import EngineError
     from theses.reports.errors import ReportError
-    from theses.strategies.errors import StrategyError
+    from theses.studies.errors import user_error_types
 
-    return (CliError, DataError, EngineError, ReportError, StrategyError)
+    return (CliError, ReportError, *user_error_types())
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -97,7 +97,48 @@ def metrics_columns_table(
     return table
 
 
-def make_console() -> Console:
-    """A console for tables: the terminal's width, or 160 columns when output is piped (rich assumes 80)."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+def make_console(stderr: bool = False, width: int = 160) -> Console:
+    """A console for tables: the terminal's width, or ``width`` columns when output is piped (rich assumes 80)."""
+    console = Console(stderr=stderr)
+    return console if console.is_terminal else Console(stderr=stderr, width=max(console.width, width))
+
+
+def sorted_rows(rows: Mapping[str, Mapping[str, Any]], key: str) -> dict[str, Mapping[str, Any]]:
+    """Rows ordered by ``key`` as in the HTML report: best first (ascending for costs, volatility ...), missing last."""
+    from theses.reports.html import LOWER_IS_BETTER
+
+    def value(name: str) -> float:
+        v = rows[name].get(key)
+        return float(v) if isinstance(v, int | float) and not math.isnan(float(v)) else math.nan
+
+    present = [n for n in rows if not math.isnan(value(n))]
+    missing = [n for n in rows if math.isnan(value(n))]
+    present.sort(key=value, reverse=key not in LOWER_IS_BETTER)
+    return {n: rows[n] for n in present + missing}
+
+
+class Progress:
+    """A rich progress bar on stderr for a study's ``progress(description, done, total)`` callback.
+
+    Off (a no-op) when stderr is not a terminal or ``enabled`` is false; use as a context manager.
+    """
+
+    def __init__(self, label: str, enabled: bool = True) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+        from rich.progress import Progress as RichProgress
+
+        console = Console(stderr=True)
+        self.bar = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                TimeElapsedColumn(), console=console, transient=True,
+                                disable=not (enabled and console.is_terminal))
+        self.task = self.bar.add_task(label, total=None)
+
+    def __call__(self, description: str, done: int, total: int) -> None:
+        self.bar.update(self.task, description=description, completed=done, total=total)
+
+    def __enter__(self) -> Progress:
+        self.bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.__exit__(*exc)

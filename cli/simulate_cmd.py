@@ -8,9 +8,17 @@ import os
 import sys
 
 from theses.cli import common
-from theses.cli.simulation import DEFAULT_CHUNK_SIZE, DEFAULT_PROBABILITIES, METHODS
+from theses.cli.errors import CliError
+from theses.studies.settings import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_PATHS,
+    DEFAULT_PROBABILITIES,
+    DEFAULT_SEED,
+    DEFAULT_YEARS,
+    SCENARIO_METHODS,
+)
 
-_DEFAULT_PROBS_TEXT = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_PROBABILITIES.items())
+DEFAULT_PROBS_TEXT = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_PROBABILITIES.items())
 
 COLUMNS = (
     "cagr_p50", "cagr_p5", "cagr_p95", "terminal_wealth_p50", "terminal_wealth_p5", "terminal_wealth_p95",
@@ -26,106 +34,118 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate price paths for the essay's scenarios (or your own spec) and run the strategies "
         "on every path through the engine's batch backtest. Prints, per strategy and scenario, the median and "
         "5th/95th percentile CAGR and terminal wealth, probability of loss, probability of beating SPY on the "
-        "same path, CVaR(5%) of the terminal return and the median maximum drawdown, plus the "
-        f"probability-weighted blend across scenarios (default probabilities: {_DEFAULT_PROBS_TEXT}; the essay "
-        "puts >50% on jetsons or take_off; renormalised over the scenarios run, equal when one of them is your own spec).",
+        "same path, CVaR(5%%) of the terminal return and the median maximum drawdown, plus the "
+        f"probability-weighted blend across scenarios (default probabilities: {DEFAULT_PROBS_TEXT}; the essay "
+        "puts >50%% on jetsons or take_off; renormalised over the scenarios run, equal when one of them is your own spec).",
     )
     parser.add_argument("strategies", nargs="*", metavar="STRATEGY",
                         help="strategy names or portfolio .toml files (default: all registered); SPY and RSP "
                         "buy-and-hold are always added")
-    parser.add_argument("--scenario", default="all", metavar="NAME",
-                        help="a shipped scenario (damp_squib, typical_cycle, jetsons, take_off, bubble_2027), "
-                        "'all' (default), or a path to a scenario .toml; comma-separate several")
-    parser.add_argument("--paths", type=int, default=2000, metavar="N", help="paths per scenario (default 2000)")
-    parser.add_argument("--years", type=float, default=5.0, metavar="Y", help="horizon in years of 252 days (default 5)")
-    parser.add_argument("--seed", type=int, default=2024, metavar="S", help="random seed (default 2024)")
-    parser.add_argument("--method", choices=METHODS, default="t",
-                        help="t: correlated Student-t shocks from the calibration (default, offline); bootstrap: "
-                        "stationary block bootstrap of real returns (needs --data-dir)")
-    parser.add_argument("--probabilities", metavar="P",
-                        help=f'scenario probabilities for the blend, e.g. "jetsons=0.35,take_off=0.2,..." '
-                        f"(default: {_DEFAULT_PROBS_TEXT})")
+    add_scenario_options(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="C",
-                        help=f"paths generated and evaluated at a time (default {DEFAULT_CHUNK_SIZE}); bounds memory")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="CSV directory (default $THESES_DATA_DIR, only for --method bootstrap): paths then "
-                        "start from the last real closes")
-    parser.add_argument("--calibration", metavar="FILE", help="calibration JSON (default: the shipped one)")
-    parser.add_argument("--start", metavar="DATE", help="first simulated day (default: next business day after the data)")
-    parser.add_argument("--mean-block", type=float, default=20.0, metavar="D",
-                        help="mean block length in days for --method bootstrap (default 20)")
     common.add_cost_options(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="also write an HTML/Markdown/CSV/JSON report (fan charts per scenario) into DIR")
     parser.set_defaults(func=run)
 
 
-def _scenarios(text: str) -> list:
-    from theses.data.scenario_spec import list_scenarios, load_scenario
+def add_scenario_options(parser: argparse.ArgumentParser) -> None:
+    """The options every scenario study takes (simulate, and the studies built on it)."""
+    parser.add_argument("--scenario", default="all", metavar="NAME",
+                        help="a shipped scenario (damp_squib, typical_cycle, jetsons, take_off, bubble_2027), "
+                        "'all' (default), or a path to a scenario .toml; comma-separate several")
+    parser.add_argument("--paths", type=int, default=DEFAULT_PATHS, metavar="N",
+                        help=f"paths per scenario (default {DEFAULT_PATHS})")
+    parser.add_argument("--years", type=float, default=DEFAULT_YEARS, metavar="Y",
+                        help=f"horizon in years of 252 days (default {DEFAULT_YEARS:g})")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--method", choices=SCENARIO_METHODS, default="t",
+                        help="t: correlated Student-t shocks from the calibration (default, offline); bootstrap: "
+                        "stationary block bootstrap of real returns (needs --data-dir)")
+    parser.add_argument("--probabilities", metavar="P",
+                        help=f'scenario probabilities for the blend, e.g. "jetsons=0.35,take_off=0.2,..." '
+                        f"(default: {DEFAULT_PROBS_TEXT})")
+    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="C",
+                        help=f"paths generated and evaluated at a time (default {DEFAULT_CHUNK_SIZE}); bounds memory")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="CSV directory (default $THESES_DATA_DIR, only for --method bootstrap): paths then "
+                        "start from the last real closes")
+    parser.add_argument("--calibration", metavar="FILE",
+                        help="calibration JSON written by `theses calibrate` (default: the shipped one)")
+    parser.add_argument("--start", metavar="DATE", help="first simulated day (default: next business day after the data)")
+    parser.add_argument("--mean-block", type=float, default=20.0, metavar="D",
+                        help="mean block length in days for --method bootstrap (default 20)")
 
-    names: list[str] = []
-    for part in filter(None, (p.strip() for p in text.split(","))):
-        names.extend(list_scenarios() if part == "all" else [part])
-    return [load_scenario(name) for name in dict.fromkeys(names)]
+
+def parse_probabilities(text: str) -> dict[str, float]:
+    """Parse ``"jetsons=0.35,take_off=0.2"`` into a dict."""
+    out: dict[str, float] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise CliError(f'--probabilities item "{item}" is not SCENARIO=P; write e.g. "jetsons=0.35,take_off=0.2"') from None
+    if not out:
+        raise CliError('--probabilities is empty; write e.g. "jetsons=0.35,take_off=0.65"')
+    return out
 
 
-def _table(title: str, summaries: dict[str, dict]):
-    from rich import box
-    from theses.cli import render
+def scenario_options(args: argparse.Namespace) -> dict:
+    """Keyword arguments of :func:`theses.studies.scenarios.simulate` from the scenario options."""
+    from theses.studies.calibration import read_calibration
 
-    table = render.metrics_table(summaries, COLUMNS, title=title)
-    table.box = box.SIMPLE_HEAD
-    return table
+    data_dir = args.data_dir or (os.environ.get("THESES_DATA_DIR") if args.method == "bootstrap" else None)
+    return {
+        "scenarios": args.scenario, "paths": args.paths, "years": args.years, "seed": args.seed,
+        "method": args.method, "chunk_size": args.chunk_size, "data_dir": data_dir, "start": args.start,
+        "mean_block": args.mean_block, "settings": common.settings_of(args),
+        "calibration": read_calibration(args.calibration) if args.calibration else None,
+        "probabilities": parse_probabilities(args.probabilities) if args.probabilities else None,
+    }
 
 
 def run(args: argparse.Namespace) -> int:
     """Run the simulation and print tables or JSON; returns the exit status."""
-    from theses.cli.errors import CliError
-    from theses.cli.simulation import parse_probabilities, run_simulation, write_simulation_report
+    from theses.cli import render
+    from theses.studies.scenarios import simulate
 
-    if args.execution == "open":
-        raise CliError("--execution open: simulated paths have closes only; use --execution close")
-    strategies_ = [common.resolve_strategy(s) for s in args.strategies] if args.strategies else None
-    if strategies_ is None:
-        from theses.strategies import list_strategies
-
-        strategies_ = list(list_strategies())
-    scenarios = _scenarios(args.scenario)
-    calibration = None
-    if args.calibration:
-        from theses.data.calibration import read_calibration
-
-        calibration = read_calibration(args.calibration)
-    data_dir = args.data_dir or (os.environ.get("THESES_DATA_DIR") if args.method == "bootstrap" else None)
-    probabilities = parse_probabilities(args.probabilities) if args.probabilities else None
-    result = run_simulation(
-        strategies_, scenarios, args.paths, args.years, args.seed, args.method,
-        config=lambda strategy: common.build_config(strategy, args), data_dir=data_dir,
-        progress=args.format == "table" and sys.stderr.isatty(), probabilities=probabilities,
-        chunk_size=args.chunk_size, calibration=calibration, start=args.start, mean_block=args.mean_block,
-    )
+    options = scenario_options(args)
+    with render.Progress("simulating", enabled=args.format == "table") as progress:
+        result = simulate(args.strategies or None, progress=progress, **options)
     report_path = None
     if args.out:
-        report_path = write_simulation_report(result, args.out, common.build_config(strategies_[0], args))
+        from theses.reports import write_simulation_report
+
+        report_path = write_simulation_report(result.results, result.report_meta(), args.out,
+                                              title="Scenario simulation", context=result.header())
     if args.format == "json":
         print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
         if report_path:
             print(f"report written to {report_path}", file=sys.stderr)
         return 0
+    print_tables(result)
+    if report_path:
+        render.make_console().print(f"report written to [bold]{report_path}[/bold]", soft_wrap=True)
+    return 0
 
+
+def print_tables(result) -> None:
+    """One table per scenario and the blend, then the notes."""
+    from rich import box
     from theses.cli import render
 
-    # Wide enough for the eleven columns even when piped (rich assumes 80 columns off a terminal).
     console = render.make_console()
     span = f"{result.index[0].date()} to {result.index[-1].date()}"
-    for scenario, by_strategy in result.results.items():
-        console.print(_table(f"{scenario}: {result.paths} paths, {span}",
-                             {name: r.summary for name, r in by_strategy.items()}))
+    tables = [(f"{scenario}: {result.paths} paths, {span}", {name: r.summary for name, r in by.items()})
+              for scenario, by in result.results.items()]
     probs = ", ".join(f"{k}={v:.2f}" for k, v in result.probabilities.items())
-    console.print(_table(f"blend ({probs})", result.blend))
+    tables.append((f"blend ({probs})", result.blend))
+    for title, summaries in tables:
+        table = render.metrics_table(summaries, COLUMNS, title=title)
+        table.box = box.SIMPLE_HEAD
+        console.print(table)
     for note in result.notes:
         console.print(f"[dim]note: {note}[/dim]")
-    if report_path:
-        console.print(f"report written to [bold]{report_path}[/bold]", soft_wrap=True)
-    return 0

@@ -31,11 +31,11 @@ except PackageNotFoundError:  # a source tree that was not installed
 
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _API = {
-    "backtest": "theses.studies.api",
-    "compare": "theses.studies.api",
-    "simulate": "theses.studies.api",
-    "rebalance": "theses.studies.api",
-    "report": "theses.studies.api",
+    "backtest": "theses._api",
+    "compare": "theses._api",
+    "simulate": "theses._api",
+    "rebalance": "theses._api",
+    "report": "theses._api",
     "list_strategies": "theses.strategies",
     "get_strategy": "theses.strategies",
     "list_scenarios": "theses.data.scenario_spec",

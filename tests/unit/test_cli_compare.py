@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from theses.cli.compare_cmd import sorted_rows
 from theses.cli.main import main
+from theses.cli.render import sorted_rows
 
 
 def write_csvs(folder: Path, start: str = "2024-01-02", days: int = 300) -> None:

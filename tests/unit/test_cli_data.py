@@ -80,7 +80,7 @@ def test_status_flags_an_invalid_file(
 ) -> None:
     (tmp_path / "BAD.csv").write_text("Date,Close\n2019-05-01,0\n")
     monkeypatch.setenv("THESES_DATA_DIR", str(tmp_path))
-    assert main(["data", "status"]) == 1
+    assert main(["data", "status"]) == 2
     assert "BAD.csv line 2: Close is 0" in capsys.readouterr().out.replace("\n", "")
 
 

@@ -9,9 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from theses.cli.main import main
-from theses.cli.simulation import parse_probabilities, resolve_probabilities, run_simulation
+from theses.cli.simulate_cmd import parse_probabilities
 from theses.data.scenario_spec import load_scenario, parse_scenario
 from theses.strategies import get_strategy, list_strategies
+from theses.studies.scenarios import resolve_probabilities, simulate
 
 
 def test_simulate_all_scenarios_offline_json(capsys, monkeypatch):
@@ -76,22 +77,22 @@ def test_probabilities_parsing_and_defaults():
 def test_run_simulation_is_reproducible_and_chunk_independent():
     spec = load_scenario("typical_cycle")
     strategies = [get_strategy("essay_book"), get_strategy("bubble_watch")]
-    a = run_simulation(strategies, [spec], paths=150, years=1, seed=9, progress=False, chunk_size=150)
-    b = run_simulation(strategies, [spec], paths=150, years=1, seed=9, progress=False, chunk_size=40)
+    a = simulate(strategies, scenarios=[spec], paths=150, years=1, seed=9, chunk_size=150)
+    b = simulate(strategies, scenarios=[spec], paths=150, years=1, seed=9, chunk_size=40)
     for name in ("essay_book", "bubble_watch", "SPY"):
         ra, rb = a.results["typical_cycle"][name], b.results["typical_cycle"][name]
         np.testing.assert_array_equal(ra.terminal_wealth, rb.terminal_wealth)
         assert ra.summary == rb.summary
         assert ra.equity_bands.shape == (5, len(a.index))
     assert a.blend["essay_book"] == a.results["typical_cycle"]["essay_book"].summary
-    c = run_simulation(strategies, [spec], paths=150, years=1, seed=10, progress=False)
+    c = simulate(strategies, scenarios=[spec], paths=150, years=1, seed=10)
     assert not np.array_equal(c.results["typical_cycle"]["SPY"].terminal_wealth,
                               a.results["typical_cycle"]["SPY"].terminal_wealth)
 
 
 def test_prob_beat_spy_counts_paths_where_the_strategy_ends_higher():
     spec = load_scenario("jetsons")
-    run = run_simulation([get_strategy("meta_single_pick")], [spec], paths=100, years=1, seed=4, progress=False)
+    run = simulate([get_strategy("meta_single_pick")], scenarios=[spec], paths=100, years=1, seed=4)
     meta = run.results["jetsons"]["meta_single_pick"]
     spy = run.benchmark_terminal["jetsons"]
     expected = np.mean(np.round(meta.terminal_wealth, 12) > np.round(spy, 12))
@@ -155,6 +156,6 @@ def test_calibrate_needs_a_data_dir(capsys, monkeypatch):
 def test_parse_scenario_used_directly_by_the_pipeline():
     spec = parse_scenario('[groups]\nindex = ["SPY", "RSP"]\n[phases.a]\nstart = 2025-01-01\nmarket_drift = 0.0\n',
                           source="inline.toml", name="flat")
-    run = run_simulation([], [spec], paths=64, years=0.5, seed=1, progress=False)
+    run = simulate([], scenarios=[spec], paths=64, years=0.5, seed=1)
     assert set(run.results["flat"]) == {"SPY", "RSP"}
     assert run.index[0] == pd.Timestamp("2026-09-28")  # next business day after the shipped calibration

@@ -21,10 +21,10 @@ ALLOWED = {
     "strategies": set(),
     "studies": {"data", "engine", "strategies"},
     "reports": {"engine", "studies"},
-    "cli": {"studies", "reports", "data", "engine", "strategies"},  # narrowed to studies+reports when studies/ lands
+    "cli": {"studies", "reports"},
 }
 #: Modules of the tiny top-level package: the API facade may reach every lane, util none.
-TOP_ALLOWED = {"__init__": {"studies", "strategies", "data"}, "util": set()}
+TOP_ALLOWED = {"__init__": {"studies", "strategies", "data"}, "_api": {"studies", "reports"}, "util": set()}
 
 
 def imported_lanes(path: Path) -> tuple[set[str], set[str]]:

@@ -1,0 +1,294 @@
+"""Strategies on real history: prices -> target weights -> the engine's backtest -> metrics.
+
+:func:`backtest` runs one strategy, :func:`compare` several over one window (prices loaded once), each against
+SPY and RSP bought and held over the same executed window. Results carry the data context every report
+states: where the prices came from, the loaded window and the data notes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+from theses.studies.errors import StudyError
+from theses.studies.settings import (
+    BENCHMARKS,
+    DEFAULT_SETTINGS,
+    ESSAY_DATE,
+    RunSettings,
+    costs_text,
+    execution_text,
+    resolve_strategies,
+    resolve_strategy,
+    tickers_for,
+)
+
+if TYPE_CHECKING:
+    from theses.data import PriceData
+    from theses.engine import BacktestConfig, BacktestResult
+    from theses.strategies import Strategy
+
+
+@dataclass(frozen=True)
+class DataContext:
+    """Where a run's prices came from: source, loaded window (ISO dates) and the data layer's notes."""
+
+    source: str
+    start: str
+    end: str
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, price_data: PriceData) -> DataContext:
+        index = price_data.close.index
+        return cls(price_data.source, index[0].strftime("%Y-%m-%d"), index[-1].strftime("%Y-%m-%d"),
+                   tuple(price_data.notes))
+
+    def header(self, config: BacktestConfig | None = None) -> dict[str, Any]:
+        """The facts a report header states (source, window, version, execution, costs, notes)."""
+        from theses import __version__
+
+        out: dict[str, Any] = {
+            "data_source": self.source,
+            "window": f"{self.start} to {self.end}",
+            "version": __version__,
+            "execution": execution_text(config),
+            "notes": list(self.notes),
+        }
+        if config is not None:
+            out["costs"] = costs_text(config)
+        return out
+
+
+@dataclass
+class Backtest:
+    """One strategy's backtest with its configuration and data context.
+
+    ``result`` is the engine's :class:`~theses.engine.BacktestResult`; the properties give its pandas views.
+    """
+
+    strategy: Strategy
+    result: BacktestResult
+    config: BacktestConfig
+    context: DataContext
+
+    @property
+    def name(self) -> str:
+        return self.result.name
+
+    @property
+    def metrics(self) -> pd.Series:
+        """The strategy's metrics over its executed window (see ``theses.engine.metrics``)."""
+        return pd.Series(self.result.metrics, name=self.name, dtype=object)
+
+    @property
+    def benchmark_metrics(self) -> pd.DataFrame:
+        """One row per benchmark (SPY, RSP) over the same window."""
+        return pd.DataFrame.from_dict(self.result.benchmark_metrics, orient="index")
+
+    @property
+    def equity(self) -> pd.Series:
+        return self.result.equity
+
+    @property
+    def returns(self) -> pd.Series:
+        return self.result.returns
+
+    @property
+    def weights(self) -> pd.DataFrame:
+        """Realised end-of-day weights (position value / equity)."""
+        return self.result.weights
+
+    @property
+    def positions(self) -> pd.DataFrame:
+        return self.result.positions
+
+    @property
+    def trades(self) -> pd.DataFrame:
+        return self.result.trades
+
+    def header(self) -> dict[str, Any]:
+        """Report header facts of this run."""
+        return self.context.header(self.config)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``theses backtest --format json``."""
+        r = self.result
+        return {
+            "strategy": r.name,
+            "start": r.metrics.get("start"),
+            "end": r.metrics.get("end"),
+            "metrics": r.metrics,
+            "benchmarks": r.benchmark_metrics,
+            "config": r.config,
+            "data": {"source": self.context.source, "loaded_window": [self.context.start, self.context.end],
+                     "notes": list(self.context.notes)},
+        }
+
+    def _repr_html_(self) -> str:  # a notebook shows the metrics table
+        return self.metrics.to_frame().to_html()
+
+
+@dataclass
+class Comparison:
+    """Several backtests over one window, loaded once, with the benchmarks' rows."""
+
+    backtests: list[Backtest]
+    context: DataContext
+    since_essay: bool = False
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def results(self) -> list[BacktestResult]:
+        return [b.result for b in self.backtests]
+
+    @property
+    def configs(self) -> list[BacktestConfig]:
+        return [b.config for b in self.backtests]
+
+    @property
+    def title(self) -> str:
+        return "Strategy comparison since the essay" if self.since_essay else "Strategy comparison"
+
+    def benchmark_rows(self) -> dict[str, dict[str, Any]]:
+        """Each benchmark's metrics once (from the first run that has it); a strategy's name wins a clash."""
+        names = {b.name for b in self.backtests}
+        out: dict[str, dict[str, Any]] = {}
+        for result in self.results:
+            for ticker, metrics in (result.benchmark_metrics or {}).items():
+                if ticker not in out and ticker not in names:
+                    out[str(ticker)] = dict(metrics)
+        return out
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Metrics by name: the strategies, then the benchmarks."""
+        return {b.name: b.result.metrics for b in self.backtests} | self.benchmark_rows()
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """One row per strategy and benchmark, one column per metric."""
+        return pd.DataFrame.from_dict(self.rows(), orient="index")
+
+    @property
+    def equity(self) -> pd.DataFrame:
+        """Equity curves of every strategy (one column each)."""
+        return pd.DataFrame({b.name: b.equity for b in self.backtests})
+
+    def header(self) -> dict[str, Any]:
+        """Report header facts: window and source, costs (per strategy where they differ), notes."""
+        out = self.context.header(self.configs[0])
+        notes = list(out.get("notes", [])) + list(self.notes)
+        costs = {b.name: costs_text(b.config) for b in self.backtests}
+        if len(set(costs.values())) > 1:
+            out["costs"] = "differ by strategy (see notes)"
+            notes += [f"costs of {name}: {text}" for name, text in costs.items()]
+        starts = {b.name: b.result.config.get("window_start") for b in self.backtests}
+        if len(set(starts.values())) > 1:
+            first = self.backtests[0].name
+            notes.append(
+                "strategies start when their first target can be traded: "
+                + ", ".join(f"{name} {start}" for name, start in starts.items())
+                + f"; benchmark rows cover the window of {first}"
+            )
+        out["notes"] = notes
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON document of ``theses compare --format json`` (without the report path)."""
+        return {
+            "window": [self.context.start, self.context.end],
+            "source": self.context.source,
+            "strategies": {b.name: b.result.metrics for b in self.backtests},
+            "benchmarks": self.benchmark_rows(),
+            "notes": self.header()["notes"],
+        }
+
+
+def load_window(
+    tickers: Sequence[str], *, start: object = None, end: object = None, source: str = "auto",
+    data_dir: str | None = None,
+) -> PriceData:
+    """Aligned closes (and opens) of ``tickers`` over the window, from the data layer."""
+    from theses.data import load_prices
+
+    return load_prices(list(tickers), start=start, end=end, source=source, data_dir=data_dir)
+
+
+def run_backtest(
+    strategy: Strategy, price_data: PriceData, config: BacktestConfig, benchmarks: Sequence[str] = BENCHMARKS
+) -> BacktestResult:
+    """Target weights from the strategy, executed by the engine, measured against the benchmarks."""
+    from theses.engine import backtest as engine_backtest
+
+    close = price_data.close
+    universe = list(strategy.universe)
+    weights = strategy.target_weights(close[universe])
+    opens = None
+    if config.execution == "open":
+        if price_data.open is None:
+            raise StudyError("--execution open needs Open prices, and this data source has none: use --execution close")
+        opens = price_data.open[universe]
+    bench_cols = [b for b in dict.fromkeys([strategy.benchmark, *benchmarks]) if b in close.columns]
+    result = engine_backtest(
+        close[universe], weights, config, open_prices=opens, benchmarks=close[bench_cols], name=strategy.name
+    )
+    result.config.update(
+        {"strategy": strategy.name, "description": strategy.description, "rebalance": strategy.rebalance,
+         "data_source": price_data.source}
+    )
+    return result
+
+
+def backtest(
+    strategy: str | Strategy,
+    *,
+    start: object = None,
+    end: object = None,
+    source: str = "auto",
+    data_dir: str | None = None,
+    settings: RunSettings = DEFAULT_SETTINGS,
+) -> Backtest:
+    """Backtest one strategy (a registered name, a portfolio ``.toml`` path, or a :class:`Strategy`).
+
+    Parameters
+    ----------
+    strategy : what to run.
+    start, end : the window (``YYYY-MM-DD``; None = all history / latest data).
+    source : ``auto`` (cache, then ``data_dir``/``THESES_DATA_DIR`` CSVs, then yfinance), ``csv``, ``cache``, ``yahoo``.
+    data_dir : folder of ``TICKER.csv`` files.
+    settings : costs, rates, capital and execution.
+    """
+    chosen = resolve_strategy(strategy)
+    price_data = load_window(tickers_for([chosen]), start=start, end=end, source=source, data_dir=data_dir)
+    config = settings.config_for(chosen)
+    result = run_backtest(chosen, price_data, config)
+    return Backtest(chosen, result, config, DataContext.of(price_data))
+
+
+def compare(
+    strategies: Iterable[str | Strategy] | None = None,
+    *,
+    since_essay: bool = False,
+    start: object = None,
+    end: object = None,
+    source: str = "auto",
+    data_dir: str | None = None,
+    settings: RunSettings = DEFAULT_SETTINGS,
+) -> Comparison:
+    """Backtest several strategies (default: every registered one) over one window, prices loaded once.
+
+    ``since_essay`` starts the window at the essay's date (2024-12-02), its out-of-sample period.
+    """
+    if since_essay and start is not None:
+        raise StudyError("give either --since-essay or --start, not both")
+    chosen = resolve_strategies(strategies)
+    price_data = load_window(tickers_for(chosen), start=ESSAY_DATE if since_essay else start, end=end,
+                             source=source, data_dir=data_dir)
+    context = DataContext.of(price_data)
+    backtests = []
+    for strategy in chosen:
+        config = settings.config_for(strategy)
+        backtests.append(Backtest(strategy, run_backtest(strategy, price_data, config), config, context))
+    return Comparison(backtests, context, since_essay=since_essay)

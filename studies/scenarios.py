@@ -1,0 +1,447 @@
+"""Strategies on simulated scenario paths: generate paths in chunks, run every book on them, merge, blend.
+
+For each scenario the paths are generated ``chunk_size`` at a time (memory stays bounded); on each chunk every
+book computes its target weights from its own universe's columns and the engine's batch backtest turns them
+into equity. Per path we keep terminal wealth, CAGR, maximum drawdown, turnover and costs, plus SPY's terminal
+wealth on the same path (for "probability of beating SPY"); full equity curves are not kept, only percentile
+bands.
+
+Every scenario uses the same seed (common random numbers): scenarios differ by their drifts, volatilities and
+crashes, not by luck of the draw; and every book sees the same paths of a scenario, so books compare path by
+path.
+
+The work is split into :class:`ChunkTask` s (scenario, first path, number of paths) that are pure functions of
+small inputs, evaluated by :func:`run_chunk` and merged in path order, so a different executor (``executor``:
+any ``map``-like callable) gives the same result as the in-process run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from theses.studies.errors import StudyError
+from theses.studies.history import DataContext
+from theses.studies.settings import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_PATHS,
+    DEFAULT_PROBABILITIES,
+    DEFAULT_SEED,
+    DEFAULT_SETTINGS,
+    DEFAULT_YEARS,
+    SCENARIO_METHODS,
+    RunSettings,
+    benchmark_strategies,
+    resolve_strategies,
+)
+
+if TYPE_CHECKING:
+    from theses.data.calibration import Calibration
+    from theses.data.scenario_spec import ScenarioSpec
+    from theses.engine import BacktestConfig, BatchResult
+    from theses.strategies import Strategy
+
+BENCHMARK_TICKERS: tuple[str, ...] = ("SPY", "RSP")
+BEAT_BENCHMARK = "SPY"
+METHODS = SCENARIO_METHODS
+PER_PATH_KEYS = ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs")
+ProgressFn = Callable[[str, int, int], None]
+"""``progress(description, done, total)``: called as chunks and books finish."""
+
+
+@dataclass
+class SimulationRun:
+    """Everything a simulation produced.
+
+    Attributes
+    ----------
+    results : ``{scenario: {strategy: BatchResult}}`` (per-path arrays over all paths, equity bands).
+    probabilities : scenario probabilities used for the blend.
+    blend : ``{strategy: summary}`` of the probability-weighted mixture of scenarios
+        (see ``theses.engine.metrics.scenario_blend``).
+    seed, method, paths, years : the run's settings.
+    index : simulated dates.
+    benchmark_terminal : ``{scenario: (P,) SPY terminal wealth per path}`` (buy and hold, same costs).
+    notes : human-readable notes (start prices, calibration, ...).
+    config : the engine configuration of the first book (costs shown in reports).
+    """
+
+    results: dict[str, dict[str, BatchResult]]
+    probabilities: dict[str, float]
+    blend: dict[str, dict[str, Any]]
+    seed: int
+    method: str
+    paths: int
+    years: float
+    index: pd.DatetimeIndex
+    benchmark_terminal: dict[str, np.ndarray] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    config: BacktestConfig | None = None
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """One row per (scenario, strategy) and the blend, one column per summary figure."""
+        rows = {(scenario, name): r.summary for scenario, by in self.results.items() for name, r in by.items()}
+        rows |= {("blend", name): summary for name, summary in self.blend.items()}
+        frame = pd.DataFrame.from_dict(rows, orient="index")
+        frame.index = pd.MultiIndex.from_tuples(frame.index, names=["scenario", "strategy"])
+        return frame
+
+    def per_path(self, scenario: str, strategy: str) -> pd.DataFrame:
+        """Per-path outcomes of one strategy in one scenario (terminal wealth, CAGR, drawdown, ...)."""
+        result = self.results[scenario][strategy]
+        return pd.DataFrame({key: getattr(result, key) for key in PER_PATH_KEYS})
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-path arrays)."""
+        from theses.util import jsonable
+
+        return {
+            "seed": self.seed,
+            "method": self.method,
+            "paths": self.paths,
+            "years": self.years,
+            "start": self.index[0].strftime("%Y-%m-%d"),
+            "end": self.index[-1].strftime("%Y-%m-%d"),
+            "probabilities": self.probabilities,
+            "scenarios": {
+                scenario: {name: jsonable(result.summary) for name, result in by_strategy.items()}
+                for scenario, by_strategy in self.results.items()
+            },
+            "blend": {name: jsonable(summary) for name, summary in self.blend.items()},
+            "notes": list(self.notes),
+        }
+
+    def header(self, extra_notes: Sequence[str] = ()) -> dict[str, Any]:
+        """Report header facts of the run (source, window, costs, notes)."""
+        context = DataContext(
+            source=f"simulated paths ({self.method}), {self.paths} per scenario",
+            start=str(self.index[0].date()), end=str(self.index[-1].date()), notes=(*self.notes, *extra_notes),
+        )
+        return context.header(self.config)
+
+    def report_meta(self) -> dict[str, Any]:
+        """The simulation facts a report shows beside the scenario results."""
+        return {"seed": self.seed, "method": self.method, "paths": self.paths, "years": self.years,
+                "probabilities": self.probabilities, "blend": self.blend}
+
+
+# ------------------------------------------------------------------------------------------- inputs
+def resolve_probabilities(scenarios: Sequence[str], given: Mapping[str, float] | None) -> dict[str, float]:
+    """The blend's probabilities: the user's, or the defaults renormalised over the scenarios run.
+
+    When any scenario run has no default (a user's spec), every scenario run gets the same probability:
+    a user's scenario silently weighted 0 would vanish from the blend. Pass ``probabilities`` to choose.
+    """
+    if given is not None:
+        return {name: float(p) for name, p in given.items()}
+    if any(name not in DEFAULT_PROBABILITIES for name in scenarios):
+        return {name: 1.0 / len(scenarios) for name in scenarios}
+    total = sum(DEFAULT_PROBABILITIES[name] for name in scenarios)
+    return {name: DEFAULT_PROBABILITIES[name] / total for name in scenarios}
+
+
+def resolve_scenarios(scenarios: str | Iterable[str | ScenarioSpec]) -> list[ScenarioSpec]:
+    """Scenario specs from ``"all"``, shipped names, ``.toml`` paths (comma-separated text or a list) or specs."""
+    from theses.data.scenario_spec import ScenarioSpec, list_scenarios, load_scenario
+
+    items = [p.strip() for p in scenarios.split(",")] if isinstance(scenarios, str) else list(scenarios)
+    specs: dict[str, ScenarioSpec] = {}
+    for item in items:
+        if isinstance(item, ScenarioSpec):
+            specs.setdefault(item.name, item)
+        elif item == "all":
+            for name in list_scenarios():
+                specs.setdefault(name, load_scenario(name))
+        elif item:
+            spec = load_scenario(item)
+            specs.setdefault(spec.name if not str(item).endswith(".toml") else str(item), spec)
+    return list(specs.values())
+
+
+def run_books(strategies: Iterable[str | Strategy] | None, include_benchmarks: bool = True) -> list[Strategy]:
+    """The books a study runs: the strategies (every registered one for None) plus SPY and RSP buy-and-hold."""
+    books = resolve_strategies(strategies)
+    if include_benchmarks:
+        taken = {s.name for s in books}
+        books += [b for b in benchmark_strategies(BENCHMARK_TICKERS) if b.name not in taken]
+    if not books:
+        raise StudyError("no strategy to run; name one (see `theses list`) or keep the benchmarks")
+    return books
+
+
+def _check_universe(books: Sequence[Strategy], spec: ScenarioSpec) -> None:
+    simulated = set(spec.tickers)
+    for strategy in books:
+        missing = [t for t in strategy.universe if t not in simulated]
+        if missing:
+            raise StudyError(
+                f"strategy {strategy.name} needs {', '.join(missing)}, which scenario {spec.name} ({spec.source}) "
+                "does not simulate; add them to one of its [groups]"
+            )
+
+
+@dataclass(frozen=True)
+class PathSource:
+    """How paths are drawn: calibration, method, dates, the real history paths start from (if any)."""
+
+    calibration: Calibration
+    method: str
+    index: pd.DatetimeIndex
+    seed: int
+    mean_block: float = 20.0
+    history: pd.DataFrame | None = None
+    notes: tuple[str, ...] = ()
+
+    def generator(self, spec: ScenarioSpec) -> Any:
+        """The seeded generator of one scenario's paths."""
+        from theses.data.generators import BootstrapGenerator, ParametricGenerator, historical_log_returns
+
+        tickers = spec.tickers
+        start_prices = None
+        if self.history is not None:
+            last = self.history[list(tickers)].ffill().iloc[-1].to_numpy(dtype=float)
+            start_prices = np.where(np.isfinite(last) & (last > 0), last, 100.0)
+        if self.method == "t":
+            return ParametricGenerator(spec, self.calibration, self.index, self.seed, start_prices=start_prices)
+        assert self.history is not None
+        history = historical_log_returns(self.history, tickers)
+        return BootstrapGenerator(spec, history, self.index, self.seed, mean_block=self.mean_block,
+                                  start_prices=start_prices)
+
+
+def path_source(
+    scenarios: Sequence[ScenarioSpec], *, years: float, seed: int, method: str = "t",
+    data_dir: str | None = None, calibration: Calibration | None = None, start: object = None,
+    mean_block: float = 20.0,
+) -> PathSource:
+    """Calibration, dates and start prices of a simulation.
+
+    With ``data_dir`` the paths start from the last real closes, the day after the data ends; without it
+    they start at 100 the day after the calibration window. ``bootstrap`` needs ``data_dir``.
+    """
+    from theses.data.calibration import read_calibration
+    from theses.data.generators import next_business_day, simulation_index
+
+    calibration = calibration if calibration is not None else read_calibration()
+    notes: list[str] = []
+    history = None
+    if data_dir is not None:
+        from theses.data.load import load_prices
+
+        all_tickers = sorted({t for spec in scenarios for t in spec.tickers})
+        history = load_prices(all_tickers, source="csv", data_dir=data_dir).close
+        notes.append(f"paths start from the last real closes ({history.index[-1].date()})")
+    elif method == "bootstrap":
+        raise StudyError("--method bootstrap resamples real history: pass --data-dir DIR (or set THESES_DATA_DIR)")
+    else:
+        notes.append("paths start at 100 for every ticker")
+    anchor = history.index[-1] if history is not None else calibration.end
+    first_day = pd.Timestamp(start) if start is not None else next_business_day(anchor)
+    index = simulation_index(first_day, years)
+    notes.append(f"calibration {calibration.start.date()} to {calibration.end.date()}, "
+                 f"shrinkage {calibration.shrinkage:.3f}; method {method}; seed {seed}")
+    return PathSource(calibration, method, index, int(seed), mean_block, history, tuple(notes))
+
+
+# ----------------------------------------------------------------------------------------- evaluation
+@dataclass(frozen=True)
+class ChunkTask:
+    """One unit of work: paths ``path_start .. path_start + n_paths - 1`` of one scenario, for every book."""
+
+    spec: ScenarioSpec
+    path_start: int
+    n_paths: int
+
+
+def plan_chunks(specs: Sequence[ScenarioSpec], paths: int, chunk_size: int) -> list[ChunkTask]:
+    """Every scenario's paths split into chunks of ``chunk_size`` (the last one shorter)."""
+    return [ChunkTask(spec, start, min(chunk_size, paths - start))
+            for spec in specs for start in range(0, paths, chunk_size)]
+
+
+def run_chunk(
+    task: ChunkTask, books: Sequence[Strategy], configs: Mapping[str, BacktestConfig], source: PathSource,
+    on_book: Callable[[str], None] | None = None,
+) -> dict[str, tuple[BatchResult, np.ndarray | None]]:
+    """Generate one chunk of paths and run every book on it.
+
+    Returns ``{book: (batch result, SPY's terminal wealth on the same paths from the book's window start)}``;
+    SPY runs first so every other book can be compared with it path by path.
+    """
+    from theses.engine import backtest_batch
+
+    spec = task.spec
+    tickers = spec.tickers
+    prices = source.generator(spec).generate(task.path_start, task.n_paths)
+    n_assets = len(tickers)
+    index = source.index
+    out: dict[str, tuple[BatchResult, np.ndarray | None]] = {}
+    spy_equity = None
+    for strategy in sorted(books, key=lambda s: s.name != BEAT_BENCHMARK):  # SPY first
+        if on_book is not None:
+            on_book(f"{spec.name}: {strategy.name}")
+        columns = [tickers.index(t) for t in strategy.universe]
+        # np.take on the 2-D view is ~4x faster than fancy indexing the last axis of a 3-D array.
+        sub = np.take(prices.reshape(-1, n_assets), columns, axis=1).reshape(len(prices), len(index), -1)
+        weights = strategy.target_weights_array(sub, index, list(strategy.universe))
+        keep = strategy.name == BEAT_BENCHMARK
+        result = backtest_batch(sub, weights, configs[strategy.name], index=index,
+                                tickers=list(strategy.universe), keep_equity=keep, name=strategy.name)
+        if keep:
+            spy_equity = result.equity
+        bench = None
+        if spy_equity is not None:
+            first = _window_start(result)
+            bench = spy_equity[:, -1] / spy_equity[:, first]
+        out[strategy.name] = (result, bench)
+    return out
+
+
+def _window_start(result: BatchResult) -> int:
+    start = result.config.get("window_start")
+    return int(result.index.get_loc(pd.Timestamp(start))) if start else 0
+
+
+class _Accumulator:
+    """Per-path arrays and equity bands of one book in one scenario, merged over chunks in path order."""
+
+    def __init__(self) -> None:
+        self.parts: dict[str, list[np.ndarray]] = {k: [] for k in (*PER_PATH_KEYS, "benchmark_terminal")}
+        self.bands: np.ndarray | None = None
+        self.n = 0
+        self.first: BatchResult | None = None
+
+    def add(self, result: BatchResult, bench_terminal: np.ndarray | None) -> None:
+        n = len(result.terminal_wealth)
+        for key in PER_PATH_KEYS:
+            self.parts[key].append(np.asarray(getattr(result, key), dtype=np.float64))
+        if bench_terminal is not None:
+            self.parts["benchmark_terminal"].append(bench_terminal)
+        # Percentile bands of a chunk, averaged with chunk-size weights: exact for one chunk, otherwise a
+        # consistent estimate (enough for fan charts) without keeping every path's equity.
+        weighted = result.equity_bands * n
+        self.bands = weighted if self.bands is None else self.bands + weighted
+        self.n += n
+        self.first = self.first or result
+
+    def per_path(self) -> dict[str, np.ndarray]:
+        out = {k: np.concatenate(v) for k, v in self.parts.items() if v}
+        # Wealth to 12 decimals: a strategy that *is* SPY must not "beat" SPY by float rounding (1e-16).
+        for key in ("terminal_wealth", "benchmark_terminal"):
+            if key in out:
+                out[key] = np.round(out[key], 12)
+        return out
+
+    def result(self, scenario: str) -> BatchResult:
+        from theses.engine import BatchResult
+        from theses.engine.metrics import scenario_blend
+
+        paths = self.per_path()
+        summary = dict(scenario_blend({scenario: paths}, {scenario: 1.0}))
+        assert self.first is not None and self.bands is not None
+        return BatchResult(
+            name=self.first.name, index=self.first.index, terminal_wealth=paths["terminal_wealth"],
+            cagr=paths["cagr"], max_drawdown=paths["max_drawdown"], turnover=paths["turnover"],
+            costs=paths["costs"], equity_bands=self.bands / self.n, summary=summary,
+            config=dict(self.first.config),
+        )
+
+
+def _check_request(method: str, paths: int, chunk_size: int, specs: Sequence[ScenarioSpec]) -> None:
+    if method not in METHODS:
+        raise StudyError(f"--method {method!r}: use one of {', '.join(METHODS)}")
+    if paths < 1:
+        raise StudyError(f"--paths {paths}: simulate at least one path")
+    if chunk_size < 1:
+        raise StudyError(f"--chunk-size {chunk_size}: use a positive number of paths")
+    if not specs:
+        raise StudyError("no scenario to run; pass --scenario NAME, all, or a .toml file")
+    names = [spec.name for spec in specs]
+    if len(set(names)) != len(names):
+        raise StudyError(f"scenario names repeat ({', '.join(names)}); give each spec a distinct name")
+
+
+def simulate(
+    strategies: Iterable[str | Strategy] | None = None,
+    *,
+    scenarios: str | Iterable[str | ScenarioSpec] = "all",
+    paths: int = DEFAULT_PATHS,
+    years: float = DEFAULT_YEARS,
+    seed: int = DEFAULT_SEED,
+    method: str = "t",
+    probabilities: Mapping[str, float] | None = None,
+    settings: RunSettings = DEFAULT_SETTINGS,
+    data_dir: str | None = None,
+    calibration: Calibration | None = None,
+    start: object = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    mean_block: float = 20.0,
+    include_benchmarks: bool = True,
+    progress: ProgressFn | None = None,
+    executor: Callable[..., Iterable[Any]] | None = None,
+) -> SimulationRun:
+    """Run strategies (default: every registered one, plus SPY and RSP) on every scenario's simulated paths.
+
+    Parameters
+    ----------
+    strategies : names, ``.toml`` paths or :class:`Strategy` objects.
+    scenarios : ``"all"``, shipped names, scenario ``.toml`` paths (comma-separated or a list), or specs.
+    paths, years, seed : paths per scenario, horizon (252 trading days a year), random seed.
+    method : ``"t"`` (correlated Student-t) or ``"bootstrap"`` (stationary bootstrap of history).
+    probabilities : scenario probabilities for the blend (default: ``DEFAULT_PROBABILITIES`` renormalised).
+    settings : costs and rates (each strategy keeps its own rebalance rule and missing-price policy).
+    data_dir : CSV directory: paths then start from the last real closes; needed for ``bootstrap``.
+    calibration : a :class:`~theses.data.calibration.Calibration` (default: the shipped one).
+    start : first simulated date (default: next business day after the data / calibration end).
+    chunk_size : paths generated and evaluated at a time (bounds memory; results do not depend on it).
+    mean_block : mean block length of the bootstrap, days.
+    include_benchmarks : add SPY and RSP buy-and-hold (SPY is also the "beat" benchmark).
+    progress : ``progress(description, done, total)`` callback (no printing here).
+    executor : a ``map``-like callable over chunk tasks (default: the built-in ``map``, in process).
+    """
+    from theses.engine.metrics import scenario_blend
+
+    specs = resolve_scenarios(scenarios)
+    _check_request(method, paths, chunk_size, specs)
+    if settings.execution == "open":
+        raise StudyError("--execution open: simulated paths have closes only; use --execution close")
+    probs = resolve_probabilities([s.name for s in specs], probabilities)
+    books = run_books(strategies, include_benchmarks)
+    for spec in specs:
+        _check_universe(books, spec)
+    source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,
+                         calibration=calibration, start=start, mean_block=mean_block)
+    configs = {s.name: settings.config_for(s) for s in books}
+    tasks = plan_chunks(specs, paths, chunk_size)
+    total = len(tasks) * len(books)
+    done = [0]
+
+    def on_book(description: str) -> None:
+        if progress is not None:
+            progress(description, done[0], total)
+        done[0] += 1
+
+    evaluate = executor or map
+    outcomes = evaluate(lambda task: run_chunk(task, books, configs, source, on_book), tasks)
+    accumulators = {(s.name, b.name): _Accumulator() for s in specs for b in books}
+    for task, outcome in zip(tasks, outcomes, strict=True):
+        for name, (result, bench) in outcome.items():
+            accumulators[(task.spec.name, name)].add(result, bench)
+    if progress is not None:
+        progress("done", total, total)
+    results = {s.name: {b.name: accumulators[(s.name, b.name)].result(s.name) for b in books} for s in specs}
+    per_path = {s.name: {b.name: accumulators[(s.name, b.name)].per_path() for b in books} for s in specs}
+    bench_terminal = {s: r[BEAT_BENCHMARK].terminal_wealth for s, r in results.items() if BEAT_BENCHMARK in r}
+    keys = ("terminal_wealth", "cagr", "max_drawdown", "benchmark_terminal")
+    blend = {
+        book.name: dict(scenario_blend(
+            {s.name: {k: v for k, v in per_path[s.name][book.name].items() if k in keys} for s in specs}, probs))
+        for book in books
+    }
+    return SimulationRun(results=results, probabilities=probs, blend=blend, seed=int(seed), method=method,
+                         paths=int(paths), years=float(years), index=source.index, benchmark_terminal=bench_terminal,
+                         notes=source.notes, config=configs[books[0].name])

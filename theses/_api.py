@@ -1,0 +1,114 @@
+"""The public Python API: one function per question, each a thin call of a study (``theses.studies``).
+
+Costs are plain keyword arguments here (``fees_bps=...``); the studies take them as one ``RunSettings``.
+Results are the studies' objects, with pandas views (``.metrics``, ``.equity``, ``.weights``, ``.trades``,
+``.summary``) and ``to_dict()`` for JSON; :func:`report` writes any of them as a report folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from theses.studies import history
+from theses.studies import rebalance as rebalance_study
+from theses.studies import scenarios as scenario_study
+from theses.studies.settings import DEFAULT_INITIAL_CASH, RunSettings
+
+
+def _settings(
+    fees_bps: float | None, slippage_bps: float | None, borrow_bps: float | None, cash_rate: float | None,
+    risk_free: float | None, initial_cash: float, execution: str,
+) -> RunSettings:
+    return RunSettings(fees_bps=fees_bps, slippage_bps=slippage_bps, borrow_bps=borrow_bps, cash_rate=cash_rate,
+                       risk_free=risk_free, initial_cash=initial_cash, execution=execution)
+
+
+def backtest(
+    strategy: Any, *, start: object = None, end: object = None, data_dir: str | None = None, source: str = "auto",
+    fees_bps: float | None = None, slippage_bps: float | None = None, borrow_bps: float | None = None,
+    cash_rate: float | None = None, risk_free: float | None = None, initial_cash: float = DEFAULT_INITIAL_CASH,
+    execution: str = "close",
+) -> history.Backtest:
+    """Backtest one strategy on real history: ``theses.backtest("essay_book", start="2024-12-02")``.
+
+    ``strategy`` is a registered name (``theses.list_strategies()``), a portfolio ``.toml`` path or a
+    ``Strategy``. The result has ``.metrics`` (a Series), ``.equity``, ``.weights``, ``.trades``,
+    ``.benchmark_metrics`` and ``.to_dict()``. Unset costs use the portfolio's own, else the project defaults
+    (1 bp fees, 2 bps slippage, 50 bps/yr borrow).
+    """
+    settings = _settings(fees_bps, slippage_bps, borrow_bps, cash_rate, risk_free, initial_cash, execution)
+    return history.backtest(strategy, start=start, end=end, source=source, data_dir=data_dir, settings=settings)
+
+
+def compare(
+    strategies: Iterable[Any] | None = None, *, since_essay: bool = False, start: object = None, end: object = None,
+    data_dir: str | None = None, source: str = "auto", fees_bps: float | None = None,
+    slippage_bps: float | None = None, borrow_bps: float | None = None, cash_rate: float | None = None,
+    risk_free: float | None = None, initial_cash: float = DEFAULT_INITIAL_CASH, execution: str = "close",
+) -> history.Comparison:
+    """Backtest several strategies (default: all) over one window against SPY and RSP; ``.metrics`` is a table."""
+    settings = _settings(fees_bps, slippage_bps, borrow_bps, cash_rate, risk_free, initial_cash, execution)
+    return history.compare(strategies, since_essay=since_essay, start=start, end=end, source=source,
+                           data_dir=data_dir, settings=settings)
+
+
+def simulate(
+    strategies: Iterable[Any] | None = None, *, scenarios: Any = "all",
+    paths: int = scenario_study.DEFAULT_PATHS, years: float = scenario_study.DEFAULT_YEARS,
+    seed: int = scenario_study.DEFAULT_SEED, method: str = "t", probabilities: Mapping[str, float] | None = None,
+    data_dir: str | None = None, calibration: Any = None, start: object = None,
+    fees_bps: float | None = None, slippage_bps: float | None = None, borrow_bps: float | None = None,
+    cash_rate: float | None = None, chunk_size: int = scenario_study.DEFAULT_CHUNK_SIZE,
+) -> scenario_study.SimulationRun:
+    """Run strategies (default: all, plus SPY and RSP) on simulated paths of the scenarios.
+
+    ``scenarios`` is ``"all"``, a shipped name (``theses.list_scenarios()``), a scenario ``.toml`` path, or a
+    list of them; ``calibration`` a calibration file path (default: the shipped one). Every book sees the same
+    paths (common random numbers); the same ``seed`` gives the same result. ``.summary`` is a table of every
+    scenario and the probability-weighted blend.
+    """
+    from theses.studies.calibration import read_calibration
+
+    if isinstance(calibration, str | Path):
+        calibration = read_calibration(calibration)
+    settings = _settings(fees_bps, slippage_bps, borrow_bps, cash_rate, None, DEFAULT_INITIAL_CASH, "close")
+    return scenario_study.simulate(strategies, scenarios=scenarios,
+                              paths=paths, years=years, seed=seed, method=method, probabilities=probabilities,
+                              settings=settings, data_dir=data_dir, calibration=calibration, start=start,
+                              chunk_size=chunk_size)
+
+
+def rebalance(
+    strategy: Any, *, holdings: Any, cash: float = 0.0, as_of: object = None, whole_shares: bool = False,
+    min_trade: float = 0.0, bands: float | None = None, fees_bps: float | None = None,
+    data_dir: str | None = None, source: str = "auto",
+) -> rebalance_study.Rebalance:
+    """The trade list from ``holdings`` (a CSV path) plus ``cash`` to a strategy's targets as of a date.
+
+    ``.trades.to_frame()`` is the per-ticker table, ``.to_dict()`` the JSON document, ``.to_csv()`` the CSV.
+    """
+    return rebalance_study.rebalance(strategy, holdings=holdings, cash=cash, as_of=as_of, whole_shares=whole_shares,
+                                     min_trade=min_trade, bands=bands, fees_bps=fees_bps, source=source,
+                                     data_dir=data_dir)
+
+
+def report(result: Any, out_dir: str | Path | None = None, *, title: str | None = None) -> Path:
+    """Write a result of :func:`backtest`, :func:`compare` or :func:`simulate` as a report folder.
+
+    The folder holds a self-contained ``index.html`` plus Markdown, CSV and JSON; returns its path
+    (default ``./theses-report/<timestamp>/``).
+    """
+    from theses.reports import ReportError, write_report, write_simulation_report
+
+    if isinstance(result, history.Backtest):
+        return write_report([result.result], out_dir, title=title or f"Backtest: {result.name}",
+                            context=result.header())
+    if isinstance(result, history.Comparison):
+        return write_report(result.results, out_dir, title=title or result.title, context=result.header())
+    if isinstance(result, scenario_study.SimulationRun):
+        return write_simulation_report(result.results, result.report_meta(), out_dir,
+                                       title=title or "Scenario simulation", context=result.header())
+    raise ReportError(f"cannot report a {type(result).__name__}; pass the result of theses.backtest, "
+                      "theses.compare or theses.simulate")
