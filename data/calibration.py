@@ -14,14 +14,13 @@ or return series.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from theses.data.errors import DataError
+from theses.util import atomic_write_text
 
 CALIBRATION_DIR = Path(__file__).resolve().parent / "calibration"
 DEFAULT_CALIBRATION = CALIBRATION_DIR / "default.json"
@@ -205,19 +204,10 @@ def calibration_to_dict(cal: Calibration) -> dict:
 
 
 def write_calibration(cal: Calibration, path: str | Path) -> Path:
-    """Write ``cal`` as JSON atomically (temporary file in the same directory, then ``os.replace``)."""
+    """Write ``cal`` as JSON atomically (a temporary file in the same directory, then ``os.replace``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(calibration_to_dict(cal), indent=1)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return atomic_write_text(path, json.dumps(calibration_to_dict(cal), indent=1) + "\n")
 
 
 def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:

@@ -38,5 +38,6 @@ def real_data_dir() -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every test gets its own price cache so no test reads what another (or the user) wrote."""
+    """Every test gets its own price cache and user data folder, so no test reads what another (or the user) wrote."""
     monkeypatch.setenv("THESES_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
+    monkeypatch.setenv("THESES_DATA_HOME", str(tmp_path_factory.mktemp("data-home")))

@@ -159,3 +159,30 @@ def test_parse_scenario_used_directly_by_the_pipeline():
     run = simulate([], scenarios=[spec], paths=64, years=0.5, seed=1)
     assert set(run.results["flat"]) == {"SPY", "RSP"}
     assert run.index[0] == pd.Timestamp("2026-09-28")  # next business day after the shipped calibration
+
+
+def test_calibrate_writes_the_users_file_and_never_the_shipped_one(tmp_path, capsys, monkeypatch):
+    from theses.data.calibration import DEFAULT_CALIBRATION
+
+    prices = tmp_path / "prices"
+    prices.mkdir()
+    _write_csvs(prices)
+    home = tmp_path / "home"
+    monkeypatch.setenv("THESES_DATA_HOME", str(home))
+    shipped = DEFAULT_CALIBRATION.read_bytes()
+    assert main(["calibrate", "--data-dir", str(prices)]) == 0
+    written = home / "calibration.json"
+    assert capsys.readouterr().out.strip() == str(written)
+    assert json.loads(written.read_text())["tickers"] == ["META", "RSP", "SPY"]
+    assert (written.stat().st_mode & 0o777) == 0o666 & ~_umask()  # the umask's mode, not 0600
+    assert main(["calibrate", "--data-dir", str(prices), "--out", str(DEFAULT_CALIBRATION)]) == 2
+    assert "shipped with the package" in capsys.readouterr().err
+    assert DEFAULT_CALIBRATION.read_bytes() == shipped
+
+
+def _umask() -> int:
+    import os
+
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
