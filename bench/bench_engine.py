@@ -98,9 +98,9 @@ def child_ours(n_paths: int, bands_borrow: bool) -> dict:
 def child_vectorbt(n_paths: int) -> dict:
     import pandas as pd
     import vectorbt as vbt
-    from theses.engine.schedule import rebalance_mask
 
     from theses import engine
+    from theses.engine.schedule import rebalance_mask
 
     index, tickers = _index(), [f"A{i}" for i in range(N_ASSETS)]
     trade_rows = rebalance_mask(index, "monthly", "first")

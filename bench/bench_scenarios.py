@@ -31,13 +31,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     args, _ = parser.parse_known_args()
 
+    from theses import engine  # noqa: F401  (sets the numba cache directory first)
     from theses.cli.simulation import DEFAULT_CHUNK_SIZE, run_simulation
     from theses.data.calibration import read_calibration
     from theses.data.generators import ParametricGenerator, next_business_day, simulation_index
     from theses.data.scenario_spec import load_scenario
     from theses.strategies import list_strategies
-
-    from theses import engine  # noqa: F401  (sets the numba cache directory first)
 
     chunk = args.chunk_size or DEFAULT_CHUNK_SIZE
     spec = load_scenario(args.scenario)

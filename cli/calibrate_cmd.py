@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Calibrate and write the file; returns the exit status."""
     from rich.console import Console
+
     from theses.studies.calibration import calibrate
 
     tickers = args.tickers.split(",") if args.tickers is not None else None

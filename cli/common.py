@@ -17,7 +17,6 @@ from theses.studies.settings import (
     DEFAULT_SLIPPAGE_BPS,
     ESSAY_DATE,
 )
-
 from theses.util import CALENDARS
 
 __all__ = ["CALENDARS", "DEFAULT_FEES_BPS", "ESSAY_DATE", "add_cost_options", "add_data_options", "data_options",

@@ -45,6 +45,7 @@ def run(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.table import Table
+
     from theses.studies.prices import price_status
 
     status = price_status(args.data_dir)
@@ -75,6 +76,7 @@ def _status(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from theses.studies.prices import fetch
 
     console = Console(stderr=True)

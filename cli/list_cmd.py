@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the strategy table; returns the exit status."""
     from rich.table import Table
+
     from theses.cli import render
     from theses.studies.catalog import strategy_catalog
 

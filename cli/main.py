@@ -16,9 +16,8 @@ import pkgutil
 import sys
 from collections.abc import Sequence
 
-from theses.cli import __version__
-
 from theses import cli
+from theses.cli import __version__
 
 EXIT_USER_ERROR = 2
 EXIT_INTERRUPTED = 130

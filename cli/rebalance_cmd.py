@@ -83,6 +83,7 @@ def render_table(result: Any, console: Any) -> None:
     """Header line, the per-ticker table, totals, skipped trades and notes, with rich."""
     from rich import box
     from rich.table import Table
+
     from theses.studies.rebalance import ticker_note
 
     t = result.trades
@@ -149,7 +150,6 @@ def run(args: argparse.Namespace) -> int:
 
     from theses.cli import render
     from theses.studies.rebalance import rebalance
-
     from theses.util import jsonable
 
     result = rebalance(

@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
 def print_tables(result) -> None:
     """One table per scenario and the blend, then the notes."""
     from rich import box
+
     from theses.cli import render
 
     console = render.make_console()

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
 from theses.data.errors import DataError
 from theses.data.validate import BAR_COLUMNS, PRICE_COLUMNS, check_range, normalize_ticker, normalize_tickers
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from theses.data.errors import DataError
 from theses.util import atomic_write_text
 

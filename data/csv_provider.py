@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from theses.data.errors import DataError
 from theses.data.validate import (
     BAR_COLUMNS,

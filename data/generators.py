@@ -31,6 +31,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
 from theses.data.calibration import Calibration
 from theses.data.errors import DataError
 from theses.data.scenario_spec import TRADING_DAYS_PER_YEAR, ScenarioSpec

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from theses.data.errors import DataError
 
 #: Columns a holdings file may have; the first two are required.

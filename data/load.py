@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
 from theses.data.aliases import resolve_aliases
 from theses.data.cache import CacheUpdateError, PriceCache
 from theses.data.csv_provider import CsvProvider

@@ -36,6 +36,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
+
 from theses.data.errors import DataError
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
+
 from theses.data.errors import DataError
 
 BAR_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")

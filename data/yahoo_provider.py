@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pandas as pd
+
 from theses.data.aliases import resolve_aliases
 from theses.data.errors import DataError
 from theses.data.validate import BAR_COLUMNS, check_bars, check_range, normalize_tickers, scale_by_adj_close

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
 from theses.engine.kernels import simulate_path_nb

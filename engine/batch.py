@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.backtest import _kernel_args, window_start
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError

@@ -29,6 +29,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.errors import EngineError
 
 DAILY = 252

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.config import ANCHORS, CALENDARS
 from theses.engine.errors import EngineError
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.errors import EngineError
 
 #: Basis points per unit.

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
+
 from theses.engine.result import BacktestResult
 
 ROLLING_WINDOW = 126  # bars in six months of trading days

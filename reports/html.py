@@ -17,6 +17,7 @@ from typing import Any
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.offline import get_plotlyjs
+
 from theses.engine.result import BacktestResult
 from theses.reports import charts
 from theses.reports.tables import (

@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.result import BacktestResult
 from theses.reports.charts import BAND_PERCENTILES, all_curves, batch_summary, equity_bands
 from theses.reports.errors import ReportError
-
 from theses.util import jsonable
 
 # The order metric columns appear in; keys the engine adds later follow in their own order.

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from theses.strategies.errors import StrategyError
 
 #: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)``.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from theses.strategies.base import Strategy
 from theses.strategies.signals import check_inputs, static_weights
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from theses.strategies.base import Strategy
 from theses.strategies.signals import check_inputs, hold_one_ticker
 

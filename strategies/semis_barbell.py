@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from theses.strategies.base import Strategy
 from theses.strategies.signals import check_inputs, column_positions, linear_glide
 

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+
 from theses.strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
 from theses.strategies.errors import StrategyError
 from theses.strategies.signals import (

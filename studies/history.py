@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+
 from theses.studies.errors import StudyError
 from theses.studies.settings import (
     BENCHMARKS,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
 from theses.studies.errors import StudyError
 from theses.studies.settings import DEFAULT_FEES_BPS, resolve_strategy
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+
 from theses.studies.errors import StudyError
 from theses.studies.history import DataContext
 from theses.studies.settings import (

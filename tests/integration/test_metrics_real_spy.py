@@ -8,6 +8,7 @@ import empyrical
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.engine import metrics as m
 
 pytestmark = pytest.mark.integration

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.cli.main import main
 from theses.data import CsvProvider, load_prices
 

@@ -15,9 +15,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from theses.reports import write_report
 
 from tests.unit.report_factory import synthetic_result, synthetic_simulation
+from theses.reports import write_report
 
 pytestmark = pytest.mark.browser
 

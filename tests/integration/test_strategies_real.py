@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from theses.strategies import REGISTRY, Strategy
 
 START = "2015-01-02"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from theses.engine.batch import BatchResult
 from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
 

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from theses.cli.main import main
-from theses.studies.errors import StudyError
 
 import theses
 from tests.unit.test_cli_compare import write_csvs, write_portfolio
+from theses.cli.main import main
+from theses.studies.errors import StudyError
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.engine import BacktestConfig, CostModel, EngineError, RebalanceRule, backtest, backtest_batch
 
 P, T, N = 5, 400, 7

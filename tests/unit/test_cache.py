@@ -7,6 +7,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
+
 import theses.data.cache
 from theses.data import DataError, PriceCache
 from theses.data.yahoo_provider import describe_failure

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.data.calibration import (
     DEFAULT_CALIBRATION,
     calibrate,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from theses.cli.main import main
 
 from tests.unit.test_cli_compare import write_csvs
+from theses.cli.main import main
 
 
 @pytest.fixture

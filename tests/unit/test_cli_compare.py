@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.cli.main import main
 from theses.cli.render import sorted_rows
 

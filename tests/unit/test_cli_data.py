@@ -9,8 +9,9 @@ from typing import Any
 import pandas as pd
 import pytest
 import requests
-import theses.data.yahoo_provider
 import yfinance
+
+import theses.data.yahoo_provider
 from theses.cli.main import main
 from theses.data import PriceCache
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+
 from theses.cli.main import main
 
 DATES = pd.bdate_range("2024-01-02", periods=7)  # 2024-01-02 .. 2024-01-10

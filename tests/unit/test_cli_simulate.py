@@ -8,6 +8,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.cli.main import main
 from theses.cli.simulate_cmd import parse_probabilities
 from theses.data.scenario_spec import load_scenario, parse_scenario

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.data import CsvProvider, DataError, read_price_csv
 
 HEADER = "Date,Open,High,Low,Close,Volume"

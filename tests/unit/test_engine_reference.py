@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.engine import BacktestConfig, CostModel, RebalanceRule, backtest
 
 PPY = 252

@@ -7,6 +7,7 @@ import textwrap
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.data.calibration import Calibration
 from theses.data.errors import DataError
 from theses.data.generators import (

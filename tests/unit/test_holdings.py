@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from theses.data.errors import DataError
 from theses.data.holdings import parse_holdings, read_holdings
 

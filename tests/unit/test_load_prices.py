@@ -8,8 +8,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import theses.data.yahoo_provider
 import yfinance
+
+import theses.data.yahoo_provider
 from theses.data import DataError, PriceCache, load_prices
 
 HEADER = "Date,Open,High,Low,Close,Volume"

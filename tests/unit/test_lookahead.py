@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+
 from theses.engine import BacktestConfig, RebalanceRule, backtest
 
 N_BARS = 2520

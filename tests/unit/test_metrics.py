@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+
 from theses.engine import metrics as m
 from theses.engine.errors import EngineError
 

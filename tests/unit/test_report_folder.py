@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+
 import theses.reports.tables
+from tests.unit.report_factory import synthetic_result
 from theses.reports import ReportError, write_report
 from theses.reports.folder import MARKER, atomic_folder, default_report_dir
-
-from tests.unit.report_factory import synthetic_result
 
 EXPECTED_FILES = {"index.html", "summary.md", "metrics.csv", "metrics.json", "equity.csv", MARKER}
 

@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
+
+from tests.unit.report_factory import synthetic_result, synthetic_simulation
 from theses.reports import ReportError, metrics_table, write_report, write_simulation_report
 from theses.reports.charts import drawdown_series, monthly_returns, rolling_stats, thin
 from theses.reports.tables import format_metric
-
-from tests.unit.report_factory import synthetic_result, synthetic_simulation
 
 CHART_IDS = ("chart-equity", "chart-drawdown", "chart-rolling", "chart-weights", "chart-monthly", "chart-costs")
 

@@ -6,6 +6,7 @@ import textwrap
 
 import pandas as pd
 import pytest
+
 from theses.data.errors import DataError
 from theses.data.scenario_spec import key_lines, list_scenarios, load_scenario, parse_scenario
 

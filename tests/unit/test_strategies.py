@@ -8,6 +8,7 @@ import importlib
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.strategies import (
     REGISTRY,
     Strategy,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from theses.engine.errors import EngineError
 from theses.engine.trade_list import TradeOptions, action_label, build_trade_list
 

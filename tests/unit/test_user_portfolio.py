@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+
 from theses.strategies import StrategyError, strategy_from_toml
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

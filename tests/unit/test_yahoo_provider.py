@@ -11,6 +11,7 @@ import pytest
 import requests
 import yfinance
 import yfinance.exceptions
+
 from theses.data import DataError, YahooProvider
 from theses.data.yahoo_provider import frames_by_ticker
 
