@@ -29,8 +29,9 @@ def add_data_options(parser: argparse.ArgumentParser, *, window: bool = True) ->
         parser.add_argument("--start", metavar="DATE", help="first date (YYYY-MM-DD); default: all history")
         parser.add_argument("--end", metavar="DATE", help="last date (YYYY-MM-DD); default: latest data")
     parser.add_argument(
-        "--source", choices=("auto", "csv", "yahoo"), default="auto",
-        help="where prices come from: auto = cache, then --data-dir/THESES_DATA_DIR CSVs, then yfinance",
+        "--source", choices=("auto", "csv", "yahoo", "sample"), default="auto",
+        help="where prices come from: auto = cache, then --data-dir/THESES_DATA_DIR CSVs, then yfinance, then "
+        "the embedded sample of closes (offline)",
     )
     parser.add_argument("--data-dir", metavar="DIR", help="directory of TICKER.csv files (default: $THESES_DATA_DIR)")
 

@@ -1,8 +1,8 @@
-"""``theses demo``: the main job on the embedded default, with no network.
+"""``theses demo``: the main job, with no network needed.
 
-With real prices at hand (``--data-dir``, ``THESES_DATA_DIR`` or the price cache) it compares every strategy
-with SPY and RSP over the full history and since the essay; it always runs the essay's scenarios (and the
-2027 bubble) from the committed calibration, and writes one report folder holding both.
+It compares every strategy with SPY and RSP over the full history and since the essay (real prices when at
+hand, else the embedded sample of closes), runs the essay's scenarios (and the 2027 bubble) from the shipped
+calibration, and writes one report folder holding all three.
 """
 
 from __future__ import annotations
@@ -20,8 +20,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "demo",
         help="compare every strategy on history and on the essay's scenarios; write a report",
         description="The main job: every registered strategy against SPY and RSP over the full history and since "
-        "the essay (when price CSVs or a price cache are available), and on simulated paths for the essay's four "
-        "scenarios plus the 2027 bubble (always; offline, from the committed calibration).",
+        "the essay (prices from the cache, --data-dir/THESES_DATA_DIR, Yahoo Finance when online, else the "
+        "embedded sample), and on simulated paths for the essay's four scenarios plus the 2027 bubble (offline, "
+        "from the shipped calibration).",
     )
     parser.add_argument("--data-dir", metavar="DIR", help="directory of TICKER.csv files (default: $THESES_DATA_DIR)")
     parser.add_argument("--paths", type=int, default=DEMO_PATHS, metavar="N", help=f"paths per scenario (default {DEMO_PATHS})")
@@ -42,13 +43,8 @@ def run(args: argparse.Namespace) -> int:
     with render.Progress("simulating") as progress:
         run_ = demo(data_dir=args.data_dir, paths=args.paths, years=args.years, seed=args.seed, progress=progress)
     with atomic_folder(dest) as folder:
-        if run_.history is None:
-            console.print("[yellow]no price CSVs or cache found (set THESES_DATA_DIR or pass --data-dir): "
-                          "skipping the historical comparison[/yellow]")
         for label, sub, comparison in (("full history", "history", run_.history),
                                        ("since the essay", "since-essay", run_.since_essay)):
-            if comparison is None:
-                continue
             context = comparison.context
             title = f"{label}: {context.start} to {context.end} ({context.source})"
             console.print(render.metrics_table(render.sorted_rows(comparison.rows(), "sharpe"),
@@ -61,7 +57,8 @@ def run(args: argparse.Namespace) -> int:
             title=f"Scenario blend ({', '.join(f'{k} {v:.0%}' for k, v in sim.probabilities.items())}): "
             f"{sim.paths} paths x {sim.years:g} years, seed {sim.seed}",
         ))
-        history = run_.history.results if run_.history is not None else []
+        history = run_.history.results
+        render.print_notes(console, run_.history.context.notes)
         context = sim.header()
         if history:
             context["window"] = (f"history {history[0].metrics.get('start')} to {history[0].metrics.get('end')}; "

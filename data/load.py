@@ -14,10 +14,11 @@ from theses.data.aliases import resolve_aliases
 from theses.data.cache import CacheUpdateError, PriceCache
 from theses.data.csv_provider import CsvProvider
 from theses.data.errors import DataError
+from theses.data.sample_provider import SampleProvider
 from theses.data.validate import check_range, clip_range, normalize_tickers
 from theses.data.yahoo_provider import YahooProvider
 
-SOURCES = ("auto", "cache", "csv", "yahoo")
+SOURCES = ("auto", "cache", "csv", "yahoo", "sample")
 # A requested start this many days before the first price is reported (weekends and holidays are not).
 _START_GAP_DAYS = 7
 
@@ -78,7 +79,9 @@ def load_prices(
         Dates (``"YYYY-MM-DD"``, datetime or Timestamp); ``None`` = all available.
     source
         ``"auto"``: per ticker, the cache when it covers the range, else ``data_dir``/``THESES_DATA_DIR``
-        CSVs, else a Yahoo Finance download into the cache. ``"cache"``, ``"csv"``, ``"yahoo"``: only that.
+        CSVs, else a Yahoo Finance download into the cache, else (offline) the embedded sample of closes, with
+        a note naming the tickers and the sample's last date. ``"cache"``, ``"csv"``, ``"yahoo"``, ``"sample"``:
+        only that.
     data_dir
         Folder of ``TICKER.csv`` files; default ``THESES_DATA_DIR``.
     trim_end
@@ -127,6 +130,9 @@ def _collect_bars(
             raise DataError("source 'csv' needs a price directory: pass --data-dir DIR or set THESES_DATA_DIR")
         bars = {name: csv.bars(name) for name in names}
         return bars, [csv.source]
+    if source == "sample":
+        sample = SampleProvider()
+        return {name: sample.bars(name) for name in names}, [sample.source]
     to_download: list[str] = []
     for name in names:
         entry = cache.read(name) if source in ("auto", "cache") else None
@@ -145,7 +151,8 @@ def _collect_bars(
             to_download.append(name)
     if to_download:
         bars.update(_download(to_download, start, end, cache, source, csv, notes, used))
-    order = ["cache", *(tag for tag in sorted(used) if tag.startswith("csv:")), "cache+yahoo", "yahoo"]
+    order = ["cache", *(tag for tag in sorted(used) if tag.startswith("csv:")), "cache+yahoo", "yahoo",
+             *(tag for tag in sorted(used) if tag.startswith("sample:"))]
     return {name: bars[name] for name in names}, [tag for tag in order if tag in used]
 
 
@@ -168,12 +175,39 @@ def _download(
             raise
         # auto: a ticker that was cached, only not up to date, falls back on what the cache has.
         missing = [name for name in exc.failed if cache.read(name) is None]
-        if missing:
-            where = f"neither cached nor in {csv.directory}" if csv is not None else "not cached"
-            raise DataError(f"{', '.join(missing)} {where}, and {exc}") from None
-        stale = sorted(exc.failed)
-        notes.append(f"could not update {', '.join(stale)} from Yahoo Finance; using the cached prices")
-        status = {name: "cached" if name in exc.failed else "fetched" for name in names}
+        from_sample = _from_sample(missing, csv, exc, notes, used)
+        stale = sorted(name for name in exc.failed if name not in from_sample)
+        if stale:
+            notes.append(f"could not update {', '.join(stale)} from Yahoo Finance; using the cached prices")
+        status = {name: "cached" if name in exc.failed else "fetched" for name in names if name not in from_sample}
+        return from_sample | _cached_bars([n for n in names if n not in from_sample], cache, status, used)
+    return _cached_bars(names, cache, status, used)
+
+
+def _from_sample(
+    missing: list[str], csv: CsvProvider | None, exc: CacheUpdateError, notes: list[str], used: set[str]
+) -> dict[str, pd.DataFrame]:
+    """Bars of tickers found nowhere else from the embedded sample, or the one-line error when it lacks one."""
+    if not missing:
+        return {}
+    sample = SampleProvider()
+    lacking = [name for name in missing if not sample.has(name)]
+    if lacking:
+        where = f"neither cached nor in {csv.directory}" if csv is not None else "not cached"
+        raise DataError(f"{', '.join(lacking)} {where}, not in the embedded sample, and {exc}") from None
+    used.add(sample.source)
+    notes.append(
+        f"{', '.join(missing)}: no cache, no CSV and no Yahoo Finance (offline?): using the embedded sample of "
+        f"adjusted closes, which ends {sample.sample.last_date.date()} (pass --data-dir DIR or run "
+        "`theses data fetch` for newer prices)"
+    )
+    return {name: sample.bars(name) for name in missing}
+
+
+def _cached_bars(
+    names: list[str], cache: PriceCache, status: dict[str, str], used: set[str]
+) -> dict[str, pd.DataFrame]:
+    """The cached bars of ``names`` after an update, recording where each came from."""
     for state in status.values():
         used.add({"fetched": "yahoo", "updated": "cache+yahoo"}.get(state, "cache"))
     result: dict[str, pd.DataFrame] = {}

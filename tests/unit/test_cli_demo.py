@@ -10,14 +10,18 @@ import pytest
 from theses.cli.main import main
 
 
-def test_demo_without_price_data_writes_the_scenario_report(tmp_path, monkeypatch, capsys):
+def test_demo_without_price_data_uses_the_embedded_sample(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    monkeypatch.setattr("theses.data.yahoo_provider.yahoo_resolves", lambda *a: False)  # offline
+    monkeypatch.setattr("yfinance.download", lambda *a, **k: __import__("pandas").DataFrame())
     out = tmp_path / "demo"
     assert main(["demo", "--paths", "40", "--years", "1", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "skipping the historical comparison" in printed
+    assert "using the embedded sample" in printed and "ends 2026-10-09" in printed
     assert (out / "scenarios" / "index.html").is_file()
-    assert not (out / "history").exists()
+    history = json.loads((out / "history" / "metrics.json").read_text())
+    assert history["context"]["data_source"].startswith("sample:")
+    assert history["strategies"]["index_beta"]["start"] == "2015-01-02"
     scenarios = (out / "scenarios" / "scenarios.csv").read_text()
     for name in ("damp_squib", "typical_cycle", "jetsons", "take_off", "bubble_2027"):
         assert name in scenarios

@@ -175,7 +175,7 @@ def test_auto_offline_for_unknown_local_ticker_is_one_line(
     with pytest.raises(DataError) as info:
         load_prices(["AAA", "ZZZ"], data_dir=csv_dir)
     message = str(info.value)
-    assert message.startswith(f"ZZZ neither cached nor in {csv_dir.resolve()}, and could not download ZZZ")
+    assert message.startswith(f"ZZZ neither cached nor in {csv_dir.resolve()}, not in the embedded sample, and could not download ZZZ")
     assert "(no network?)" in message and "\n" not in message
     assert PriceCache().tickers() == []
 
