@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,6 +31,7 @@ import pyarrow.parquet as pq
 
 from theses.data.errors import DataError
 from theses.data.validate import BAR_COLUMNS, PRICE_COLUMNS, check_range, normalize_ticker, normalize_tickers
+from theses.util import atomic_write
 
 METADATA_KEY = b"ai-theses"
 _ONE_DAY = pd.Timedelta(days=1)
@@ -162,9 +162,10 @@ class PriceCache:
         covered_end: pd.Timestamp | None = None,
         fetched_at: str | None = None,
     ) -> Path:
-        """Write ``bars`` of ``ticker`` atomically: a temporary file in the same folder, then ``os.replace``.
+        """Write ``bars`` of ``ticker`` atomically (:func:`theses.util.atomic_write`).
 
-        If anything fails before the rename, the temporary file is removed and the old file is untouched.
+        If anything fails before the rename, the temporary file is removed and the old file is untouched;
+        the new file gets the mode the umask gives.
         """
         name = normalize_ticker(ticker)
         if bars.empty:
@@ -181,16 +182,8 @@ class PriceCache:
         table = pa.Table.from_pandas(frame, preserve_index=True)
         table = table.replace_schema_metadata({**(table.schema.metadata or {}), METADATA_KEY: json.dumps(meta)})
         self.directory.mkdir(parents=True, exist_ok=True)
-        target = self.path(name)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".parquet.tmp", dir=self.directory)
-        os.close(handle)
-        try:
-            _write_parquet(table, temp_name)
-            os.replace(temp_name, target)
-        except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
-            raise
-        return target
+        # Looked up at call time, so tests can replace _write_parquet to simulate a crash mid-write.
+        return atomic_write(self.path(name), lambda temp: _write_parquet(table, str(temp)))
 
     def update(
         self,

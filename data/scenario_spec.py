@@ -25,7 +25,6 @@ for misspelt keys, groups and tickers.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import math
 import re
 import tomllib
@@ -38,6 +37,7 @@ from typing import Any
 import pandas as pd
 
 from theses.data.errors import DataError
+from theses.util import TomlLocator, suggest, toml_key_lines, unknown_key
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 TRADING_DAYS_PER_YEAR = 252
@@ -46,6 +46,9 @@ _TOP_KEYS = ("name", "description", "t_df", "groups", "phases", "crashes")
 _PHASE_KEYS = ("start", "end", "market_drift", "market_vol", "excess_drift", "vol_mult", "description")
 _CRASH_KEYS = ("name", "start", "end", "size", "groups", "description")
 _TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]*$")
+
+#: Kept for callers of the old name: each key path's line (see :func:`theses.util.toml_key_lines`).
+key_lines = toml_key_lines
 
 
 @dataclass(frozen=True)
@@ -121,102 +124,23 @@ class ScenarioSpec:
         return chosen
 
 
-# --------------------------------------------------------------------------------------------------------
-# Line numbers: tomllib does not report where a key was, so we index the text's keys ourselves.
-
-
-def _strip_comment(line: str) -> str:
-    """The line without a trailing ``# comment`` (ignoring ``#`` inside quoted strings)."""
-    quote = ""
-    for pos, char in enumerate(line):
-        if quote:
-            if char == quote:
-                quote = ""
-        elif char in "\"'":
-            quote = char
-        elif char == "#":
-            return line[:pos]
-    return line
-
-
-def _split_key(key: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in key.split(".") if part.strip()]
-
-
-def key_lines(text: str) -> dict[tuple[Any, ...], int]:
-    """Map each key path (tuple of names, array-of-table indices as ints) to its 1-based line number.
-
-    Handles ``[table]`` and ``[[array]]`` headers, sub-tables of the latest array element and dotted keys,
-    which is all a scenario uses; anything it cannot place falls back to the enclosing table's line.
-    """
-    lines: dict[tuple[Any, ...], int] = {}
-    array_counts: dict[tuple[Any, ...], int] = {}
-    current: tuple[Any, ...] = ()
-
-    def resolve(parts: list[str]) -> tuple[Any, ...]:
-        # A header below an array of tables refers to the array's latest element: insert its index.
-        path: tuple[Any, ...] = ()
-        for part in parts:
-            path = (*path, part)
-            if path in array_counts:
-                path = (*path, array_counts[path] - 1)
-        return path
-
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _strip_comment(raw).strip()
-        if not line:
-            continue
-        if line.startswith("[["):
-            parts = _split_key(line.strip("[] "))
-            parent = resolve(parts[:-1])
-            array_path = (*parent, parts[-1])
-            array_counts[array_path] = array_counts.get(array_path, 0) + 1
-            current = (*array_path, array_counts[array_path] - 1)
-            lines.setdefault(array_path, number)
-            lines[current] = number
-        elif line.startswith("["):
-            current = resolve(_split_key(line.strip("[] ")))
-            lines.setdefault(current, number)
-        else:
-            match = re.match(r"^([A-Za-z0-9_\-.\"' ]+?)\s*=", line)
-            if match:
-                lines.setdefault((*current, *_split_key(match.group(1))), number)
-    return lines
-
-
-class _Context:
+class _Context(TomlLocator):
     """Raises DataError messages that name the source, line and key path."""
 
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        self.lines = key_lines(text)
-
-    def line_of(self, path: tuple[Any, ...]) -> int | None:
-        for end in range(len(path), 0, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
-
     def fail(self, path: tuple[Any, ...], problem: str) -> DataError:
-        line = self.line_of(path)
-        where = f"{self.source} line {line}" if line else self.source
         dotted = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in path).replace(".[", "[")
-        return DataError(f"{where}: {dotted or 'top level'}: {problem}")
+        return DataError(f"{self.where(path)}: {dotted or 'top level'}: {problem}")
 
 
 def _suggest(word: str, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return ""
+    close = suggest(word, choices)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _check_keys(ctx: _Context, path: tuple[Any, ...], table: Mapping[str, Any], allowed: tuple[str, ...]) -> None:
-    for key in table:
-        if key not in allowed:
-            raise ctx.fail(
-                (*path, key), f"unknown key{_suggest(key, allowed)}; allowed keys: {', '.join(allowed)}"
-            )
+    key = unknown_key(table, allowed)
+    if key is not None:
+        raise ctx.fail((*path, key), f"unknown key{_suggest(key, allowed)}; allowed keys: {', '.join(allowed)}")
 
 
 def _number(ctx: _Context, path: tuple[Any, ...], value: Any, *, low: float | None = None,

@@ -11,10 +11,9 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from theses.engine.errors import EngineError
+from theses.util import CALENDARS, MISSING_POLICIES
 
-CALENDARS = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
 ANCHORS = ("first", "last")
-MISSING_POLICIES = ("cash", "renormalize")
 EXECUTIONS = ("close", "open")
 
 

@@ -1,4 +1,5 @@
-"""Small helpers every lane may use: atomic file writes, JSON-ready values, calendar names, suggestions.
+"""Small helpers every lane may use: atomic file writes, JSON-ready values, calendar names, suggestions,
+and the TOML key locator that lets a parser name the line of a bad key.
 
 This module sits at the bottom of the project: it imports nothing of ours (``tests/unit/test_layering.py``
 enforces it), so ``data``, ``strategies``, ``engine``, ``studies``, ``reports`` and ``cli`` can all share it
@@ -10,13 +11,17 @@ from __future__ import annotations
 import difflib
 import math
 import os
+import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 #: Rebalance calendars understood by the engine (``RebalanceRule.calendar``), strategies and the CLI.
 CALENDARS: tuple[str, ...] = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
+#: What the engine does with a target on an asset that has no price yet (``BacktestConfig.missing_policy``,
+#: ``Strategy.missing_policy``): keep that slice in cash, or spread it over the priced assets.
+MISSING_POLICIES: tuple[str, ...] = ("cash", "renormalize")
 
 #: Prefix/suffix of the temporary files :func:`atomic_write_bytes` creates beside its target.
 TEMP_INFIX = ".tmp-"
@@ -40,24 +45,31 @@ def default_dir_mode() -> int:
     return 0o777 & ~_umask()
 
 
-def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
-    """Write ``payload`` to ``path`` atomically: a temporary file in the same folder, then ``os.replace``.
+def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) -> Path:
+    """Create ``path`` atomically with ``write(temporary_path)``: a temporary file beside it, then ``os.replace``.
 
-    A reader sees the old file or the new one, never half of one; when anything fails before the rename
-    the temporary file is removed and the old file is left as it was. The new file gets the mode the
-    umask gives (as ``open`` would), not ``mkstemp``'s owner-only 0600.
+    ``write`` fills the temporary file by its path (a library writer such as ``pyarrow.parquet.write_table``
+    that opens the file itself). A reader sees the old file or the new one, never half of one; when
+    ``write`` or anything before the rename fails, the temporary file is removed and the old file is left
+    as it was. The new file gets the mode the umask gives (as ``open`` would), not ``mkstemp``'s owner-only
+    0600. The folder must exist.
     """
     target = Path(path)
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_INFIX}", dir=target.parent)
+    os.close(fd)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(payload)
+        write(Path(temp_name))
         os.chmod(temp_name, default_file_mode())
         os.replace(temp_name, target)
     except BaseException:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return target
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
+    """:func:`atomic_write` of ``payload``: the old file or the whole new one, mode from the umask."""
+    return atomic_write(path, lambda temp: temp.write_bytes(payload))
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
@@ -103,3 +115,111 @@ def did_you_mean(word: str, choices: Iterable[str], cutoff: float = 0.6) -> str:
     """``"did you mean 'x'? "`` for the closest choice, or an empty string."""
     close = suggest(word, choices, cutoff)
     return f"did you mean {close!r}? " if close else ""
+
+
+# ------------------------------------------------------------------------------------------ TOML key lines
+#: A key path: table and key names, with the index of an element of an array of tables as an int.
+KeyPath = tuple[str | int, ...]
+
+# One part of a dotted key: bare (A-Za-z0-9_-), "basic" (with escapes) or 'literal'.
+_KEY_PART = r"""(?:[A-Za-z0-9_\-]+|"(?:[^"\\]|\\.)*"|'[^']*')"""
+_DOTTED = rf"{_KEY_PART}(?:\s*\.\s*{_KEY_PART})*"
+_KEY_LINE = re.compile(rf"^({_DOTTED})\s*=")
+_HEADER_LINE = re.compile(rf"^(\[\[?)\s*({_DOTTED})\s*\]")
+_PART = re.compile(_KEY_PART)
+
+
+def _strip_comment(line: str) -> str:
+    """The line without a trailing ``# comment`` (ignoring ``#`` inside quoted strings)."""
+    quote = ""
+    for pos, char in enumerate(line):
+        if quote:
+            if char == quote:
+                quote = ""
+        elif char in "\"'":
+            quote = char
+        elif char == "#":
+            return line[:pos]
+    return line
+
+
+def _key_parts(dotted: str) -> list[str]:
+    """``a."b.c".d`` -> ``["a", "b.c", "d"]`` (quotes removed; escapes are kept as written)."""
+    return [part[1:-1] if part[0] in "\"'" else part for part in _PART.findall(dotted)]
+
+
+def toml_key_lines(text: str) -> dict[KeyPath, int]:
+    """Map each key path of a TOML text to the 1-based line where it is first written.
+
+    ``tomllib`` does not say where a key was, so a parser that wants to name the line of a bad value asks
+    here. Handles ``[table]`` and ``[[array]]`` headers (a header below an array of tables refers to its
+    latest element, whose index is part of the path), dotted keys (``a.b = 1`` also places ``a``) and
+    quoted keys. Keys inside inline tables and multi-line values are not placed: :meth:`TomlLocator.line_of`
+    falls back to the enclosing key.
+    """
+    lines: dict[KeyPath, int] = {}
+    array_counts: dict[KeyPath, int] = {}
+    current: KeyPath = ()
+
+    def resolve(parts: list[str]) -> KeyPath:
+        path: KeyPath = ()
+        for part in parts:
+            path = (*path, part)
+            if path in array_counts:
+                path = (*path, array_counts[path] - 1)
+        return path
+
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = _strip_comment(raw).strip()
+        header = _HEADER_LINE.match(line)
+        if header:
+            parts = _key_parts(header.group(2))
+            if header.group(1) == "[[":
+                array_path = (*resolve(parts[:-1]), parts[-1])
+                array_counts[array_path] = array_counts.get(array_path, 0) + 1
+                current = (*array_path, array_counts[array_path] - 1)
+                lines.setdefault(array_path, number)
+            else:
+                current = resolve(parts)
+            lines.setdefault(current, number)
+            continue
+        key = _KEY_LINE.match(line)
+        if key:
+            parts = _key_parts(key.group(1))
+            for end in range(1, len(parts) + 1):
+                lines.setdefault((*current, *parts[:end]), number)
+    return lines
+
+
+class TomlLocator:
+    """Where the keys of one TOML text are, for error messages that name the line.
+
+    Parameters
+    ----------
+    text : str
+        The TOML text.
+    source : str
+        What to call it in messages (usually the file name).
+    """
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        self.lines = toml_key_lines(text)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """Line of ``path``, else of its longest enclosing path that is written out; None if none is."""
+        path = tuple(path)
+        for end in range(len(path), 0, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def where(self, path: Sequence[str | int]) -> str:
+        """``"<source> line N"`` for ``path`` (see :meth:`line_of`), or just the source when not found."""
+        line = self.line_of(path)
+        return f"{self.source} line {line}" if line is not None else self.source
+
+
+def unknown_key(found: Iterable[str], allowed: Sequence[str]) -> str | None:
+    """The first of ``found`` that is not in ``allowed`` (a misspelt key), or None when all are known."""
+    return next((key for key in found if key not in allowed), None)

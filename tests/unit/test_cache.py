@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +65,15 @@ def test_round_trip_keeps_values_and_metadata(tmp_path: Path) -> None:
     assert (entry.covered_start, entry.covered_end) == (pd.Timestamp("2023-12-01"), pd.Timestamp("2024-01-05"))
     assert cache.tickers() == ["SPY"]
     assert cache.read("QQQ") is None
+
+
+def test_cache_file_gets_the_mode_the_umask_gives(tmp_path: Path) -> None:
+    original = os.umask(0o027)
+    try:
+        path = PriceCache(tmp_path).write("SPY", make_bars(["2024-01-02"], [10.0]), "yahoo")
+    finally:
+        os.umask(original)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640  # not mkstemp's 0600
 
 
 def test_write_killed_midway_leaves_old_file_and_no_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

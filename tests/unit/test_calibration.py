@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import stat
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from theses.data.calibration import (
     write_calibration,
 )
 from theses.data.errors import DataError
+from theses.util import default_file_mode
 
 
 def _reference_lw(x: np.ndarray) -> tuple[np.ndarray, float]:
@@ -112,6 +114,7 @@ def test_write_read_round_trip_holds_summary_figures_only(tmp_path):
     cal = calibrate(prices)
     path = write_calibration(cal, tmp_path / "cal.json")
     assert [p.name for p in tmp_path.iterdir()] == ["cal.json"]  # no temporary file left behind
+    assert stat.S_IMODE(path.stat().st_mode) == default_file_mode()  # the umask's mode, not 0600
     raw = json.loads(path.read_text())
     assert set(raw) == {"format", "method", "start", "end", "shrinkage", "correlation_obs", "tickers", "n_obs",
                         "daily_vol", "daily_mean", "correlation", "dropped"}
