@@ -11,14 +11,10 @@ Missing prices: DASH lists on 2020-12-09. Its target is kept before then, so wit
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, static_weights
+from theses.strategies.combinators import StaticBook
 
 
 @dataclass(frozen=True)
@@ -41,25 +37,16 @@ class AutonomyDoordashParams:
         return {t: w for t, w in (("DASH", self.dash_weight), ("SPY", self.spy_weight)) if w != 0.0}
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: AutonomyDoordashParams
-) -> np.ndarray:
-    """The fixed DASH (+SPY) book on every row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return static_weights(prices.shape[-2], tickers, params.held())
-
-
 def make_strategy(params: AutonomyDoordashParams = AutonomyDoordashParams()) -> Strategy:
     """The strategy record for ``params``."""
     book = ", ".join(f"{t} {w:.0%}" for t, w in params.held().items())
     return Strategy(
         name="autonomy_doordash",
         description=f"Autonomy via the delivery network: {book}",
-        universe=tuple(params.held()),
         rebalance="quarterly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook(params.held()),
     )
 
 

@@ -1,32 +1,32 @@
 """The `Strategy` record every thesis module and every user portfolio produces.
 
-A strategy is data (name, universe, rebalance rule, parameters) plus one pure function from a price array
-to a target-weights array. `Strategy.target_weights` is the pandas-facing wrapper used by the CLI;
-`Strategy.target_weights_array` is the array entry point used for batches of simulated paths.
+A strategy is data (name, rebalance rule, parameters) plus a *rule* built from the combinators of
+:mod:`strategies.combinators`, which gives its universe, its look-back and its target weights.
+`Strategy.target_weights` is the pandas-facing entry point; `Strategy.target_weights_array` is the array
+entry point used for batches of simulated paths. Both check their inputs once here, so no rule has to.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from theses.strategies.combinators import Rule
 from theses.strategies.errors import StrategyError
+from theses.strategies.signals import check_inputs
+from theses.util import CALENDARS, MISSING_POLICIES
 
-#: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)``.
-REBALANCE_RULES: tuple[str, ...] = ("none", "daily", "weekly", "monthly", "quarterly", "yearly")
-#: How the engine treats a target on an asset that has no price yet.
-MISSING_POLICIES: tuple[str, ...] = ("cash", "renormalize")
-
-WeightsFn = Callable[[np.ndarray, Any, Sequence[str], Any], np.ndarray]
+#: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)`` (``theses.util.CALENDARS``).
+REBALANCE_RULES: tuple[str, ...] = CALENDARS
 
 
 @dataclass(frozen=True)
 class Strategy:
-    """A named portfolio rule: which tickers, how often to rebalance, and how to compute target weights.
+    """A named portfolio rule: which rule computes its target weights, and how often to rebalance.
 
     Parameters
     ----------
@@ -34,39 +34,48 @@ class Strategy:
         Registry name (``theses backtest NAME``).
     description : str
         One line for ``theses list`` and reports.
-    universe : tuple of str
-        Tickers the strategy may hold (and whose prices its signal reads).
     rebalance : str
         One of :data:`REBALANCE_RULES`.
     benchmark : str
         Ticker the strategy is compared with (usually ``"SPY"``).
     params : Any
-        The module's frozen parameter dataclass.
-    weights_fn : callable
-        ``(prices, dates, tickers, params) -> weights``; see :meth:`target_weights_array`.
+        The module's frozen parameter dataclass (what a sweep varies; ``make_strategy(params)`` rebuilds).
+    rule : Rule
+        The combinator that computes the weights (see :mod:`strategies.combinators`).
     band_abs, band_rel : float or None
         Drift bands passed to the engine's rebalance rule.
     missing_policy : str
         One of :data:`MISSING_POLICIES`.
     fees_bps, slippage_bps, borrow_bps : float or None
         Cost overrides; only user TOML portfolios set them.
+
+    Attributes
+    ----------
+    universe : tuple of str
+        Tickers the strategy may hold or whose prices its signal reads (``rule.universe``).
+    lookback : int
+        Trading days of history the rule's signal needs before the first day it trades
+        (``rule.lookback``: 0 for static books and glides, the window of a trend filter).
     """
 
     name: str
     description: str
-    universe: tuple[str, ...]
     rebalance: str
     benchmark: str
     params: Any
-    weights_fn: WeightsFn
+    rule: Rule
     band_abs: float | None = None
     band_rel: float | None = None
     missing_policy: str = "cash"
     fees_bps: float | None = None
     slippage_bps: float | None = None
     borrow_bps: float | None = None
+    universe: tuple[str, ...] = field(init=False)
+    lookback: int = field(init=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "universe", tuple(self.rule.universe))
+        object.__setattr__(self, "lookback", int(self.rule.lookback))
         if self.rebalance not in REBALANCE_RULES:
             raise StrategyError(
                 f"strategy {self.name!r}: rebalance {self.rebalance!r} is not one of {', '.join(REBALANCE_RULES)}"
@@ -78,6 +87,11 @@ class Strategy:
             )
         if not self.universe:
             raise StrategyError(f"strategy {self.name!r}: empty universe; give it at least one ticker")
+
+    def _weights(self, prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
+        """The rule's weights after the one check of shapes, dates and tickers."""
+        stamps = check_inputs(prices, dates, tickers)
+        return self.rule.weights(prices, stamps, tickers)
 
     def target_weights_array(self, prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
         """Target weights for a price array.
@@ -104,7 +118,7 @@ class Strategy:
             raise StrategyError(
                 f"strategy {self.name!r} needs prices for {', '.join(missing)}; add them to the price data"
             )
-        return self.weights_fn(np.asarray(prices, dtype=float), dates, tickers, self.params)
+        return self._weights(np.asarray(prices, dtype=float), dates, tickers)
 
     def target_weights(self, prices: pd.DataFrame) -> pd.DataFrame:
         """Target weights on the price index and the strategy's universe columns.
@@ -126,6 +140,5 @@ class Strategy:
                 f"load them too (columns given: {', '.join(map(str, prices.columns)) or 'none'})"
             )
         universe = list(self.universe)
-        values = prices[universe].to_numpy(dtype=float)
-        weights = self.weights_fn(values, prices.index, universe, self.params)
+        weights = self._weights(prices[universe].to_numpy(dtype=float), prices.index, universe)
         return pd.DataFrame(weights, index=prices.index, columns=universe)

@@ -20,14 +20,10 @@ instead -- faster, but a whipsawing 200-day signal then trades many times a year
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, column_positions, equal_weight_index, trend_on
+from theses.strategies.combinators import ListedEqualWeight, StaticBook, TrendFilter
 
 
 @dataclass(frozen=True)
@@ -56,40 +52,22 @@ class BubbleWatchParams:
     switch_band: float | None = None
 
 
-def basket_signal(prices: np.ndarray, tickers: Sequence[str], params: BubbleWatchParams) -> np.ndarray:
-    """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
-    level = equal_weight_index(prices, column_positions(tickers, params.basket))
-    return trend_on(level, params.window)
-
-
-def weights(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: BubbleWatchParams) -> np.ndarray:
-    """Basket (equal weight over listed names) when the trend is on, else fallback; ``(T, N)`` or ``(P, T, N)``."""
-    check_inputs(prices, dates, tickers)
-    positions = column_positions(tickers, params.basket)
-    fallback = column_positions(tickers, [params.fallback])[0]
-    on = basket_signal(prices, tickers, params)[..., None]
-    listed = np.isfinite(prices[..., positions])
-    count = listed.sum(axis=-1, keepdims=True)
-    share = np.divide(1.0, count, out=np.zeros(count.shape), where=count > 0)
-    out = np.zeros(prices.shape[:-1] + (len(tickers),))
-    out[..., positions] = np.where(on & listed, share, 0.0)
-    out[..., fallback] += np.where(on[..., 0], 0.0, 1.0)
-    return out
-
-
 def make_strategy(params: BubbleWatchParams = BubbleWatchParams()) -> Strategy:
     """The strategy record for ``params``."""
-    universe = tuple(dict.fromkeys((*params.basket, params.fallback)))
     return Strategy(
         name="bubble_watch",
         description=(
             f"AI platform+compute basket while above its {params.window}-day average, else {params.fallback}"
         ),
-        universe=universe,
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=TrendFilter(
+            basket=params.basket,
+            window=params.window,
+            on=ListedEqualWeight(params.basket),
+            off=StaticBook({params.fallback: 1.0}),
+        ),
         band_abs=params.switch_band,
     )
 

@@ -13,14 +13,11 @@ missing-asset policy (cash by default). All default names trade from 2015.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, equal_weights, static_weights
+from theses.strategies.combinators import StaticBook
+from theses.strategies.signals import equal_weights
 
 
 @dataclass(frozen=True)
@@ -36,24 +33,15 @@ class ComputeBuildoutParams:
     tickers: tuple[str, ...] = ("NVDA", "AVGO", "AMD", "MU", "TSM", "ANET", "MRVL")
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: ComputeBuildoutParams
-) -> np.ndarray:
-    """Equal weight over the basket on every row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return static_weights(prices.shape[-2], tickers, equal_weights(params.tickers))
-
-
 def make_strategy(params: ComputeBuildoutParams = ComputeBuildoutParams()) -> Strategy:
     """The strategy record for ``params``."""
     return Strategy(
         name="compute_buildout",
         description=f"Compute picks and shovels, equal weight: {', '.join(params.tickers)}",
-        universe=tuple(params.tickers),
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook(equal_weights(params.tickers)),
     )
 
 

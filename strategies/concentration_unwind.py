@@ -10,14 +10,10 @@ Missing prices: both ETFs trade from 2015; a fixed target on every row.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, static_weights
+from theses.strategies.combinators import StaticBook
 
 
 @dataclass(frozen=True)
@@ -37,26 +33,15 @@ class ConcentrationUnwindParams:
     size: float = 1.0
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: ConcentrationUnwindParams
-) -> np.ndarray:
-    """``+size`` long ticker, ``-size`` short ticker on every row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return static_weights(
-        prices.shape[-2], tickers, {params.long_ticker: params.size, params.short_ticker: -params.size}
-    )
-
-
 def make_strategy(params: ConcentrationUnwindParams = ConcentrationUnwindParams()) -> Strategy:
     """The strategy record for ``params``."""
     return Strategy(
         name="concentration_unwind",
         description=f"Long {params.long_ticker} / short {params.short_ticker}, dollar neutral (equal weight beats cap weight)",
-        universe=(params.long_ticker, params.short_ticker),
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook({params.long_ticker: params.size, params.short_ticker: -params.size}),
     )
 
 

@@ -12,14 +12,11 @@ follows the engine's missing-asset policy -- with the default "cash" policy that
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, equal_weights, static_weights
+from theses.strategies.combinators import StaticBook
+from theses.strategies.signals import equal_weights
 
 
 @dataclass(frozen=True)
@@ -56,23 +53,16 @@ class EssayBookParams:
         return book
 
 
-def weights(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: EssayBookParams) -> np.ndarray:
-    """The fixed combined book on every row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return static_weights(prices.shape[-2], tickers, params.book())
-
-
 def make_strategy(params: EssayBookParams = EssayBookParams()) -> Strategy:
     """The strategy record for ``params``."""
     longs = " ".join(f"{t} {w * 100:g}" for t, w in params.longs)
     return Strategy(
         name="essay_book",
         description=f"Essay's scenario-3 book: {longs}; short {' '.join(params.shorts)} {-params.short_total * 100:g} in all",
-        universe=tuple(params.book()),
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook(params.book()),
     )
 
 

@@ -11,14 +11,10 @@ never trades again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, hold_one_ticker
+from theses.strategies.combinators import StaticBook
 
 
 @dataclass(frozen=True)
@@ -34,24 +30,15 @@ class MetaSinglePickParams:
     ticker: str = "META"
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: MetaSinglePickParams
-) -> np.ndarray:
-    """100% ``params.ticker`` on the first row with a price, NaN on every other row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return hold_one_ticker(prices, tickers, params.ticker)
-
-
 def make_strategy(params: MetaSinglePickParams = MetaSinglePickParams()) -> Strategy:
     """The strategy record for ``params``."""
     return Strategy(
         name="meta_single_pick",
         description=f"100% {params.ticker}, bought once and held (the essay's one stock for five years)",
-        universe=(params.ticker,),
         rebalance="none",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook({params.ticker: 1.0}, buy_and_hold=True),
     )
 
 

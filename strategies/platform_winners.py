@@ -13,14 +13,10 @@ missing-asset policy (cash by default). All default names trade from 2015.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, static_weights
+from theses.strategies.combinators import StaticBook
 
 
 @dataclass(frozen=True)
@@ -46,25 +42,16 @@ class PlatformWinnersParams:
         return {t: w for t, w in self.weights if w != 0.0}
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: PlatformWinnersParams
-) -> np.ndarray:
-    """The fixed platform book on every row; ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
-    return static_weights(prices.shape[-2], tickers, params.held())
-
-
 def make_strategy(params: PlatformWinnersParams = PlatformWinnersParams()) -> Strategy:
     """The strategy record for ``params``."""
     book = ", ".join(f"{t} {w:.0%}" for t, w in params.held().items())
     return Strategy(
         name="platform_winners",
         description=f"AI platform leaders: {book} (GOOGL underweight)",
-        universe=tuple(params.held()),
         rebalance="quarterly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=StaticBook(params.held()),
     )
 
 

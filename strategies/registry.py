@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from types import MappingProxyType
 
 from theses.strategies import (
@@ -20,6 +19,7 @@ from theses.strategies import (
 )
 from theses.strategies.base import Strategy
 from theses.strategies.errors import StrategyError
+from theses.util import did_you_mean
 
 _MODULES = (
     index_beta,
@@ -55,9 +55,7 @@ def get_strategy(name: str) -> Strategy:
     try:
         return REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(name, list(REGISTRY), n=1)
-        hint = f"did you mean {close[0]!r}? " if close else ""
         raise StrategyError(
-            f"unknown strategy {name!r}; {hint}known strategies: {', '.join(REGISTRY)} "
+            f"unknown strategy {name!r}; {did_you_mean(name, REGISTRY)}known strategies: {', '.join(REGISTRY)} "
             f"(or give a path to a .toml portfolio)"
         ) from None

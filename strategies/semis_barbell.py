@@ -13,14 +13,10 @@ lists its slice follows the engine's missing-asset policy (both trade from 2015)
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, column_positions, linear_glide
+from theses.strategies.combinators import Glide
 
 
 @dataclass(frozen=True)
@@ -49,36 +45,30 @@ class SemisBarbellParams:
     intc_weight: float = 0.0
 
 
-def weights(prices: np.ndarray, dates: Any, tickers: Sequence[str], params: SemisBarbellParams) -> np.ndarray:
-    """NVDA/TSM glide-path weights by date (+ constant INTC); ``(T, N)``."""
-    check_inputs(prices, dates, tickers)
+def glide(params: SemisBarbellParams) -> Glide:
+    """The glide of ``params``: ``fading`` along the line, ``growing`` holding the rest of the sleeve."""
     sleeve = 1.0 - params.intc_weight
-    fading = linear_glide(
-        dates, params.glide_start, params.glide_end, params.fading_start * sleeve, params.fading_end * sleeve
-    )
-    out = np.zeros((prices.shape[-2], len(tickers)))
-    fading_pos, growing_pos = column_positions(tickers, [params.fading, params.growing])
-    out[:, fading_pos] = fading
-    out[:, growing_pos] = sleeve - fading
-    if params.intc_weight:
-        out[:, column_positions(tickers, ["INTC"])[0]] = params.intc_weight
-    return out
+    intel = {"INTC": params.intc_weight} if params.intc_weight else {}
+
+    def book(fading: float) -> dict[str, float]:
+        return {params.fading: fading * sleeve, params.growing: sleeve - fading * sleeve, **intel}
+
+    return Glide(book(params.fading_start), book(params.fading_end), params.glide_start, params.glide_end,
+                 rest=params.growing)
 
 
 def make_strategy(params: SemisBarbellParams = SemisBarbellParams()) -> Strategy:
     """The strategy record for ``params``."""
-    universe = (params.fading, params.growing) + (("INTC",) if params.intc_weight else ())
     return Strategy(
         name="semis_barbell",
         description=(
             f"{params.fading}->{params.growing} glide: {params.fading} {params.fading_start:.0%} -> "
             f"{params.fading_end:.0%} linearly {params.glide_start} to {params.glide_end}"
         ),
-        universe=universe,
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=glide(params),
     )
 
 

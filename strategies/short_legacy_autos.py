@@ -12,14 +12,10 @@ names trade from 2015.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import numpy as np
 
 from theses.strategies.base import Strategy
-from theses.strategies.signals import check_inputs, hedged_short
+from theses.strategies.combinators import HedgedShort
 
 
 @dataclass(frozen=True)
@@ -41,24 +37,15 @@ class ShortLegacyAutosParams:
     short_size: float = 1.0
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: ShortLegacyAutosParams
-) -> np.ndarray:
-    """Equal-weight shorts hedged by the index; ``(T, N)`` (``(P, T, N)`` if listings differ by path)."""
-    check_inputs(prices, dates, tickers)
-    return hedged_short(prices, tickers, params.shorts, params.hedge, params.short_size)
-
-
 def make_strategy(params: ShortLegacyAutosParams = ShortLegacyAutosParams()) -> Strategy:
     """The strategy record for ``params``."""
     return Strategy(
         name="short_legacy_autos",
         description=f"Short {', '.join(params.shorts)} equally, hedged long {params.hedge} of equal notional",
-        universe=(*params.shorts, params.hedge),
         rebalance="monthly",
         benchmark="SPY",
         params=params,
-        weights_fn=weights,
+        rule=HedgedShort(params.shorts, params.hedge, params.short_size),
     )
 
 

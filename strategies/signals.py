@@ -1,4 +1,4 @@
-"""Small array helpers shared by the strategy modules.
+"""Small array helpers the combinators (:mod:`strategies.combinators`) are built from.
 
 Every helper works on ``(T, N)`` and ``(P, T, N)`` arrays (paths first, time on axis -2) without a Python
 loop over paths or days, and every time-series value at row t is computed from rows ``<= t`` only, so no
@@ -81,35 +81,6 @@ def listed_mask(prices: np.ndarray) -> np.ndarray:
     return mask
 
 
-def hedged_short(
-    prices: np.ndarray,
-    tickers: Sequence[str],
-    shorts: Sequence[str],
-    hedge: str,
-    short_size: float,
-) -> np.ndarray:
-    """Equal-weight shorts summing to ``-short_size``, hedged by ``+short_size`` of ``hedge``.
-
-    Only shorts with a price on row t share the short book on that row, so the hedge is always equal in
-    notional to the shorts actually held (weights are fractions of equity at the rebalance). On a row where
-    no short has a price the whole row is 0 (nothing to hedge).
-
-    Returns
-    -------
-    ndarray
-        ``(T, N)`` or ``(P, T, N)`` as :func:`listed_mask` decides.
-    """
-    short_pos = column_positions(tickers, shorts)
-    hedge_pos = column_positions(tickers, [hedge])[0]
-    listed = listed_mask(prices)[..., short_pos]
-    count = listed.sum(axis=-1, keepdims=True)
-    per_short = np.divide(-short_size, count, out=np.zeros(count.shape), where=count > 0)
-    weights = np.zeros(listed.shape[:-1] + (len(tickers),))
-    weights[..., short_pos] = np.where(listed, per_short, 0.0)
-    weights[..., hedge_pos] += np.where(count[..., 0] > 0, short_size, 0.0)
-    return weights
-
-
 def first_row_only(
     weights_row: np.ndarray, prices: np.ndarray, positions: np.ndarray, n_days: int
 ) -> np.ndarray:
@@ -127,14 +98,6 @@ def first_row_only(
     weights = np.full((n_days, weights_row.shape[0]), np.nan)
     weights[int(np.argmax(have_all))] = weights_row
     return weights
-
-
-def hold_one_ticker(prices: np.ndarray, tickers: Sequence[str], ticker: str) -> np.ndarray:
-    """Buy-and-hold 100% of ``ticker``: the target on its first priced row, NaN after; ``(T, N)``."""
-    positions = column_positions(tickers, [ticker])
-    row = np.zeros(len(tickers))
-    row[positions] = 1.0
-    return first_row_only(row, prices, positions, prices.shape[-2])
 
 
 def rolling_mean(values: np.ndarray, window: int, axis: int = -2) -> np.ndarray:
@@ -195,19 +158,34 @@ def trend_on(level: np.ndarray, window: int) -> np.ndarray:
         return np.isfinite(average) & (level > average)
 
 
-def linear_glide(dates: Any, start: str, end: str, start_value: float, end_value: float) -> np.ndarray:
-    """A value moving linearly in calendar time from ``start_value`` at ``start`` to ``end_value`` at ``end``.
-
-    Constant ``start_value`` before ``start`` and ``end_value`` after ``end``.
+def glide_fraction(dates: Any, start: str, end: str) -> np.ndarray:
+    """How far along a glide each date is: 0 at and before ``start``, 1 at and after ``end``, linear in calendar time.
 
     Returns
     -------
     ndarray, shape (T,)
     """
     stamps = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]").astype(np.int64)
+    t0, t1 = glide_bounds(start, end)
+    return np.clip((stamps - t0) / (t1 - t0), 0.0, 1.0)
+
+
+def glide_bounds(start: str, end: str) -> tuple[np.int64, np.int64]:
+    """``start`` and ``end`` as nanosecond stamps; StrategyError unless ``end`` is after ``start``."""
     t0 = pd.Timestamp(start).to_datetime64().astype("datetime64[ns]").astype(np.int64)
     t1 = pd.Timestamp(end).to_datetime64().astype("datetime64[ns]").astype(np.int64)
     if t1 <= t0:
         raise StrategyError(f"glide path end {end} must be after its start {start}")
-    fraction = np.clip((stamps - t0) / (t1 - t0), 0.0, 1.0)
-    return start_value + (end_value - start_value) * fraction
+    return t0, t1
+
+
+def linear_glide(dates: Any, start: str, end: str, start_value: float, end_value: float) -> np.ndarray:
+    """A value moving linearly in calendar time from ``start_value`` at ``start`` to ``end_value`` at ``end``.
+
+    Constant ``start_value`` before ``start`` and ``end_value`` after ``end`` (see :func:`glide_fraction`).
+
+    Returns
+    -------
+    ndarray, shape (T,)
+    """
+    return start_value + (end_value - start_value) * glide_fraction(dates, start, end)

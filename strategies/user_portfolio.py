@@ -37,7 +37,6 @@ validation error is one line naming the file, the line and the key.
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 import tomllib
@@ -48,15 +47,9 @@ from typing import Any
 import numpy as np
 
 from theses.strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
+from theses.strategies.combinators import Rule, StaticBook, TrendFilter
 from theses.strategies.errors import StrategyError
-from theses.strategies.signals import (
-    check_inputs,
-    column_positions,
-    equal_weight_index,
-    first_row_only,
-    static_weights,
-    trend_on,
-)
+from theses.util import TomlLocator, did_you_mean, unknown_key
 
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 #: Exposure limits, the same as the engine's defaults (BacktestConfig.max_gross / max_net).
@@ -80,7 +73,7 @@ COST_KEYS = ("fees_bps", "slippage_bps", "borrow_bps")
 
 
 @dataclass(frozen=True)
-class TrendFilter:
+class TrendFilterParams:
     """The optional trend switch of a user portfolio.
 
     Attributes
@@ -106,7 +99,7 @@ class UserPortfolioParams:
     ----------
     weights : tuple of (ticker, fraction)
         The book; shorts negative.
-    trend_filter : TrendFilter or None
+    trend_filter : TrendFilterParams or None
         Optional switch to the fallback when the basket's trend breaks.
     buy_and_hold : bool
         True for ``rebalance = "none"``: a target is emitted only when it changes (the first row, and each
@@ -115,88 +108,49 @@ class UserPortfolioParams:
     """
 
     weights: tuple[tuple[str, float], ...]
-    trend_filter: TrendFilter | None = None
+    trend_filter: TrendFilterParams | None = None
     buy_and_hold: bool = False
 
 
-def weights(
-    prices: np.ndarray, dates: Any, tickers: Sequence[str], params: UserPortfolioParams
-) -> np.ndarray:
-    """The fixed book, switched to the fallback while the trend filter is off.
+def portfolio_rule(params: UserPortfolioParams) -> Rule:
+    """The combinators of a user portfolio: its book, switched to the fallback while the trend is off.
 
-    Returns ``(T, N)`` without a trend filter (a target on every row; unlisted tickers follow the engine's
-    missing-asset policy), ``(T, N)`` or ``(P, T, N)`` matching ``prices`` with one. With ``buy_and_hold``
-    only rows where the target changes carry numbers (NaN = no new target).
+    Without a trend filter a :class:`~strategies.combinators.StaticBook` (a target on every row, unlisted
+    tickers following the engine's missing-asset policy); with one a
+    :class:`~strategies.combinators.TrendFilter` between the book and the fallback (100% of a ticker, or an
+    empty book for cash). With ``buy_and_hold`` only rows where the target changes carry numbers.
     """
-    check_inputs(prices, dates, tickers)
-    book = static_weights(prices.shape[-2], tickers, dict(params.weights))
     trend = params.trend_filter
     if trend is None:
-        if params.buy_and_hold:
-            held = column_positions(tickers, [t for t, w in params.weights if w != 0.0])
-            return first_row_only(book[0], prices, held, prices.shape[-2])
-        return book
-    level = equal_weight_index(prices, column_positions(tickers, trend.basket))
-    on = trend_on(level, trend.window)[..., None]
-    off_row = np.zeros(len(tickers))
-    if trend.fallback != "cash":
-        off_row[column_positions(tickers, [trend.fallback])[0]] = 1.0
-    dense = np.where(on, book, off_row)
-    if not params.buy_and_hold:
-        return dense
-    # Keep the first row and the rows where the switch flips; the engine holds in between.
-    changed = np.ones(on.shape, dtype=bool)
-    changed[..., 1:, :] = on[..., 1:, :] != on[..., :-1, :]
-    return np.where(changed, dense, np.nan)
+        return StaticBook(params.weights, buy_and_hold=params.buy_and_hold)
+    fallback = StaticBook({} if trend.fallback == "cash" else {trend.fallback: 1.0})
+    return TrendFilter(
+        basket=trend.basket,
+        window=trend.window,
+        on=StaticBook(params.weights),
+        off=fallback,
+        buy_and_hold=params.buy_and_hold,
+    )
 
 
-class _Toml:
-    """Locates keys in the TOML text so errors can name the line."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.lines = text.splitlines()
-        self.source = source
-
-    def line_of(self, table: str | None, key: str | None) -> int | None:
-        """1-based line of ``key`` in ``[table]`` (``table=None``: top level); ``key=None``: the header.
-
-        A top-level key that is a table is found as its ``[key]`` header or an inline ``key = {...}``.
-        """
-        current: str | None = None
-        pattern = None if key is None else re.compile(rf"""^["']?{re.escape(key)}["']?\s*[=.]""")
-        for number, raw in enumerate(self.lines, 1):
-            line = raw.strip()
-            header = re.match(r"^\[\s*([^\[\]]+?)\s*\]", line)
-            if header:
-                current = header.group(1).strip("\"' ")
-                if table is None and key is not None and current == key:
-                    return number
-                if key is None and current == table:
-                    return number
-                continue
-            if pattern is not None and current == table and pattern.match(line):
-                return number
-        return None
+class _Toml(TomlLocator):
+    """Raises StrategyError messages that name the source, the line and the key."""
 
     def error(self, table: str | None, key: str | None, message: str) -> StrategyError:
-        """A one-line StrategyError naming the source, the line (when found) and the key."""
-        line = self.line_of(table, key)
-        if line is None and key is not None and table is not None:
-            line = self.line_of(None, table)  # fall back to the table's own line
-        where = f"{self.source} line {line}" if line is not None else self.source
-        name = ".".join(p for p in (table, key) if p)
-        return StrategyError(f"{where}: {name}: {message}" if name else f"{where}: {message}")
+        """A one-line StrategyError naming the source, the line (of the key, else its table) and the key."""
+        path = tuple(p for p in (table, key) if p)
+        name = ".".join(path)
+        return StrategyError(f"{self.where(path)}: {name}: {message}" if name else f"{self.where(path)}: {message}")
 
 
 def _suggest(word: str, choices: Sequence[str]) -> str:
-    close = difflib.get_close_matches(word, choices, n=1, cutoff=0.5)
-    return f"did you mean {close[0]!r}? " if close else ""
+    return did_you_mean(word, choices, cutoff=0.5)
 
 
 def _check_keys(doc: _Toml, table: str | None, found: dict[str, Any], valid: Sequence[str]) -> None:
-    for key in found:
-        if key not in valid:
-            raise doc.error(table, key, f"unknown key; {_suggest(key, valid)}valid keys: {', '.join(valid)}")
+    key = unknown_key(found, valid)
+    if key is not None:
+        raise doc.error(table, key, f"unknown key; {_suggest(key, valid)}valid keys: {', '.join(valid)}")
 
 
 def _is_number(value: Any) -> bool:
@@ -274,7 +228,7 @@ def _weights(doc: _Toml, table: Any) -> tuple[tuple[str, float], ...]:
     return tuple(book)
 
 
-def _trend_filter(doc: _Toml, table: Any, book: tuple[tuple[str, float], ...]) -> TrendFilter:
+def _trend_filter(doc: _Toml, table: Any, book: tuple[tuple[str, float], ...]) -> TrendFilterParams:
     if not isinstance(table, dict):
         raise doc.error(
             None, "trend_filter", "expected a table: [trend_filter] with basket, window, fallback"
@@ -301,7 +255,7 @@ def _trend_filter(doc: _Toml, table: Any, book: tuple[tuple[str, float], ...]) -
     fallback = table.get("fallback", "cash")
     if fallback != "cash":
         fallback = _ticker(doc, "trend_filter", "fallback", fallback)
-    return TrendFilter(basket=tuple(dict.fromkeys(tickers)), window=window, fallback=fallback)
+    return TrendFilterParams(basket=tuple(dict.fromkeys(tickers)), window=window, fallback=fallback)
 
 
 def strategy_from_toml(text: str, source: str) -> Strategy:
@@ -358,17 +312,14 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
         costs.update({k: _number(doc, "costs", k, v) for k, v in raw["costs"].items()})
 
     trend = _trend_filter(doc, raw["trend_filter"], book) if "trend_filter" in raw else None
-    universe = [t for t, _ in book]
-    if trend is not None:
-        universe += [*trend.basket, *([trend.fallback] if trend.fallback != "cash" else [])]
+    params = UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none")
     return Strategy(
         name=name.strip(),
         description=" ".join(description.split()),
-        universe=tuple(dict.fromkeys(universe)),
         rebalance=rebalance,
         benchmark=benchmark,
-        params=UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none"),
-        weights_fn=weights,
+        params=params,
+        rule=portfolio_rule(params),
         band_abs=bands["band_abs"],
         band_rel=bands["band_rel"],
         missing_policy=missing_policy,

@@ -170,5 +170,7 @@ def test_unknown_key_and_suggestions():
 
 def test_calendar_and_policy_names_are_the_engine_and_strategy_ones():
     from theses.engine import config
+    from theses.strategies import base
 
-    assert config.CALENDARS is CALENDARS and config.MISSING_POLICIES is MISSING_POLICIES
+    assert config.CALENDARS is CALENDARS and base.REBALANCE_RULES is CALENDARS
+    assert config.MISSING_POLICIES is MISSING_POLICIES and base.MISSING_POLICIES is MISSING_POLICIES

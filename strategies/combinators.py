@@ -1,0 +1,291 @@
+"""The few building blocks every thesis module and every TOML portfolio is made of.
+
+A *rule* is a frozen dataclass with
+
+- ``universe``: the tickers it holds or reads, in order (a :class:`~strategies.base.Strategy` takes its
+  universe from its rule);
+- ``lookback``: trading days of history its signal needs before the first day it trades (0 for books that
+  do not look at prices, the moving-average window for a trend filter), derived from its fields;
+- ``weights(prices, dates, tickers)``: target weights for closes ``(T, N)`` or ``(P, T, N)`` (paths first).
+  The result is ``(T, N)`` when the weights do not depend on the path and ``(P, T, N)`` when they do, so it
+  always broadcasts to ``prices``. Row t uses closes up to and including t only; an all-NaN row means "no
+  new target".
+
+``Strategy`` checks the inputs once (shapes, dates, tickers) before it calls a rule, so rules do not: they
+get float prices, the dates as ``datetime64[ns]`` and the column names.
+
+The rules: :class:`StaticBook` (fixed weights, optionally bought once and held), :class:`Glide` (weights
+moving linearly in calendar time between two books), :class:`HedgedShort` (equal-weight shorts plus a long
+hedge of equal notional), :class:`ListedEqualWeight` (equal weight over the names that have a price) and
+:class:`TrendFilter` (one rule while a basket trends up, another while it does not).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, Protocol
+
+import numpy as np
+
+from theses.strategies.errors import StrategyError
+from theses.strategies.signals import (
+    column_positions,
+    equal_weight_index,
+    first_row_only,
+    glide_bounds,
+    glide_fraction,
+    listed_mask,
+    static_weights,
+    trend_on,
+)
+
+#: A book: (ticker, fraction of equity) pairs, shorts negative.
+Book = tuple[tuple[str, float], ...]
+
+
+class Rule(Protocol):
+    """What :class:`~strategies.base.Strategy` needs from a combinator (see the module docstring)."""
+
+    @property
+    def universe(self) -> tuple[str, ...]: ...
+
+    @property
+    def lookback(self) -> int: ...
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray: ...
+
+
+def as_book(weights: Mapping[str, float] | Book) -> Book:
+    """A book from a ``{ticker: weight}`` mapping or from pairs (a repeated ticker keeps its last weight)."""
+    pairs = weights.items() if isinstance(weights, Mapping) else weights
+    return tuple((str(ticker), float(weight)) for ticker, weight in dict(pairs).items())
+
+
+def _tickers(*groups: Sequence[str]) -> tuple[str, ...]:
+    """The tickers of ``groups`` in first-seen order, each once."""
+    return tuple(dict.fromkeys(t for group in groups for t in group))
+
+
+@dataclass(frozen=True)
+class StaticBook:
+    """The same target on every row, or, with ``buy_and_hold``, on one row only.
+
+    Attributes
+    ----------
+    book : Book or mapping
+        Fractions of equity by ticker (shorts negative); tickers of the price data not in it get 0.
+    buy_and_hold : bool
+        Emit the target only on the first row where every ticker with a non-zero weight has a price (in
+        every path), NaN after: with the engine's ``calendar="none"`` it is bought once and drifts with
+        the market. Without it the target is on every row and a ticker without a price yet follows the
+        engine's missing-asset policy.
+
+    Returns ``(T, N)`` weights.
+    """
+
+    book: Book
+    buy_and_hold: bool = False
+    lookback: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "book", as_book(self.book))
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers([t for t, _ in self.book])
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        n_days = prices.shape[-2]
+        if not self.buy_and_hold:
+            return static_weights(n_days, tickers, dict(self.book))
+        held = column_positions(tickers, [t for t, w in self.book if w != 0.0])
+        return first_row_only(static_weights(1, tickers, dict(self.book))[0], prices, held, n_days)
+
+
+@dataclass(frozen=True)
+class Glide:
+    """Weights moving linearly in calendar time from ``start_book`` to ``end_book``.
+
+    Each ticker's weight is ``a + (b - a) * f`` with ``a``/``b`` its weights in the two books (0 where a
+    book lacks it) and ``f`` 0 at and before ``start``, 1 at and after ``end``
+    (:func:`~strategies.signals.glide_fraction`). With ``rest`` set, that ticker holds instead the books'
+    total less the other weights on each row, so the glide stays invested at exactly that total; its
+    weights in the books then only fix its place in the universe, and the two books must have the same
+    total. Weights depend on the dates only, never on prices: ``(T, N)``.
+
+    Attributes
+    ----------
+    start_book, end_book : Book or mapping
+        The weights at (and before) ``start`` and at (and after) ``end``.
+    start, end : str
+        ISO dates; ``end`` must be after ``start``.
+    rest : str or None
+        The ticker that holds what the others leave of the total.
+    """
+
+    start_book: Book
+    end_book: Book
+    start: str
+    end: str
+    rest: str | None = None
+    lookback: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start_book", as_book(self.start_book))
+        object.__setattr__(self, "end_book", as_book(self.end_book))
+        glide_bounds(self.start, self.end)
+        if self.rest is not None:
+            if self.rest not in self.universe:
+                raise StrategyError(f"glide: rest ticker {self.rest!r} is in neither book; add it to both")
+            if abs(self._total(self.start_book) - self._total(self.end_book)) > 1e-12:
+                raise StrategyError(
+                    "glide: with a rest ticker both books must have the same total weight; "
+                    f"got {self._total(self.start_book):g} and {self._total(self.end_book):g}"
+                )
+
+    @staticmethod
+    def _total(book: Book) -> float:
+        return math.fsum(w for _, w in book)
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers([t for t, _ in self.start_book], [t for t, _ in self.end_book])
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        fraction = glide_fraction(dates, self.start, self.end)
+        start, end = dict(self.start_book), dict(self.end_book)
+        gliding = [t for t in self.universe if t != self.rest]
+        out = np.zeros((prices.shape[-2], len(tickers)))
+        for ticker, position in zip(gliding, column_positions(tickers, gliding), strict=True):
+            a, b = start.get(ticker, 0.0), end.get(ticker, 0.0)
+            out[:, position] = a + (b - a) * fraction
+        if self.rest is not None:
+            others = out[:, column_positions(tickers, gliding)].sum(axis=1)
+            out[:, column_positions(tickers, [self.rest])[0]] = self._total(self.start_book) - others
+        return out
+
+
+@dataclass(frozen=True)
+class HedgedShort:
+    """Equal-weight shorts summing to ``-size``, hedged by ``+size`` of ``hedge``.
+
+    Only shorts with a price on row t share the short book on that row, so the hedge always equals in
+    notional the shorts actually held (weights are fractions of equity at the rebalance). On a row where
+    no short has a price the whole row is 0 (nothing to hedge). ``(T, N)``, or ``(P, T, N)`` when the
+    listing dates differ between paths (see :func:`~strategies.signals.listed_mask`).
+
+    Attributes
+    ----------
+    shorts : tuple of str
+        Shorted in equal weight.
+    hedge : str
+        Held long with the same notional as the shorts.
+    size : float
+        Gross short as a fraction of equity.
+    """
+
+    shorts: tuple[str, ...]
+    hedge: str
+    size: float = 1.0
+    lookback: ClassVar[int] = 0
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers(self.shorts, [self.hedge])
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        short_pos = column_positions(tickers, self.shorts)
+        hedge_pos = column_positions(tickers, [self.hedge])[0]
+        listed = listed_mask(prices)[..., short_pos]
+        count = listed.sum(axis=-1, keepdims=True)
+        per_short = np.divide(-self.size, count, out=np.zeros(count.shape), where=count > 0)
+        weights = np.zeros(listed.shape[:-1] + (len(tickers),))
+        weights[..., short_pos] = np.where(listed, per_short, 0.0)
+        weights[..., hedge_pos] += np.where(count[..., 0] > 0, self.size, 0.0)
+        return weights
+
+
+@dataclass(frozen=True)
+class ListedEqualWeight:
+    """``total`` split equally over the ``tickers`` that have a close on row t (0 on a row where none has).
+
+    Unlike a :class:`StaticBook` it keeps no target on a name that has not listed yet. ``(T, N)``, or
+    ``(P, T, N)`` when the listing dates differ between paths.
+    """
+
+    tickers: tuple[str, ...]
+    total: float = 1.0
+    lookback: ClassVar[int] = 0
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers(self.tickers)
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        positions = column_positions(tickers, self.tickers)
+        listed = listed_mask(prices)[..., positions]
+        count = listed.sum(axis=-1, keepdims=True)
+        share = np.divide(self.total, count, out=np.zeros(count.shape), where=count > 0)
+        out = np.zeros(listed.shape[:-1] + (len(tickers),))
+        out[..., positions] = np.where(listed, share, 0.0)
+        return out
+
+
+@dataclass(frozen=True)
+class TrendFilter:
+    """``on`` while a basket trends up, ``off`` otherwise (and before the trend is known).
+
+    The basket is a NaN-aware equal-weight daily-return index of ``basket``
+    (:func:`~strategies.signals.equal_weight_index`: names join the day after their first close). It is
+    "on" on day t when its level is strictly above its trailing ``window``-day simple average, both from
+    closes up to and including t (:func:`~strategies.signals.trend_on`); with fewer than ``window``
+    observations the average is undefined and ``off`` is held. ``(T, N)`` only for a single price
+    history; for paths the switch differs by path, so ``(P, T, N)``.
+
+    Attributes
+    ----------
+    basket : tuple of str
+        Tickers of the index whose trend is watched.
+    window : int
+        Days in the moving average; also the rule's ``lookback``.
+    on, off : Rule
+        What to hold while the trend is on and while it is off.
+    buy_and_hold : bool
+        Emit a target only on the first row and on each switch (NaN in between), so with the engine's
+        ``calendar="none"`` the book is traded once per regime and drifts in between.
+    """
+
+    basket: tuple[str, ...]
+    window: int
+    on: Rule
+    off: Rule
+    buy_and_hold: bool = False
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise StrategyError(f"moving-average window must be at least 1 day; got {self.window}")
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers(self.on.universe, self.basket, self.off.universe)
+
+    @property
+    def lookback(self) -> int:
+        return max(self.window, self.on.lookback, self.off.lookback)
+
+    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
+        level = equal_weight_index(prices, column_positions(tickers, self.basket))
+        return trend_on(level, self.window)
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        on = self.signal(prices, tickers)[..., None]
+        dense = np.where(on, self.on.weights(prices, dates, tickers), self.off.weights(prices, dates, tickers))
+        if not self.buy_and_hold:
+            return dense
+        # Keep the first row and the rows where the switch flips; the engine holds in between.
+        changed = np.ones(on.shape, dtype=bool)
+        changed[..., 1:, :] = on[..., 1:, :] != on[..., :-1, :]
+        return np.where(changed, dense, np.nan)

@@ -1,0 +1,170 @@
+"""The strategy combinators, each against a hand calculation or a plain loop, and the one input check in Strategy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from theses.strategies import (
+    REGISTRY,
+    Glide,
+    HedgedShort,
+    ListedEqualWeight,
+    StaticBook,
+    Strategy,
+    StrategyError,
+    TrendFilter,
+    strategy_from_toml,
+)
+from theses.strategies.signals import linear_glide
+
+DATES = pd.bdate_range("2024-01-01", periods=8).to_numpy(dtype="datetime64[ns]")
+
+
+def walk(n_paths: int, n_days: int, n_assets: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return 100.0 * np.exp(np.cumsum(rng.normal(0.0, 0.03, (n_paths, n_days, n_assets)), axis=1))
+
+
+def test_static_book_dense_and_buy_and_hold():
+    book = StaticBook({"AAA": 0.7, "BBB": -0.2, "CCC": 0.0})
+    assert book.universe == ("AAA", "BBB", "CCC") and book.lookback == 0
+    prices = np.full((4, 4), 50.0)
+    np.testing.assert_array_equal(book.weights(prices, DATES[:4], ["ZZZ", "BBB", "AAA", "CCC"]),
+                                  np.tile([0.0, -0.2, 0.7, 0.0], (4, 1)))
+    held = StaticBook({"AAA": 0.5, "BBB": 0.5, "CCC": 0.0}, buy_and_hold=True)
+    prices[:2, 1] = np.nan  # BBB lists on row 2; CCC (weight 0) never matters
+    prices[:, 2] = np.nan
+    weights = held.weights(prices[:, :3], DATES[:4], ["AAA", "BBB", "CCC"])
+    assert np.isnan(weights[[0, 1, 3]]).all()
+    np.testing.assert_array_equal(weights[2], [0.5, 0.5, 0.0])
+
+
+def test_static_book_accepts_pairs_and_is_hashable_data():
+    assert StaticBook((("A", 1), ("B", 0.5))) == StaticBook({"A": 1.0, "B": 0.5})
+    assert StaticBook({"A": 1.0}).book == (("A", 1.0),)
+
+
+def test_glide_values_by_hand_and_against_linear_glide():
+    dates = pd.DatetimeIndex(["2019-12-01", "2020-01-01", "2020-01-11", "2020-01-21", "2020-03-01"])
+    glide = Glide({"X": 1.0, "Y": 0.0, "Z": 0.25}, {"X": 0.0, "Y": 1.0, "Z": 0.25}, "2020-01-01", "2020-01-21")
+    assert glide.universe == ("X", "Y", "Z") and glide.lookback == 0
+    out = glide.weights(np.ones((5, 3)), dates.to_numpy(), ["X", "Y", "Z"])
+    np.testing.assert_allclose(out[:, 0], [1.0, 1.0, 0.5, 0.0, 0.0], atol=1e-15)
+    np.testing.assert_allclose(out[:, 1], [0.0, 0.0, 0.5, 1.0, 1.0], atol=1e-15)
+    assert (out[:, 2] == 0.25).all()
+    np.testing.assert_array_equal(out[:, 0], linear_glide(dates, "2020-01-01", "2020-01-21", 1.0, 0.0))
+
+
+def test_glide_rest_keeps_the_total_exact():
+    rng = np.random.default_rng(1)
+    dates = np.sort(pd.Timestamp("2024-01-01").to_datetime64() + rng.integers(0, 10**3, 200).astype("timedelta64[D]"))
+    glide = Glide({"A": 0.7, "B": 0.3 - 0.1, "C": 0.1}, {"A": 0.13, "B": 0.77, "C": 0.1}, "2024-03-01",
+                  "2026-01-01", rest="B")
+    out = glide.weights(np.ones((200, 3)), dates, ["A", "B", "C"])
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=0, atol=1e-15)
+    np.testing.assert_allclose(out[:, 1], 1.0 - out[:, 0] - 0.1, atol=1e-15)
+    with pytest.raises(StrategyError, match="same total"):
+        Glide({"A": 1.0}, {"A": 0.5, "B": 0.6}, "2024-01-01", "2025-01-01", rest="B")
+    with pytest.raises(StrategyError, match="in neither book"):
+        Glide({"A": 1.0}, {"A": 1.0}, "2024-01-01", "2025-01-01", rest="Q")
+    with pytest.raises(StrategyError, match="after its start"):
+        Glide({"A": 1.0}, {"A": 0.0}, "2025-01-01", "2024-01-01")
+
+
+def test_hedged_short_by_hand():
+    rule = HedgedShort(("S1", "S2"), "H", size=0.6)
+    assert rule.universe == ("S1", "S2", "H") and rule.lookback == 0
+    prices = np.full((3, 3), 10.0)
+    prices[0, :2] = np.nan  # no short priced: nothing to hedge
+    prices[1, 0] = np.nan  # one short priced: it carries the whole short book
+    np.testing.assert_allclose(rule.weights(prices, DATES[:3], ["S1", "S2", "H"]),
+                               [[0.0, 0.0, 0.0], [0.0, -0.6, 0.6], [-0.3, -0.3, 0.6]])
+
+
+def test_listed_equal_weight_by_hand_and_per_path():
+    rule = ListedEqualWeight(("A", "B"))
+    prices = np.full((2, 3, 2), 5.0)
+    np.testing.assert_array_equal(rule.weights(prices, DATES[:3], ["A", "B"]), np.full((3, 2), 0.5))
+    prices[1, 0, 1] = np.nan  # B unlisted on row 0 of path 1 only: the weights become path-dependent
+    out = rule.weights(prices, DATES[:3], ["A", "B"])
+    assert out.shape == (2, 3, 2)
+    np.testing.assert_array_equal(out[1, 0], [1.0, 0.0])
+    np.testing.assert_array_equal(out[0], np.full((3, 2), 0.5))
+
+
+def _loop_trend(prices: np.ndarray, window: int) -> np.ndarray:
+    """A plain loop: equal-weight index of every column, on when above its trailing mean (rows <= t)."""
+    n_days, n_assets = prices.shape
+    level = [1.0]
+    for t in range(1, n_days):
+        level.append(level[-1] * (1.0 + sum(prices[t, i] / prices[t - 1, i] - 1.0 for i in range(n_assets)) / n_assets))
+    return np.array([t >= window - 1 and level[t] > sum(level[t - window + 1 : t + 1]) / window
+                     for t in range(n_days)])
+
+
+def test_trend_filter_matches_a_plain_loop_on_every_path():
+    prices = walk(4, 120, 3, seed=2)
+    rule = TrendFilter(("A", "B"), 10, on=StaticBook({"A": 0.6, "B": 0.4}), off=StaticBook({"C": 1.0}))
+    assert rule.universe == ("A", "B", "C") and rule.lookback == 10
+    out = rule.weights(prices, np.arange(120).astype("datetime64[D]"), ["A", "B", "C"])
+    assert out.shape == (4, 120, 3)
+    switches = 0
+    for path in range(4):
+        on = _loop_trend(prices[path, :, :2], 10)
+        switches += int(np.abs(np.diff(on.astype(int))).sum())
+        np.testing.assert_array_equal(out[path], np.where(on[:, None], [0.6, 0.4, 0.0], [0.0, 0.0, 1.0]))
+    assert switches > 4  # the comparison covers both regimes
+
+
+def test_trend_filter_buy_and_hold_emits_only_switch_rows():
+    prices = walk(1, 80, 1, seed=4)[0]
+    rule = TrendFilter(("A",), 5, on=StaticBook({"A": 1.0}), off=StaticBook({}), buy_and_hold=True)
+    out = rule.weights(prices, np.arange(80).astype("datetime64[D]"), ["A"])[:, 0]
+    on = _loop_trend(prices, 5)
+    rows = np.flatnonzero(~np.isnan(out))
+    assert rows.tolist() == [0, *(np.flatnonzero(np.diff(on.astype(int))) + 1)]
+    np.testing.assert_array_equal(out[rows], on[rows].astype(float))
+    with pytest.raises(StrategyError, match="window"):
+        TrendFilter(("A",), 0, on=StaticBook({"A": 1.0}), off=StaticBook({}))
+
+
+# ------------------------------------------------------------------------------------------ Strategy
+def test_lookback_is_derived_from_the_rule():
+    assert {name: s.lookback for name, s in REGISTRY.items() if s.lookback} == {"bubble_watch": 200}
+    trend = strategy_from_toml('name = "t"\nrebalance = "monthly"\n[weights]\nSPY = 1\n[trend_filter]\nwindow = 50\n',
+                               "t.toml")
+    assert trend.lookback == 50
+    assert strategy_from_toml('name = "s"\nrebalance = "none"\n[weights]\nSPY = 1\n', "s.toml").lookback == 0
+
+
+class _Recorder:
+    """A rule that records what the Strategy passes it."""
+
+    universe = ("A", "B")
+    lookback = 0
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def weights(self, prices, dates, tickers):
+        self.calls.append((prices.dtype, dates.dtype, list(tickers)))
+        return np.zeros(prices.shape[-2:])
+
+
+def test_inputs_are_checked_once_in_strategy():
+    rule = _Recorder()
+    strategy = Strategy(name="r", description="r", rebalance="daily", benchmark="SPY", params=None, rule=rule)
+    assert strategy.universe == ("A", "B")
+    frame = pd.DataFrame({"B": [1, 2, 3], "A": [4, 5, 6]}, index=pd.bdate_range("2024-01-01", periods=3))
+    assert list(strategy.target_weights(frame).columns) == ["A", "B"]
+    assert rule.calls == [(np.dtype(float), np.dtype("datetime64[ns]"), ["A", "B"])]
+    for prices, dates, tickers, match in [
+        (np.ones(3), frame.index, ["A", "B"], "shape"),
+        (np.ones((3, 2)), frame.index[:2], ["A", "B"], "3 days but 2 dates"),
+        (np.ones((3, 3)), frame.index, ["A", "B"], "3 columns but 2 tickers"),
+    ]:
+        with pytest.raises(StrategyError, match=match):
+            strategy.target_weights_array(prices, dates, tickers)
+    assert len(rule.calls) == 1  # a bad input never reaches the rule
