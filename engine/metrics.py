@@ -4,9 +4,14 @@ Modelled on empyrical-reloaded's ``stats.py``: a flat module of small, NaN-aware
 resolves the annualisation factor, and definitions that match empyrical-reloaded's wherever it has the
 metric (each function says which). Conventions, stated once:
 
-- Inputs are **simple** per-period returns (``r_t = V_t / V_{t-1} - 1``) as a ``pd.Series`` or 1-D array;
+- Inputs are **simple** per-period returns (``r_t = V_t / V_{t-1} - 1``) as a ``pd.Series`` or array;
   NaN returns are skipped by means and deviations and count as a zero return when compounding (as in
   empyrical). Functions of two series use only the periods where both are present.
+- **One series or many paths**: the single-series metrics (total return, CAGR, volatility, Sharpe,
+  downside risk, Sortino, maximum drawdown, Calmar, the drawdown series and the rolling statistics) take a
+  1-D series or a 2-D array ``(paths, periods)`` with time on the **last** axis, as empyrical does. A 1-D
+  input gives a float (a Series for the series-valued ones), a 2-D input one value per path, and row ``p``
+  of a 2-D result equals the 1-D result of row ``p`` (up to summation order when a row holds NaN).
 - **Annualisation**: ``periods_per_year`` (default 252 trading days). Volatilities scale by
   ``sqrt(periods_per_year)``, arithmetic means by ``periods_per_year``; CAGR uses
   ``years = number of return periods / periods_per_year`` (not calendar days — quantstats uses calendar days,
@@ -17,13 +22,15 @@ metric (each function says which). Conventions, stated once:
   risk-free rate; ours equals empyrical's with ``risk_free=rf / periods_per_year``.
 - A ratio whose denominator is zero (returns that do not vary, no losing period) is NaN, not infinity.
 
-The scenario-batch part works on equity arrays ``(paths, days)``: :func:`path_metrics` (vectorised over
-paths), :func:`scenario_summary` (percentiles and probabilities over one scenario's paths) and
-:func:`scenario_blend` (the probability-weighted mixture of several scenarios).
+The scenario-batch part works on equity arrays ``(paths, days)``: :func:`path_metrics` (the terminal
+wealth, CAGR and drawdown functions above, applied to chunks of paths), :func:`scenario_summary`
+(percentiles and probabilities over one scenario's paths) and :func:`scenario_blend` (the
+probability-weighted mixture of several scenarios).
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -48,6 +55,8 @@ _PATH_CHUNK_BYTES = 8 * 2**20
 """Float64 working memory per chunk of paths in :func:`path_metrics`."""
 
 ReturnsLike = pd.Series | np.ndarray
+Value = float | np.ndarray
+"""A float for a 1-D series, an array of one value per path for a 2-D ``(paths, periods)`` input."""
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -90,11 +99,24 @@ def annualization_factor(periods_per_year: float | str = DAILY) -> float:
 
 
 def _values(returns: ReturnsLike) -> np.ndarray:
-    """Returns as a 1-D float64 array (a view when possible)."""
+    """One series as a 1-D float64 array (a view when possible)."""
     values = np.asarray(returns, dtype=np.float64)
     if values.ndim != 1:
         raise ValueError(f"expected 1-D returns, got shape {values.shape}")
     return values
+
+
+def _returns(returns: ReturnsLike) -> np.ndarray:
+    """One series (1-D) or many paths (2-D, time on the last axis) as a float64 array."""
+    values = np.asarray(returns, dtype=np.float64)
+    if values.ndim not in (1, 2):
+        raise ValueError(f"expected 1-D returns or 2-D (paths, periods), got shape {values.shape}")
+    return values
+
+
+def _result(value: np.ndarray, ndim: int) -> Value:
+    """A float for a 1-D input, the per-path array for a 2-D one."""
+    return float(value) if ndim == 1 else np.asarray(value, dtype=np.float64)
 
 
 def _paired(returns: ReturnsLike, benchmark_returns: ReturnsLike) -> tuple[np.ndarray, np.ndarray]:
@@ -114,25 +136,36 @@ def _paired(returns: ReturnsLike, benchmark_returns: ReturnsLike) -> tuple[np.nd
     return r[present], b[present]
 
 
-def _ratio(numerator: float, denominator: float) -> float:
-    """``numerator / denominator``, NaN when the denominator is zero-dispersion noise or undefined."""
-    if not np.isfinite(denominator) or denominator <= _ZERO_DISPERSION:
-        return float("nan")
-    return float(numerator / denominator)
+def _ratio(numerator: Value, denominator: Value) -> np.ndarray:
+    """``numerator / denominator``, NaN where the denominator is zero-dispersion noise or undefined."""
+    numerator, denominator = np.asarray(numerator, np.float64), np.asarray(denominator, np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        defined = np.isfinite(denominator) & (denominator > _ZERO_DISPERSION)
+        return np.where(defined, numerator / np.where(defined, denominator, 1.0), np.nan)
 
 
-def _std(values: np.ndarray) -> float:
-    """Sample standard deviation (ddof=1) of the non-NaN values; NaN with fewer than two."""
-    present = values[~np.isnan(values)]
-    if present.size < 2:
-        return float("nan")
-    return float(np.std(present, ddof=1))
+def _skip_nan(values: np.ndarray) -> np.ndarray:
+    """A 1-D series without its NaNs (summed exactly as a series that never had them); 2-D unchanged."""
+    return values[~np.isnan(values)] if values.ndim == 1 else values
 
 
-def _mean(values: np.ndarray) -> float:
-    """Mean of the non-NaN values; NaN when there are none."""
-    present = values[~np.isnan(values)]
-    return float(present.mean()) if present.size else float("nan")
+def _mean(values: np.ndarray) -> np.ndarray:
+    """Mean of the non-NaN values along the last axis; NaN where there are none."""
+    values = _skip_nan(values)
+    present = ~np.isnan(values)
+    count = present.sum(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count > 0, np.where(present, values, 0.0).sum(axis=-1) / count, np.nan)
+
+
+def _std(values: np.ndarray) -> np.ndarray:
+    """Sample standard deviation (ddof=1) of the non-NaN values along the last axis; NaN with fewer than two."""
+    values = _skip_nan(values)
+    present = ~np.isnan(values)
+    count = present.sum(axis=-1)
+    deviation = np.where(present, values - _mean(values)[..., None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(count >= 2, np.sqrt((deviation * deviation).sum(axis=-1) / (count - 1)), np.nan)
 
 
 def returns_from_equity(equity: pd.Series) -> pd.Series:
@@ -152,67 +185,99 @@ def returns_from_equity(equity: pd.Series) -> pd.Series:
 
 
 # ----------------------------------------------------------------------------------------------------------
-# single-series metrics
+# one series or many paths
 
 
-def total_return(returns: ReturnsLike) -> float:
+def total_return(returns: ReturnsLike) -> Value:
     """Compounded return over the whole series, ``prod(1 + r) - 1``.
 
-    Matches empyrical's ``cum_returns_final``. NaN returns compound as zero; empty input gives NaN.
+    Matches empyrical's ``cum_returns_final``. NaN returns compound as zero; no periods give NaN.
     """
-    values = _values(returns)
-    if values.size == 0:
-        return float("nan")
-    return float(np.nanprod(1.0 + values) - 1.0)
+    values = _returns(returns)
+    if values.shape[-1] == 0:
+        return _result(np.full(values.shape[:-1], np.nan), values.ndim)
+    return _result(np.nanprod(1.0 + values, axis=-1) - 1.0, values.ndim)
 
 
-def cagr(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
-    """Compound annual growth rate, ``(1 + total_return) ** (1 / years) - 1``.
+def cagr_from_growth(growth: Value, periods: int, periods_per_year: float | str = DAILY) -> Value:
+    """Compound annual growth rate of a growth multiple reached over ``periods`` return periods.
 
-    ``years = len(returns) / periods_per_year`` — the number of return periods, NaN periods included, not
-    calendar days. Matches empyrical's ``annual_return``/``cagr``. When the value is wiped out
-    (``1 + total_return <= 0``, possible with shorts or leverage) the CAGR is -1 (empyrical gives NaN for a
-    negative value).
+    ``growth ** (1 / years) - 1`` with ``years = periods / periods_per_year``; -1 where the value is wiped
+    out (``growth <= 0``, possible with shorts or leverage; empyrical gives NaN for a negative value); NaN
+    where ``growth`` is NaN or there are no periods. The one CAGR formula: :func:`cagr` applies it to
+    ``prod(1 + r)`` and :func:`path_metrics` to each path's terminal wealth.
 
     Parameters
     ----------
-    returns : pd.Series or np.ndarray
-        Simple per-period returns.
+    growth : float or np.ndarray
+        End value over start value (1.1 is +10%), one number or one per path.
+    periods : int
+        Return periods between start and end (days - 1 for an equity curve).
     periods_per_year : float or str, default 252
         See :func:`annualization_factor`.
 
     Returns
     -------
-    float
-        Annual growth rate as a fraction (0.07 is 7%/yr); NaN for empty input.
+    float or np.ndarray
+        The same shape as ``growth``.
     """
-    values = _values(returns)
-    if values.size == 0:
-        return float("nan")
-    years = values.size / annualization_factor(periods_per_year)
-    growth = np.nanprod(1.0 + values)
-    if growth <= 0:
-        return -1.0
-    return float(growth ** (1.0 / years) - 1.0)
+    factor = annualization_factor(periods_per_year)
+    if np.ndim(growth) == 0:
+        value = float(growth)
+        if periods <= 0 or np.isnan(value):
+            return float("nan")
+        return -1.0 if value <= 0 else value ** (1.0 / (periods / factor)) - 1.0
+    growth = np.asarray(growth, dtype=np.float64)
+    if periods <= 0:
+        return np.full(growth.shape, np.nan)
+    with np.errstate(invalid="ignore"):
+        out = np.where(growth > 0, np.abs(growth) ** (1.0 / (periods / factor)) - 1.0, -1.0)
+    out[np.isnan(growth)] = np.nan
+    return out
 
 
-def annual_volatility(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
+def cagr(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> Value:
+    """Compound annual growth rate, ``(1 + total_return) ** (1 / years) - 1``.
+
+    ``years = len(returns) / periods_per_year`` — the number of return periods, NaN periods included, not
+    calendar days (see :func:`cagr_from_growth`). Matches empyrical's ``annual_return``/``cagr``. When the
+    value is wiped out (``1 + total_return <= 0``) the CAGR is -1 (empyrical gives NaN for a negative value).
+
+    Parameters
+    ----------
+    returns : pd.Series or np.ndarray
+        Simple per-period returns, 1-D or ``(paths, periods)``.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    float or np.ndarray
+        Annual growth rate as a fraction (0.07 is 7%/yr), one per path for 2-D input; NaN without periods.
+    """
+    values = _returns(returns)
+    growth = np.nanprod(1.0 + values, axis=-1)
+    return cagr_from_growth(growth if values.ndim == 2 else growth.item(), values.shape[-1], periods_per_year)
+
+
+def annual_volatility(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> Value:
     """Annualised volatility, ``std(r, ddof=1) * sqrt(periods_per_year)``.
 
     Matches empyrical's ``annual_volatility`` (with its default ``alpha=2``). NaN with fewer than two returns.
     """
-    return _std(_values(returns)) * float(np.sqrt(annualization_factor(periods_per_year)))
+    values = _returns(returns)
+    return _result(_std(values) * float(np.sqrt(annualization_factor(periods_per_year))), values.ndim)
 
 
 def sharpe_ratio(
     returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
-) -> float:
+) -> Value:
     """Annualised Sharpe ratio, ``mean(r - rf_p) / std(r - rf_p, ddof=1) * sqrt(periods_per_year)``.
 
     Parameters
     ----------
     returns : pd.Series or np.ndarray
-        Simple per-period returns.
+        Simple per-period returns, 1-D or ``(paths, periods)``.
     risk_free : float, default 0.0
         **Annual** risk-free rate; the per-period rate is ``rf_p = risk_free / periods_per_year``.
     periods_per_year : float or str, default 252
@@ -220,56 +285,71 @@ def sharpe_ratio(
 
     Returns
     -------
-    float
+    float or np.ndarray
         Matches empyrical's ``sharpe_ratio(returns, risk_free=rf_p)`` (empyrical takes the per-period rate).
         NaN with fewer than two returns or when the excess returns do not vary.
     """
     factor = annualization_factor(periods_per_year)
-    excess = _values(returns) - risk_free / factor
-    return _ratio(_mean(excess), _std(excess)) * float(np.sqrt(factor))
+    excess = _returns(returns) - risk_free / factor
+    return _result(_ratio(_mean(excess), _std(excess)) * float(np.sqrt(factor)), excess.ndim)
 
 
 def downside_risk(
     returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
-) -> float:
+) -> Value:
     """Annualised downside deviation below the per-period risk-free rate.
 
     ``sqrt(mean(min(r - rf_p, 0) ** 2)) * sqrt(periods_per_year)``, the mean taken over *all* periods (not
     only the losing ones) — empyrical's ``downside_risk(returns, required_return=rf_p)``.
     """
     factor = annualization_factor(periods_per_year)
-    shortfall = np.minimum(_values(returns) - risk_free / factor, 0.0)
-    return float(np.sqrt(_mean(shortfall**2) * factor))
+    shortfall = np.minimum(_returns(returns) - risk_free / factor, 0.0)
+    return _result(np.sqrt(_mean(shortfall**2) * factor), shortfall.ndim)
 
 
 def sortino_ratio(
     returns: ReturnsLike, risk_free: float = 0.0, periods_per_year: float | str = DAILY
-) -> float:
+) -> Value:
     """Annualised Sortino ratio, ``mean(r - rf_p) * periods_per_year / downside_risk``.
 
     ``rf_p = risk_free / periods_per_year`` with ``risk_free`` annual. Matches empyrical's
     ``sortino_ratio(returns, required_return=rf_p)``. NaN with fewer than two returns or no period below
     the risk-free rate.
     """
-    values = _values(returns)
-    if np.count_nonzero(~np.isnan(values)) < 2:
-        return float("nan")
+    values = _returns(returns)
     factor = annualization_factor(periods_per_year)
     mean_excess = _mean(values - risk_free / factor) * factor
-    return _ratio(mean_excess, downside_risk(values, risk_free, factor))
+    ratio = _ratio(mean_excess, downside_risk(values, risk_free, factor))
+    enough = np.count_nonzero(~np.isnan(values), axis=-1) >= 2
+    return _result(np.where(enough, ratio, np.nan), values.ndim)
 
 
-def max_drawdown(returns: ReturnsLike) -> float:
+def _peak(equity: np.ndarray) -> np.ndarray:
+    """Running maximum along the last axis, skipping NaN (NaN only before the first value)."""
+    return np.fmax.accumulate(equity, axis=-1)
+
+
+def _worst_drawdown(equity: np.ndarray) -> np.ndarray:
+    """The lowest ``equity / running peak - 1`` along the last axis (NaN values skipped; NaN if all are)."""
+    relative = _peak(equity)
+    np.divide(equity, relative, out=relative)  # in place: one array of working memory besides the input
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN path stays NaN
+        return np.nanmin(relative, axis=-1) - 1.0
+
+
+def max_drawdown(returns: ReturnsLike) -> Value:
     """Largest peak-to-trough fall of the compounded returns, as a negative fraction (0 if none).
 
     The wealth path starts at 1 before the first return, so a fall on the first period counts. Matches
-    empyrical's ``max_drawdown``; NaN returns compound as zero.
+    empyrical's ``max_drawdown``; NaN returns compound as zero. One value per path for 2-D input.
     """
-    values = _values(returns)
-    if values.size == 0:
-        return float("nan")
-    wealth = np.concatenate(([1.0], np.cumprod(1.0 + np.nan_to_num(values, nan=0.0))))
-    return float(np.min(wealth / np.maximum.accumulate(wealth) - 1.0))
+    values = _returns(returns)
+    if values.shape[-1] == 0:
+        return _result(np.full(values.shape[:-1], np.nan), values.ndim)
+    growth = np.cumprod(1.0 + np.nan_to_num(values, nan=0.0), axis=-1)
+    wealth = np.concatenate((np.ones(values.shape[:-1] + (1,)), growth), axis=-1)
+    return _result(_worst_drawdown(wealth), values.ndim)
 
 
 class Drawdown(NamedTuple):
@@ -285,9 +365,16 @@ class Drawdown(NamedTuple):
     """First date after the trough back at or above the peak value; None if not recovered."""
 
 
-def drawdown_series(equity: pd.Series) -> pd.Series:
-    """Drawdown at each date, ``equity / running max of equity - 1`` (zero or negative)."""
-    return equity / equity.cummax() - 1.0
+def drawdown_series(equity: pd.Series | np.ndarray) -> pd.Series | np.ndarray:
+    """Drawdown at each date, ``equity / running max of equity - 1`` (zero or negative).
+
+    A Series gives a Series on its index; an array ``(T,)`` or ``(paths, T)`` an array of the same shape.
+    NaN values stay NaN and do not reset the running maximum.
+    """
+    if isinstance(equity, pd.Series):
+        return pd.Series(drawdown_series(equity.to_numpy(np.float64)), index=equity.index, name=equity.name)
+    values = np.asarray(equity, dtype=np.float64)
+    return values / _peak(values) - 1.0
 
 
 def drawdown_details(equity: pd.Series) -> Drawdown:
@@ -307,28 +394,28 @@ def drawdown_details(equity: pd.Series) -> Drawdown:
     if equity.empty:
         return Drawdown(float("nan"), None, None, None)
     values = equity.to_numpy(np.float64)
-    running_max = np.maximum.accumulate(values)
-    drawdowns = values / running_max - 1.0
+    drawdowns = drawdown_series(values)
     trough = int(np.argmin(drawdowns))
     worst = float(drawdowns[trough])
     if worst >= 0:
         return Drawdown(0.0, None, None, None)
-    peak_value = running_max[trough]
+    peak_value = values[: trough + 1].max()
     peak = int(np.flatnonzero(values[: trough + 1] == peak_value)[-1])
     recovered = np.flatnonzero(values[trough + 1 :] >= peak_value)
     recovery = equity.index[trough + 1 + int(recovered[0])] if recovered.size else None
     return Drawdown(worst, equity.index[peak], equity.index[trough], recovery)
 
 
-def calmar_ratio(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> float:
+def calmar_ratio(returns: ReturnsLike, periods_per_year: float | str = DAILY) -> Value:
     """Calmar ratio, ``cagr / |max_drawdown|``; NaN when there is no drawdown.
 
     Uses the whole series (not a trailing 36 months). Matches empyrical's ``calmar_ratio``.
     """
-    worst = max_drawdown(returns)
-    if not worst < 0:
-        return float("nan")
-    return cagr(returns, periods_per_year) / abs(worst)
+    values = _returns(returns)
+    worst = np.asarray(max_drawdown(values))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(worst < 0, np.asarray(cagr(values, periods_per_year)) / np.abs(worst), np.nan)
+    return _result(ratio, values.ndim)
 
 
 def cvar(returns: ReturnsLike, cutoff: float = 0.05, weights: np.ndarray | None = None) -> float:
@@ -368,6 +455,53 @@ def cvar(returns: ReturnsLike, cutoff: float = 0.05, weights: np.ndarray | None 
     # Weight of each outcome inside the tail: all of it, the part that fits, or none.
     in_tail = np.clip(cutoff - before, 0.0, w)
     return float(np.dot(values, in_tail) / in_tail.sum())
+
+
+def _along_time(returns: ReturnsLike, window: int, statistic: Any) -> pd.Series | np.ndarray:
+    """``statistic(frame)`` of a pandas object with time down the rows: a Series stays a Series, arrays stay arrays.
+
+    ``statistic`` works column by column (pandas ``rolling``), so each path of a 2-D input gets exactly
+    what its row would get alone.
+    """
+    if isinstance(window, bool) or not isinstance(window, int | np.integer) or window < 1:
+        raise EngineError(f"rolling window: {window!r} is not a whole number of periods >= 1; use e.g. 126")
+    if isinstance(returns, pd.Series):
+        return statistic(returns.astype(np.float64))
+    values = _returns(returns)
+    result = statistic(pd.DataFrame(np.atleast_2d(values).T)).to_numpy().T
+    return result[0] if values.ndim == 1 else result
+
+
+def rolling_volatility(
+    returns: ReturnsLike, window: int, periods_per_year: float | str = DAILY
+) -> pd.Series | np.ndarray:
+    """Annualised volatility of each trailing ``window`` periods, ``std(r, ddof=1) * sqrt(periods_per_year)``.
+
+    Row t uses periods ``t - window + 1 .. t``; NaN until the window is full and wherever it holds a NaN
+    (pandas ``rolling(window).std()``). A Series gives a Series; an array ``(T,)`` or ``(paths, T)`` an array
+    of the same shape. The last value equals :func:`annual_volatility` of the last ``window`` returns.
+    """
+    scale = float(np.sqrt(annualization_factor(periods_per_year)))
+    return _along_time(returns, window, lambda frame: frame.rolling(window).std(ddof=1) * scale)
+
+
+def rolling_sharpe(
+    returns: ReturnsLike, window: int, risk_free: float = 0.0, periods_per_year: float | str = DAILY
+) -> pd.Series | np.ndarray:
+    """Annualised Sharpe ratio of each trailing ``window`` periods (see :func:`sharpe_ratio`).
+
+    ``mean(r - rf_p) / std(r, ddof=1) * sqrt(periods_per_year)`` over periods ``t - window + 1 .. t`` (the
+    standard deviation of ``r`` is that of ``r - rf_p``); NaN until the window is full, wherever it holds a
+    NaN and where the returns do not vary. Shapes as :func:`rolling_volatility`.
+    """
+    factor = annualization_factor(periods_per_year)
+
+    def sharpe(frame: Any) -> Any:
+        mean = (frame - risk_free / factor).rolling(window).mean()
+        std = frame.rolling(window).std(ddof=1)
+        return mean / std.where(std > _ZERO_DISPERSION) * float(np.sqrt(factor))
+
+    return _along_time(returns, window, sharpe)
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -565,31 +699,22 @@ def path_metrics(equity: np.ndarray, periods_per_year: float | str = DAILY) -> d
     Returns
     -------
     dict of np.ndarray, each shape (P,)
-        ``terminal_wealth = equity[:, -1] / equity[:, 0]``; ``cagr = terminal_wealth ** (252 / (T - 1)) - 1``
-        (-1 when wealth is wiped out, as :func:`cagr`); ``max_drawdown`` (negative fraction, as
+        ``terminal_wealth = equity[:, -1] / equity[:, 0]``; ``cagr`` of that growth over ``T - 1`` periods
+        (:func:`cagr_from_growth`, -1 when wealth is wiped out); ``max_drawdown`` (negative fraction, as
         :func:`max_drawdown`; NaN dates are skipped).
     """
     equity = np.asarray(equity)
     if equity.ndim != 2 or equity.shape[1] == 0:
         raise ValueError(f"path_metrics expects equity of shape (paths, days >= 1), got {equity.shape}")
     n_paths, n_days = equity.shape
-    factor = annualization_factor(periods_per_year)
     terminal = np.empty(n_paths)
     drawdown = np.empty(n_paths)
     chunk = max(1, _PATH_CHUNK_BYTES // (8 * n_days))
     for lo in range(0, n_paths, chunk):  # a loop over chunks of paths, not over paths
         block = equity[lo : lo + chunk].astype(np.float64)
         terminal[lo : lo + chunk] = block[:, -1] / block[:, 0]
-        running_max = np.fmax.accumulate(block, axis=1)
-        np.divide(block, running_max, out=block)
-        with np.errstate(invalid="ignore"):  # all-NaN rows stay NaN
-            drawdown[lo : lo + chunk] = np.nanmin(block, axis=1) - 1.0
-    if n_days < 2:
-        growth = np.full(n_paths, np.nan)
-    else:
-        with np.errstate(invalid="ignore"):
-            growth = np.where(terminal > 0, np.abs(terminal) ** (factor / (n_days - 1)) - 1.0, -1.0)
-        growth[np.isnan(terminal)] = np.nan
+        drawdown[lo : lo + chunk] = _worst_drawdown(block)
+    growth = cagr_from_growth(terminal, n_days - 1, periods_per_year)
     return {"terminal_wealth": terminal, "cagr": growth, "max_drawdown": drawdown}
 
 

@@ -16,10 +16,10 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from theses.engine import metrics
 from theses.engine.result import BacktestResult
 
 ROLLING_WINDOW = 126  # bars in six months of trading days
-PERIODS_PER_YEAR = 252
 MAX_DAILY_POINTS = 800  # above this many bars the weights and fan charts use one point per week
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -112,14 +112,16 @@ def _line_style(name: str, colors: Mapping[str, str], benchmarks: Sequence[str])
     return {"color": colors[name], "width": width, "dash": dash}
 
 
-def monthly_returns(returns: pd.Series) -> pd.DataFrame:
-    """Compounded calendar-month returns as a years x months table (NaN where a month has no data)."""
-    returns = returns.dropna()
-    if returns.empty:
+def monthly_table(returns: pd.Series) -> pd.DataFrame:
+    """Compounded calendar-month returns (:func:`engine.metrics.monthly_returns`) as a years x months table.
+
+    NaN returns are dropped first; a month without data is NaN.
+    """
+    months = metrics.monthly_returns(returns.dropna())
+    if months.empty:
         return pd.DataFrame(columns=list(MONTH_NAMES), dtype=float)
-    monthly = (1.0 + returns).groupby([returns.index.year, returns.index.month]).prod() - 1.0
-    table = monthly.unstack()
-    table = table.reindex(columns=range(1, 13))
+    months.index = pd.MultiIndex.from_arrays([months.index.year, months.index.month])
+    table = months.unstack().reindex(columns=range(1, 13))
     table.columns = list(MONTH_NAMES)
     table.index = [str(y) for y in table.index]
     return table
@@ -213,19 +215,13 @@ def equity_figure(results: Sequence[BacktestResult]) -> go.Figure:
     return fig
 
 
-def drawdown_series(equity: pd.Series) -> pd.Series:
-    """Fall from the running peak, as a fraction (0 at a new high, -0.3 when 30% below it)."""
-    equity = equity.dropna()
-    return equity / equity.cummax() - 1.0
-
-
 def drawdown_figure(results: Sequence[BacktestResult]) -> go.Figure:
     """Underwater chart: how far each curve is below its previous peak."""
     curves, names, benchmarks = all_curves(results)
     colors = color_map(names, benchmarks)
     fig = go.Figure()
     for name in names + benchmarks:
-        dd = drawdown_series(curves[name])
+        dd = metrics.drawdown_series(curves[name].dropna())
         fig.add_trace(
             go.Scatter(
                 x=iso_dates(dd.index), y=dd.to_numpy(), name=name, mode="lines",
@@ -238,13 +234,11 @@ def drawdown_figure(results: Sequence[BacktestResult]) -> go.Figure:
 
 
 def rolling_stats(returns: pd.Series, window: int = ROLLING_WINDOW, risk_free: float = 0.0) -> pd.DataFrame:
-    """Rolling annualised Sharpe ratio and volatility over ``window`` bars (NaN until the window is full)."""
-    excess = returns - risk_free / PERIODS_PER_YEAR
-    mean = excess.rolling(window).mean()
-    std = returns.rolling(window).std(ddof=1)
-    vol = std * np.sqrt(PERIODS_PER_YEAR)
-    sharpe = (mean / std.where(std > 0)) * np.sqrt(PERIODS_PER_YEAR)
-    return pd.DataFrame({"sharpe": sharpe, "volatility": vol})
+    """Rolling annualised Sharpe ratio and volatility over ``window`` bars (:mod:`engine.metrics`)."""
+    return pd.DataFrame({
+        "sharpe": metrics.rolling_sharpe(returns, window, risk_free),
+        "volatility": metrics.rolling_volatility(returns, window),
+    })
 
 
 def _risk_free_of(results: Sequence[BacktestResult]) -> float:
@@ -342,7 +336,7 @@ def monthly_heatmap_figure(results: Sequence[BacktestResult]) -> go.Figure:
     curves, names, benchmarks = all_curves(results)
     fig = go.Figure()
     labels = names + benchmarks
-    tables = {name: monthly_returns(curves[name].dropna().pct_change().fillna(0.0)) for name in labels}
+    tables = {name: monthly_table(curves[name].dropna().pct_change().fillna(0.0)) for name in labels}
     for i, name in enumerate(labels):
         table = tables[name]
         # Colour scale per curve, symmetric about zero, so a calm strategy's months are not all pale.

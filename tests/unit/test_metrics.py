@@ -475,3 +475,135 @@ def test_scenario_blend_rejects_bad_probabilities(probabilities, message):
     paths = m.path_metrics(random_equity(34, paths=5, days=10))
     with pytest.raises(EngineError, match=message):
         m.scenario_blend({"a": paths, "b": paths}, probabilities)
+
+
+# ---------------------------------------------------------------------------------------------- one series or many paths
+
+PATH_FUNCTIONS = {
+    "total_return": m.total_return,
+    "cagr": m.cagr,
+    "annual_volatility": m.annual_volatility,
+    "sharpe_ratio": m.sharpe_ratio,
+    "sharpe_rf": lambda r: m.sharpe_ratio(r, risk_free=0.03),
+    "downside_risk": m.downside_risk,
+    "sortino_ratio": lambda r: m.sortino_ratio(r, risk_free=0.01, periods_per_year=12),
+    "max_drawdown": m.max_drawdown,
+    "calmar_ratio": m.calmar_ratio,
+}
+
+
+def path_returns(seed: int, paths: int = 6, periods: int = 400) -> np.ndarray:
+    """Rows of different character: ordinary, with NaN holes, wiped out, flat, too short to measure."""
+    rng = np.random.default_rng(seed)
+    returns = rng.normal(0.0004, 0.015, (paths, periods))
+    returns[1, [3, 50, 51]] = np.nan
+    returns[2, 100] = -1.2  # wiped out: CAGR -1
+    returns[3] = 0.001  # constant: no dispersion, no drawdown
+    returns[4, 1:] = np.nan  # a single return
+    return returns
+
+
+@pytest.mark.parametrize("name", list(PATH_FUNCTIONS))
+def test_two_dimensional_form_equals_the_one_dimensional_form_row_by_row(name):
+    function = PATH_FUNCTIONS[name]
+    returns = path_returns(seed=21)
+    per_path = function(returns)
+    assert isinstance(per_path, np.ndarray) and per_path.shape == (returns.shape[0],)
+    rows = np.array([function(row) for row in returns])
+    assert all(isinstance(function(row), float) for row in returns)
+    clean = [0, 2, 3, 5]  # rows without NaN: the same arithmetic, the same bits
+    np.testing.assert_array_equal(per_path[clean], rows[clean])
+    np.testing.assert_allclose(per_path, rows, rtol=1e-12, atol=0, equal_nan=True)
+
+
+def test_two_dimensional_forms_handle_special_rows():
+    returns = path_returns(seed=22)
+    assert m.cagr(returns)[2] == -1.0
+    assert math.isnan(m.sharpe_ratio(returns)[3]) and m.max_drawdown(returns)[3] == 0.0
+    assert math.isnan(m.annual_volatility(returns)[4]) and math.isnan(m.calmar_ratio(returns)[3])
+    empty = np.empty((3, 0))
+    assert np.isnan(m.cagr(empty)).all() and np.isnan(m.max_drawdown(empty)).all()
+    with pytest.raises(ValueError, match="2-D"):
+        m.sharpe_ratio(np.zeros((2, 3, 4)))
+
+
+def test_cagr_from_growth_is_the_one_formula_of_cagr_and_path_metrics():
+    returns = path_returns(seed=23)[[0, 2, 5]]
+    equity = 100.0 * np.cumprod(np.concatenate([np.ones((3, 1)), 1 + returns], axis=1), axis=1)
+    growth = np.nanprod(1 + returns, axis=1)
+    np.testing.assert_array_equal(m.cagr(returns), m.cagr_from_growth(growth, returns.shape[1]))
+    np.testing.assert_allclose(m.path_metrics(equity)["cagr"], m.cagr(returns), rtol=1e-12)
+    np.testing.assert_allclose(m.path_metrics(equity)["max_drawdown"], m.max_drawdown(returns), rtol=1e-12)
+    assert m.cagr_from_growth(1.21, 2, 1) == pytest.approx(0.1, rel=1e-14)
+    assert m.cagr_from_growth(-0.5, 10) == -1.0 and math.isnan(m.cagr_from_growth(1.1, 0))
+    np.testing.assert_array_equal(m.cagr_from_growth(np.array([np.nan, 0.0, 4.0]), 2, 1), [np.nan, -1.0, 1.0])
+
+
+def test_path_metrics_chunks_give_the_unchunked_result(monkeypatch):
+    equity = random_equity(24, paths=50, days=40)
+    whole = m.path_metrics(equity)
+    monkeypatch.setattr(m, "_PATH_CHUNK_BYTES", 8 * 40 * 7)  # seven paths a chunk
+    chunked = m.path_metrics(equity)
+    for key in whole:
+        np.testing.assert_array_equal(chunked[key], whole[key])
+
+
+def test_drawdown_series_of_series_and_arrays():
+    equity = pd.Series([100.0, np.nan, 120.0, 90.0, 130.0, 65.0], index=bdays(6), name="book")
+    series = m.drawdown_series(equity)
+    assert series.index.equals(equity.index) and series.name == "book"
+    np.testing.assert_allclose(series.to_numpy(), [0, np.nan, 0, -0.25, 0, -0.5], equal_nan=True)
+    pd.testing.assert_series_equal(series, equity / equity.cummax() - 1.0)  # pandas' running max
+    paths = np.vstack([equity.to_numpy(), equity.to_numpy()[::-1]])
+    np.testing.assert_array_equal(m.drawdown_series(paths)[0], series.to_numpy())
+    # reversed: 65, 130, 90, 120, NaN, 100 -> peaks 65, 130, 130, 130, 130, 130
+    np.testing.assert_allclose(m.drawdown_series(paths)[1], [0, 0, 90 / 130 - 1, 120 / 130 - 1, np.nan, 100 / 130 - 1],
+                               equal_nan=True)
+
+
+def _loop_rolling(returns: np.ndarray, window: int, risk_free: float) -> tuple[np.ndarray, np.ndarray]:
+    """Rolling Sharpe and volatility by a plain loop over windows (statistics module, no numpy reductions)."""
+    import statistics
+
+    sharpe, vol = np.full(returns.size, np.nan), np.full(returns.size, np.nan)
+    for t in range(window - 1, returns.size):
+        chunk = [float(x) for x in returns[t - window + 1 : t + 1]]
+        if any(math.isnan(x) for x in chunk):
+            continue
+        sd = statistics.stdev(chunk)
+        vol[t] = sd * math.sqrt(252)
+        sharpe[t] = (statistics.fmean(chunk) - risk_free / 252) / sd * math.sqrt(252) if sd > 1e-14 else np.nan
+    return sharpe, vol
+
+
+def test_rolling_statistics_match_a_plain_loop_and_pandas():
+    rng = np.random.default_rng(25)
+    returns = pd.Series(rng.normal(0.0005, 0.01, 300), index=bdays(300))
+    returns.iloc[[40, 41]] = np.nan
+    returns.iloc[200:230] = 0.002  # a flat stretch: the Sharpe ratio is undefined there, not huge
+    sharpe, vol = m.rolling_sharpe(returns, 20, risk_free=0.03), m.rolling_volatility(returns, 20)
+    assert isinstance(sharpe, pd.Series) and sharpe.index.equals(returns.index)
+    loop_sharpe, loop_vol = _loop_rolling(returns.to_numpy(), 20, 0.03)
+    np.testing.assert_allclose(vol.to_numpy(), loop_vol, rtol=1e-9, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(sharpe.to_numpy(), loop_sharpe, rtol=1e-7, atol=1e-9, equal_nan=True)
+    assert sharpe.iloc[:19].isna().all() and sharpe.iloc[40:60].isna().all() and sharpe.iloc[219:230].isna().all()
+    # the plain pandas computation
+    excess = returns - 0.03 / 252
+    std = returns.rolling(20).std()
+    pandas_sharpe = excess.rolling(20).mean() / std * math.sqrt(252)
+    np.testing.assert_allclose(sharpe.iloc[:200], pandas_sharpe.iloc[:200], rtol=1e-12, equal_nan=True)
+    # the last full window equals the whole-sample functions on it
+    assert vol.iloc[-1] == pytest.approx(m.annual_volatility(returns.iloc[-20:]), rel=1e-9)
+    assert sharpe.iloc[-1] == pytest.approx(m.sharpe_ratio(returns.iloc[-20:], 0.03), rel=1e-9)
+
+
+def test_rolling_statistics_on_paths_equal_each_path_alone():
+    returns = path_returns(seed=26, periods=120)
+    for function in (lambda r: m.rolling_sharpe(r, 15, 0.02), lambda r: m.rolling_volatility(r, 15, "weekly")):
+        per_path = function(returns)
+        assert per_path.shape == returns.shape
+        for row, values in zip(returns, per_path, strict=True):
+            np.testing.assert_array_equal(values, function(row))
+            np.testing.assert_array_equal(values, function(pd.Series(row)).to_numpy())
+    with pytest.raises(EngineError, match="rolling window"):
+        m.rolling_volatility(returns, 0)

@@ -12,8 +12,9 @@ import pytest
 from plotly.offline import get_plotlyjs
 
 from tests.unit.report_factory import synthetic_result, synthetic_simulation
+from theses.engine.metrics import drawdown_series
 from theses.reports import ReportError, metrics_table, write_report, write_simulation_report
-from theses.reports.charts import drawdown_series, monthly_returns, rolling_stats, thin
+from theses.reports.charts import monthly_table, rolling_stats, thin
 from theses.reports.tables import format_metric
 
 CHART_IDS = ("chart-equity", "chart-drawdown", "chart-rolling", "chart-weights", "chart-monthly", "chart-costs")
@@ -160,9 +161,9 @@ def test_nothing_to_report(tmp_path):
         write_report([], tmp_path / "r")
 
 
-def test_monthly_returns_compound_within_month():
+def test_monthly_table_compounds_within_month():
     index = pd.DatetimeIndex(["2024-01-30", "2024-01-31", "2024-02-01", "2024-02-02"])
-    table = monthly_returns(pd.Series([0.10, -0.05, 0.02, 0.03], index=index))
+    table = monthly_table(pd.Series([0.10, -0.05, 0.02, 0.03], index=index))
     assert table.loc["2024", "Jan"] == pytest.approx(1.10 * 0.95 - 1)
     assert table.loc["2024", "Feb"] == pytest.approx(1.02 * 1.03 - 1)
     assert np.isnan(table.loc["2024", "Mar"])
