@@ -7,9 +7,8 @@ autonomy race -- even if the essay finds it "easier to back the winners". Short 
 in equal weight (together -100% of equity by default), hedged long SPY of the same notional, rebalanced
 monthly so the hedge is equal in notional at every rebalance.
 
-Missing prices (differs from the static books): on a row where a short has no price, the short book
-is split over the shorts that do, so the hedge always matches the shorts actually held. All default
-names trade from 2015.
+Missing prices: a short without a price drops out and the others carry the short book, so the hedge
+matches the shorts held (:class:`~strategies.combinators.HedgedShort`). All default names trade from 2015.
 """
 
 from __future__ import annotations
@@ -26,12 +25,9 @@ class ObviousLosersShortParams:
 
     Attributes
     ----------
-    shorts : tuple of str
-        Shorted in equal weight.
-    hedge : str
-        Held long with the same notional as the shorts.
-    short_size : float
-        Gross short as a fraction of equity (the shorts sum to ``-short_size``, the hedge is ``+short_size``).
+    shorts, hedge, short_size
+        The :class:`~strategies.combinators.HedgedShort` book: ``shorts`` in equal weight summing to
+        ``-short_size`` of equity, ``hedge`` held long at ``+short_size``.
     """
 
     shorts: tuple[str, ...] = ("INFY", "CRM", "VGK", "F", "GM")

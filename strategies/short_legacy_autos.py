@@ -5,9 +5,8 @@ themselves and Chinese EV makers compete on price -- though shorting is hard, so
 Short F, GM and STLA in equal weight (together -100% of equity by default), long SPY of the same
 notional (+100%), rebalanced monthly so the hedge is equal in notional at every rebalance.
 
-Missing prices (differs from the static books): on a row where a short has no price, the short book
-is split over the shorts that do, so the hedge always matches the shorts actually held. All default
-names trade from 2015.
+Missing prices: a short without a price drops out and the others carry the short book, so the hedge
+matches the shorts held (:class:`~strategies.combinators.HedgedShort`). All default names trade from 2015.
 """
 
 from __future__ import annotations
@@ -24,12 +23,9 @@ class ShortLegacyAutosParams:
 
     Attributes
     ----------
-    shorts : tuple of str
-        Shorted in equal weight.
-    hedge : str
-        Held long with the same notional as the shorts.
-    short_size : float
-        Gross short as a fraction of equity (the shorts sum to ``-short_size``, the hedge is ``+short_size``).
+    shorts, hedge, short_size
+        The :class:`~strategies.combinators.HedgedShort` book: ``shorts`` in equal weight summing to
+        ``-short_size`` of equity, ``hedge`` held long at ``+short_size``.
     """
 
     shorts: tuple[str, ...] = ("F", "GM", "STLA")
