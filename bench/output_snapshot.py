@@ -5,7 +5,8 @@ strategy's ``backtest --format json`` over the full history and since the essay,
 --format json``, ``simulate --seed 7 --format json`` and ``rebalance essay_book --format json``, and writes each
 output to ``DIR/<name>.json``. ``python bench/output_snapshot.py check DIR`` runs the same commands and prints
 which outputs differ from the saved ones (exit 1 if any). Needs the real price CSVs (``--data-dir`` or
-``THESES_DATA_DIR``). Report paths inside the outputs are blanked (they name a temporary folder).
+``THESES_DATA_DIR``). Report paths inside the outputs are blanked (they name a temporary folder), and so is the
+holdings path (it names the checkout), in the saved outputs too, so any checkout can check a snapshot.
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ def commands(data_dir: str, names: list[str]) -> dict[str, list[str]]:
     return runs
 
 
+def _normalised(text: str) -> str:
+    """The JSON text sorted and indented, with the paths that name a folder of this run blanked."""
+    document = json.loads(text)
+    if isinstance(document, dict):
+        for key, blank in (("report", "<report path>"), ("holdings", "<holdings path>")):
+            if key in document:
+                document[key] = blank
+    return json.dumps(document, indent=1, sort_keys=True)
+
+
 def run_all(data_dir: str) -> dict[str, str]:
     names = _strategy_names()
     if len(names) < 5:
@@ -65,10 +76,7 @@ def run_all(data_dir: str) -> dict[str, str]:
             done = subprocess.run([_theses(), *argv], capture_output=True, text=True, env=_env())
             if done.returncode != 0:
                 raise SystemExit(f"{key}: exit {done.returncode}: {done.stderr.strip()}")
-            document = json.loads(done.stdout)
-            if isinstance(document, dict) and "report" in document:
-                document["report"] = "<report path>"
-            outputs[key] = json.dumps(document, indent=1, sort_keys=True)
+            outputs[key] = _normalised(done.stdout)
             print(f"ran {key}", flush=True)
     return outputs
 
@@ -88,7 +96,7 @@ def main() -> int:
         print(f"saved {len(outputs)} outputs to {folder}")
         return 0
     differ = [key for key, text in outputs.items()
-              if not (folder / f"{key}.json").is_file() or (folder / f"{key}.json").read_text() != text + "\n"]
+              if not (folder / f"{key}.json").is_file() or _normalised((folder / f"{key}.json").read_text()) != text]
     print(f"{len(outputs) - len(differ)} of {len(outputs)} outputs byte-identical")
     for key in differ:
         print(f"DIFFERS: {key}")
