@@ -10,15 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from theses.strategies.combinators import Rule
 from theses.strategies.errors import StrategyError
 from theses.strategies.signals import check_inputs
 from theses.util import CALENDARS, MISSING_POLICIES
+
+if TYPE_CHECKING:  # pandas is imported where it is used, so listing strategies stays fast
+    import pandas as pd
 
 #: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)`` (``theses.util.CALENDARS``).
 REBALANCE_RULES: tuple[str, ...] = CALENDARS
@@ -141,4 +143,6 @@ class Strategy:
             )
         universe = list(self.universe)
         weights = self._weights(prices[universe].to_numpy(dtype=float), prices.index, universe)
+        import pandas as pd
+
         return pd.DataFrame(weights, index=prices.index, columns=universe)

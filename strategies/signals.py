@@ -8,12 +8,14 @@ signal can see the future.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from theses.strategies.errors import StrategyError
+
+if TYPE_CHECKING:  # pandas is imported where it is used, so listing strategies stays fast
+    pass
 
 
 def check_inputs(prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
@@ -38,6 +40,8 @@ def check_inputs(prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.n
         )
     if prices.shape[-1] != len(tickers):
         raise StrategyError(f"prices have {prices.shape[-1]} columns but {len(tickers)} tickers were given")
+    import pandas as pd
+
     stamps = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]")
     if stamps.shape[0] != prices.shape[-2]:
         raise StrategyError(f"prices have {prices.shape[-2]} days but {stamps.shape[0]} dates were given")
@@ -165,15 +169,29 @@ def glide_fraction(dates: Any, start: str, end: str) -> np.ndarray:
     -------
     ndarray, shape (T,)
     """
+    import pandas as pd
+
     stamps = pd.DatetimeIndex(dates).to_numpy(dtype="datetime64[ns]").astype(np.int64)
     t0, t1 = glide_bounds(start, end)
     return np.clip((stamps - t0) / (t1 - t0), 0.0, 1.0)
 
 
+def _nanoseconds(day: object) -> np.int64:
+    """A date as nanoseconds since the epoch: numpy parses ISO text (no pandas import at start-up)."""
+    try:
+        return np.datetime64(str(day), "ns").astype(np.int64)
+    except ValueError:
+        import pandas as pd
+
+        try:
+            return pd.Timestamp(day).to_datetime64().astype("datetime64[ns]").astype(np.int64)
+        except (ValueError, TypeError):
+            raise StrategyError(f"glide date {day!r} is not a date; write it as YYYY-MM-DD") from None
+
+
 def glide_bounds(start: str, end: str) -> tuple[np.int64, np.int64]:
     """``start`` and ``end`` as nanosecond stamps; StrategyError unless ``end`` is after ``start``."""
-    t0 = pd.Timestamp(start).to_datetime64().astype("datetime64[ns]").astype(np.int64)
-    t1 = pd.Timestamp(end).to_datetime64().astype("datetime64[ns]").astype(np.int64)
+    t0, t1 = _nanoseconds(start), _nanoseconds(end)
     if t1 <= t0:
         raise StrategyError(f"glide path end {end} must be after its start {start}")
     return t0, t1

@@ -107,3 +107,11 @@ def test_the_readme_python_example_runs(real_data_dir: Path, tmp_path, monkeypat
     assert namespace["run"].metrics["start"] >= "2024-12-02"
     assert list(namespace["table"].metrics.index)[-2:] == ["SPY", "RSP"]
     assert (tmp_path / "my-report" / "index.html").is_file()
+
+
+def test_listing_strategies_does_not_import_pandas():
+    # `theses list` starts fast because the registry builds without pandas (and never loads numba).
+    code = ("import sys; from theses.studies.catalog import strategy_catalog; n = len(strategy_catalog()); "
+            "print(n, 'pandas' in sys.modules, 'numba' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert int(out[0]) >= 11 and out[1:] == ["False", "False"]
