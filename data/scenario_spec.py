@@ -14,6 +14,9 @@ Conventions (the generators in ``data.generators`` follow them):
   vol_mult[ticker]`` (missing multipliers are 1).
 * Phases are sorted by start date and may not overlap or leave gaps; days before the first phase use the first
   phase and days after the last phase's end (which may be omitted) use the last phase.
+* ``prior`` (optional, in [0, 1]) is the scenario's probability before any evidence, stated with its source in
+  a comment; studies renormalise the priors of the scenarios they run so that they sum to 1. ``order``
+  (optional integer) places the scenario in listings (the essay's numbering for the shipped files).
 * A crash event happens once per path on a day drawn uniformly from the business days of its window; ``size`` is
   a log-return jump, either one number applied to every ticker of ``groups`` or a table ``{group or ticker:
   size}``. A day drawn outside the simulated dates means the crash does not happen on that path.
@@ -42,7 +45,7 @@ from theses.util import TomlLocator, suggest, toml_key_lines, unknown_key
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 TRADING_DAYS_PER_YEAR = 252
 
-_TOP_KEYS = ("name", "description", "t_df", "groups", "phases", "crashes")
+_TOP_KEYS = ("name", "description", "t_df", "prior", "order", "groups", "phases", "crashes")
 _PHASE_KEYS = ("start", "end", "market_drift", "market_vol", "excess_drift", "vol_mult", "description")
 _CRASH_KEYS = ("name", "start", "end", "size", "groups", "description")
 _TICKER_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-^=]*$")
@@ -93,7 +96,10 @@ class CrashEvent:
 
 @dataclass(frozen=True)
 class ScenarioSpec:
-    """A validated scenario (see the module docstring for the conventions)."""
+    """A validated scenario (see the module docstring for the conventions).
+
+    ``prior`` is the file's ``prior`` (None when it states none); ``order`` its place in listings.
+    """
 
     name: str
     description: str
@@ -102,6 +108,8 @@ class ScenarioSpec:
     phases: tuple[PhaseSpec, ...]
     crashes: tuple[CrashEvent, ...]
     source: str = "<scenario>"
+    prior: float | None = None
+    order: int | None = None
 
     @property
     def tickers(self) -> tuple[str, ...]:
@@ -329,16 +337,29 @@ def parse_scenario(text: str, source: str = "<scenario>", name: str | None = Non
         raise ctx.fail(("description",), "expected a string")
     # df > 2 keeps the variance finite (the shocks are scaled to unit variance); inf means normal shocks.
     t_df = _number(ctx, ("t_df",), raw.get("t_df", 5.0), low=2.5, allow_inf=True)
+    prior = _number(ctx, ("prior",), raw["prior"], low=0.0, high=1.0) if "prior" in raw else None
+    order = raw.get("order")
+    if order is not None and (isinstance(order, bool) or not isinstance(order, int)):
+        raise ctx.fail(("order",), f"expected a whole number, got {order!r}; write e.g. order = 3")
     groups = _parse_groups(ctx, raw["groups"])
     phases = _parse_phases(ctx, raw["phases"], groups)
     crashes = _parse_crashes(ctx, raw.get("crashes", []), groups)
     return ScenarioSpec(name=scenario_name, description=" ".join(description.split()), t_df=t_df,
-                        groups=MappingProxyType(groups), phases=phases, crashes=crashes, source=source)
+                        groups=MappingProxyType(groups), phases=phases, crashes=crashes, source=source,
+                        prior=prior, order=order)
 
 
 def list_scenarios() -> list[str]:
-    """Names of the scenarios shipped in ``data/scenarios/`` (sorted)."""
-    return sorted(p.stem for p in SCENARIO_DIR.glob("*.toml"))
+    """Names of the scenarios shipped in ``data/scenarios/``, by their ``order`` key (the essay's), then name."""
+
+    def position(path: Path) -> tuple[float, str]:
+        try:
+            order = tomllib.loads(path.read_text(encoding="utf-8")).get("order")
+        except (OSError, tomllib.TOMLDecodeError):  # load_scenario reports a broken file in one line
+            order = None
+        return (float(order) if isinstance(order, int) and not isinstance(order, bool) else math.inf, path.stem)
+
+    return [p.stem for p in sorted(SCENARIO_DIR.glob("*.toml"), key=position)]
 
 
 def load_scenario(name_or_path: str | Path) -> ScenarioSpec:

@@ -39,19 +39,13 @@ DEFAULT_PATHS = 2000
 DEFAULT_YEARS = 5.0
 DEFAULT_SEED = 2024
 DEFAULT_CHUNK_SIZE = 1024  # 1,024 paths x 1,260 days x 40 assets of float32 = 206 MB per chunk
+# Decision study (theses.studies.decide).
+DEFAULT_RISK_AVERSION = 2.0  # CRRA gamma: between log utility (1, Kelly) and the cautious 5
+DECISION_GAMMAS = (1.0, 2.0, 5.0)  # risk aversions shown side by side
+DEFAULT_MAX_WEIGHT = 1.0  # cap on one book's weight in the best mix (1: no cap)
 DEMO_PATHS = 1000  # `theses demo`: paths per scenario, years, seed
 DEMO_YEARS = 5.0
 DEMO_SEED = 2024
-# Default scenario probabilities: the essay puts >50% on scenarios 3 (jetsons) or 4 (take_off); the split of
-# the rest is our assumption. bubble_2027 is a variant of the path to 2027 and gets a smaller share.
-DEFAULT_PROBABILITIES: dict[str, float] = {
-    "damp_squib": 0.15,
-    "typical_cycle": 0.20,
-    "jetsons": 0.35,
-    "take_off": 0.20,
-    "bubble_2027": 0.10,
-}
-
 _INLINE_WEIGHT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -207,6 +201,35 @@ def tickers_for(strategies_: Iterable[Strategy], benchmarks: Iterable[str] = BEN
         seen[strategy.benchmark] = None
     seen.update(dict.fromkeys(benchmarks))
     return list(seen)
+
+
+def shipped_priors() -> dict[str, float]:
+    """``{scenario: prior}`` as written in the shipped scenario files, in listing order (for ``--help`` texts).
+
+    Reads only the ``prior`` and ``order`` keys with ``tomllib`` and locates ``theses.data`` without importing
+    it (that would load pandas), so ``--help`` stays fast. A file without a readable prior is left out here;
+    loading the scenario reports the problem in one line.
+    """
+    import importlib.util
+    import tomllib
+
+    spec = importlib.util.find_spec("theses.data")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    found: list[tuple[float, str, float]] = []
+    for path in sorted(p for folder in folders for p in (Path(folder) / "scenarios").glob("*.toml")):
+        try:
+            raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError):
+            continue
+        prior, order = raw.get("prior"), raw.get("order")
+        if isinstance(prior, int | float) and not isinstance(prior, bool):
+            found.append((order if isinstance(order, int) else math.inf, path.stem, float(prior)))
+    return {name: prior for _, name, prior in sorted(found)}
+
+
+def priors_text() -> str:
+    """The shipped priors as ``damp_squib=0.15, ...`` (empty when none could be read)."""
+    return ", ".join(f"{name}={prior:g}" for name, prior in shipped_priors().items())
 
 
 def check_choice(option: str, value: Any, choices: Sequence[str]) -> None:

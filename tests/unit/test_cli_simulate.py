@@ -11,9 +11,11 @@ import pytest
 
 from theses.cli.main import main
 from theses.cli.simulate_cmd import parse_probabilities
-from theses.data.scenario_spec import load_scenario, parse_scenario
+from theses.data.scenario_spec import list_scenarios, load_scenario, parse_scenario
 from theses.strategies import get_strategy, list_strategies
+from theses.studies.errors import StudyError
 from theses.studies.scenarios import resolve_probabilities, simulate
+from theses.studies.settings import shipped_priors
 
 
 def test_simulate_all_scenarios_offline_json(capsys, monkeypatch):
@@ -66,13 +68,58 @@ def test_simulate_user_errors_are_one_line(argv, fragment, capsys, monkeypatch):
     assert err.startswith("error: ") and fragment in err and err.count("\n") == 1
 
 
+USER_SPEC = """\
+[groups]
+index = ["SPY", "RSP"]
+[phases.all]
+start = 2025-01-01
+market_drift = 0.05
+"""
+
+
 def test_probabilities_parsing_and_defaults():
     assert parse_probabilities("jetsons=0.4, take_off=0.6") == {"jetsons": 0.4, "take_off": 0.6}
-    probs = resolve_probabilities(["jetsons", "take_off"], None)
-    assert probs == pytest.approx({"jetsons": 0.35 / 0.55, "take_off": 0.20 / 0.55})
-    assert resolve_probabilities(["mine", "yours"], None) == {"mine": 0.5, "yours": 0.5}
-    # a user's scenario beside a shipped one is not weighted 0: all run scenarios share equally
-    assert resolve_probabilities(["mine", "jetsons"], None) == {"mine": 0.5, "jetsons": 0.5}
+    jetsons, take_off = load_scenario("jetsons"), load_scenario("take_off")
+    # the files' priors (0.35 and 0.20), renormalised over the scenarios run
+    probs, notes = resolve_probabilities([jetsons, take_off], None)
+    assert probs == pytest.approx({"jetsons": 0.35 / 0.55, "take_off": 0.20 / 0.55}) and notes == ()
+    # a user's scenario without a prior: every scenario run gets an equal share, and a note says so
+    mine = parse_scenario(USER_SPEC, source="mine.toml")
+    yours = parse_scenario(USER_SPEC, source="yours.toml")
+    assert resolve_probabilities([mine, yours], None)[0] == {"mine": 0.5, "yours": 0.5}
+    probs, notes = resolve_probabilities([mine, jetsons], None)
+    assert probs == {"mine": 0.5, "jetsons": 0.5}
+    assert len(notes) == 1 and "no prior in mine (mine.toml)" in notes[0] and "equal share 1/2" in notes[0]
+    # a prior of its own is renormalised with the shipped ones
+    own = parse_scenario("prior = 0.45\n" + USER_SPEC, source="own.toml")
+    assert resolve_probabilities([own, jetsons], None)[0] == pytest.approx({"own": 0.45 / 0.8, "jetsons": 0.35 / 0.8})
+    # given probabilities are used as they are
+    assert resolve_probabilities([mine, jetsons], {"mine": 0.2, "jetsons": 0.8}) == ({"mine": 0.2, "jetsons": 0.8}, ())
+    zero = parse_scenario("prior = 0\n" + USER_SPEC, source="zero.toml")
+    with pytest.raises(StudyError, match="sum to 0"):
+        resolve_probabilities([zero], None)
+
+
+def test_shipped_priors_sum_to_one_and_help_shows_them(capsys):
+    specs = [load_scenario(name) for name in list_scenarios()]
+    assert [s.name for s in specs] == ["damp_squib", "typical_cycle", "jetsons", "take_off", "bubble_2027"]
+    assert all(s.prior is not None for s in specs)
+    assert sum(s.prior for s in specs) == pytest.approx(1.0)
+    assert specs[2].prior + specs[3].prior > 0.5  # the essay: >50% on jetsons or take_off
+    assert shipped_priors() == {s.name: s.prior for s in specs}
+    with pytest.raises(SystemExit):
+        main(["simulate", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "damp_squib=0.15, typical_cycle=0.2, jetsons=0.35, take_off=0.2, bubble_2027=0.1" in text
+    assert "%%" not in text
+
+
+def test_run_notes_say_when_a_scenario_has_no_prior(tmp_path, capsys):
+    spec = tmp_path / "mine.toml"
+    spec.write_text(USER_SPEC)
+    assert main(["simulate", "index_beta", "--scenario", f"{spec},jetsons", "--paths", "8", "--years", "0.2"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "blend (mine=0.50, jetsons=0.50)" in out and "note: no prior in mine" in out
 
 
 def test_run_simulation_is_reproducible_and_chunk_independent():

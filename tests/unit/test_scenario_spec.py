@@ -88,8 +88,27 @@ def test_shipped_scenarios_load_and_cover_every_strategy_ticker(name):
     assert spec.description
 
 
-def test_list_scenarios_names_the_five_shipped_files():
-    assert list_scenarios() == ["bubble_2027", "damp_squib", "jetsons", "take_off", "typical_cycle"]
+def test_list_scenarios_names_the_five_shipped_files_in_the_essays_order():
+    assert list_scenarios() == ["damp_squib", "typical_cycle", "jetsons", "take_off", "bubble_2027"]
+
+
+def test_prior_and_order_are_read_and_checked():
+    spec = parse_scenario("prior = 0.25\norder = 7\n" + GOOD, source="spec.toml")
+    assert spec.prior == 0.25 and spec.order == 7
+    assert parse_scenario(GOOD, source="spec.toml").prior is None
+    assert "line 1: prior: 1.5 is out of range; use a value between 0.0 and 1.0" in _error("prior = 1.5\n" + GOOD)
+    assert "line 1: prior: expected a number" in _error('prior = "high"\n' + GOOD)
+    assert "line 1: order: expected a whole number" in _error("order = 1.5\n" + GOOD)
+
+
+def test_every_shipped_prior_has_a_sourced_comment():
+    from theses.data.scenario_spec import SCENARIO_DIR
+
+    for path in SCENARIO_DIR.glob("*.toml"):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        at = next(i for i, line in enumerate(lines) if line.startswith("prior = "))
+        comment = " ".join(lines[max(0, at - 3):at])
+        assert "# prior:" in comment and "essay" in comment and "assumption" in comment, path.name
 
 
 def test_bubble_2027_reprices_ai_groups_in_2027():
