@@ -142,3 +142,19 @@ class Progress:
 
     def __exit__(self, *exc: object) -> None:
         self.bar.__exit__(*exc)
+
+
+def emit(output_format: str, document: Any, print_tables: Any, report_path: Any = None) -> int:
+    """Print a result as JSON (``document()``) or tables (``print_tables()``), then where its report went."""
+    import json
+    import sys
+
+    if output_format == "json":
+        print(json.dumps(document(), indent=1, allow_nan=False))
+        if report_path:
+            print(f"report written to {report_path}", file=sys.stderr)
+        return 0
+    print_tables()
+    if report_path:
+        make_console().print(f"report written to [bold]{report_path}[/bold]", soft_wrap=True)
+    return 0

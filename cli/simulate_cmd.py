@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 
 from theses.cli import common
 from theses.cli.errors import CliError
 from theses.studies.settings import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PATHS,
-    DEFAULT_PROBABILITIES,
     DEFAULT_SEED,
     DEFAULT_YEARS,
     SCENARIO_METHODS,
+    priors_text,
 )
-
-DEFAULT_PROBS_TEXT = ", ".join(f"{k}={v:g}" for k, v in DEFAULT_PROBABILITIES.items())
 
 COLUMNS = (
     "cagr_p50", "cagr_p5", "cagr_p95", "terminal_wealth_p50", "terminal_wealth_p5", "terminal_wealth_p95",
@@ -26,17 +22,25 @@ COLUMNS = (
 )
 
 
+def priors_help() -> str:
+    """Where the blend's probabilities come from, with the shipped priors (read from the files)."""
+    return (f"Scenario probabilities are the priors written in the scenario files (shipped: {priors_text()}; "
+            "the essay puts >50% on jetsons or take_off, the rest is a stated assumption), renormalised to sum "
+            "to 1 over the scenarios run; a scenario file without a prior gives every scenario run an equal share "
+            "(a note says so); --probabilities overrides.")
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` sub-command."""
+    PRIORS_HELP = priors_help()  # noqa: N806
     parser = subparsers.add_parser(
         "simulate",
         help="run strategies on simulated scenario paths",
         description="Simulate price paths for the essay's scenarios (or your own spec) and run the strategies "
         "on every path through the engine's batch backtest. Prints, per strategy and scenario, the median and "
         "5th/95th percentile CAGR and terminal wealth, probability of loss, probability of beating SPY on the "
-        "same path, CVaR(5%%) of the terminal return and the median maximum drawdown, plus the "
-        f"probability-weighted blend across scenarios (default probabilities: {DEFAULT_PROBS_TEXT}; the essay "
-        "puts >50%% on jetsons or take_off; renormalised over the scenarios run, equal when one of them is your own spec).",
+        "same path, CVaR(5%) of the terminal return and the median maximum drawdown, plus the "
+        "probability-weighted blend across scenarios. " + PRIORS_HELP,
     )
     parser.add_argument("strategies", nargs="*", metavar="STRATEGY",
                         help="strategy names or portfolio .toml files (default: all registered); SPY and RSP "
@@ -63,8 +67,8 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
                         help="t: correlated Student-t shocks from the calibration (default, offline); bootstrap: "
                         "stationary block bootstrap of real returns (needs --data-dir)")
     parser.add_argument("--probabilities", metavar="P",
-                        help=f'scenario probabilities for the blend, e.g. "jetsons=0.35,take_off=0.2,..." '
-                        f"(default: {DEFAULT_PROBS_TEXT})")
+                        help='scenario probabilities for the blend, naming every scenario run and summing to 1, '
+                        'e.g. "jetsons=0.6,take_off=0.4" (default: the priors in the scenario files)')
     parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="C",
                         help=f"paths generated and evaluated at a time (default {DEFAULT_CHUNK_SIZE}); bounds memory")
     parser.add_argument("--data-dir", metavar="DIR",
@@ -115,21 +119,19 @@ def run(args: argparse.Namespace) -> int:
     options = scenario_options(args)
     with render.Progress("simulating", enabled=args.format == "table") as progress:
         result = simulate(args.strategies or None, progress=progress, **options)
-    report_path = None
-    if args.out:
-        from theses.reports import write_simulation_report
+        report_path = write_report(result, args.out, progress) if args.out else None
+    return render.emit(args.format, result.to_dict, lambda: print_tables(result), report_path)
 
-        report_path = write_simulation_report(result.results, result.report_meta(), args.out,
-                                              title="Scenario simulation", context=result.header())
-    if args.format == "json":
-        print(json.dumps(result.to_dict(), indent=1, allow_nan=False))
-        if report_path:
-            print(f"report written to {report_path}", file=sys.stderr)
-        return 0
-    print_tables(result)
-    if report_path:
-        render.make_console().print(f"report written to [bold]{report_path}[/bold]", soft_wrap=True)
-    return 0
+
+def write_report(result, out: str, progress=None):
+    """The scenario report, led by the decision analysis of the run (the best mix repeated on seed + 1)."""
+    from theses.reports import write_decision_report, write_simulation_report
+    from theses.studies.decide import analyse, distinct_count
+
+    if distinct_count(result) < 2:  # nothing to decide between: the scenario sections alone
+        return write_simulation_report(result.results, result.report_meta(), out, title="Scenario simulation",
+                                       context=result.header())
+    return write_decision_report(analyse(result, progress=progress), out, title="Scenario simulation")
 
 
 def print_tables(result) -> None:

@@ -29,7 +29,6 @@ from theses.studies.history import DataContext
 from theses.studies.settings import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PATHS,
-    DEFAULT_PROBABILITIES,
     DEFAULT_SEED,
     DEFAULT_SETTINGS,
     DEFAULT_YEARS,
@@ -53,6 +52,34 @@ ProgressFn = Callable[[str, int, int], None]
 """``progress(description, done, total)``: called as chunks and books finish."""
 
 
+@dataclass(frozen=True)
+class SimulationRequest:
+    """What a simulation was asked to run, resolved: enough to run it again with another seed or fewer books.
+
+    ``simulate(list(request.books), include_benchmarks=False, **request.options(seed=...))`` repeats it.
+    """
+
+    books: tuple[Strategy, ...]
+    specs: tuple[ScenarioSpec, ...]
+    paths: int
+    years: float
+    seed: int
+    method: str
+    probabilities: Mapping[str, float] | None
+    settings: RunSettings
+    data_dir: str | None
+    calibration: Calibration | None
+    start: object
+    chunk_size: int
+    mean_block: float
+
+    def options(self, **changes: Any) -> dict[str, Any]:
+        """Keyword arguments of :func:`simulate` (without the strategies), with ``changes`` applied."""
+        names = ("paths", "years", "seed", "method", "probabilities", "settings", "data_dir", "calibration",
+                 "start", "chunk_size", "mean_block")
+        return {"scenarios": list(self.specs), **{n: getattr(self, n) for n in names}, **changes}
+
+
 @dataclass
 class SimulationRun:
     """Everything a simulation produced.
@@ -68,6 +95,7 @@ class SimulationRun:
     benchmark_terminal : ``{scenario: (P,) SPY terminal wealth per path}`` (buy and hold, same costs).
     notes : human-readable notes (start prices, calibration, ...).
     config : the engine configuration of the first book (costs shown in reports).
+    request : the resolved request (books, specs, settings) that produced the run.
     """
 
     results: dict[str, dict[str, BatchResult]]
@@ -81,6 +109,7 @@ class SimulationRun:
     benchmark_terminal: dict[str, np.ndarray] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     config: BacktestConfig | None = None
+    request: SimulationRequest | None = None
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -131,18 +160,30 @@ class SimulationRun:
 
 
 # ------------------------------------------------------------------------------------------- inputs
-def resolve_probabilities(scenarios: Sequence[str], given: Mapping[str, float] | None) -> dict[str, float]:
-    """The blend's probabilities: the user's, or the defaults renormalised over the scenarios run.
+def resolve_probabilities(
+    specs: Sequence[ScenarioSpec], given: Mapping[str, float] | None
+) -> tuple[dict[str, float], tuple[str, ...]]:
+    """The blend's probabilities, and a note when they are not the files' priors.
 
-    When any scenario run has no default (a user's spec), every scenario run gets the same probability:
-    a user's scenario silently weighted 0 would vanish from the blend. Pass ``probabilities`` to choose.
+    ``given`` (``--probabilities``) is used as it is: it must name every scenario run and sum to 1 (checked by
+    ``scenario_blend``). Otherwise each scenario's ``prior`` from its file, renormalised over the scenarios
+    run: ``p_s = prior_s / sum of the priors of the scenarios run``, so they sum to 1 whichever scenarios run.
+    When a scenario run states no prior (a user's file without ``prior = ...``), every scenario run gets an
+    equal share and the note says so: a scenario silently weighted 0 would vanish from the blend.
     """
     if given is not None:
-        return {name: float(p) for name, p in given.items()}
-    if any(name not in DEFAULT_PROBABILITIES for name in scenarios):
-        return {name: 1.0 / len(scenarios) for name in scenarios}
-    total = sum(DEFAULT_PROBABILITIES[name] for name in scenarios)
-    return {name: DEFAULT_PROBABILITIES[name] / total for name in scenarios}
+        return {name: float(p) for name, p in given.items()}, ()
+    missing = [spec for spec in specs if spec.prior is None]
+    if missing:
+        names = ", ".join(f"{spec.name} ({spec.source})" for spec in missing)
+        note = (f"no prior in {names}: every scenario run gets an equal share 1/{len(specs)}; write prior = P "
+                "in the file or pass --probabilities to choose")
+        return {spec.name: 1.0 / len(specs) for spec in specs}, (note,)
+    total = sum(float(spec.prior) for spec in specs)  # type: ignore[arg-type]
+    if total <= 0:
+        raise StudyError("the priors of the scenarios run sum to 0; give one of them a prior above 0 "
+                         "or pass --probabilities")
+    return {spec.name: float(spec.prior) / total for spec in specs}, ()  # type: ignore[arg-type]
 
 
 def resolve_scenarios(scenarios: str | Iterable[str | ScenarioSpec]) -> list[ScenarioSpec]:
@@ -393,7 +434,8 @@ def simulate(
     scenarios : ``"all"``, shipped names, scenario ``.toml`` paths (comma-separated or a list), or specs.
     paths, years, seed : paths per scenario, horizon (252 trading days a year), random seed.
     method : ``"t"`` (correlated Student-t) or ``"bootstrap"`` (stationary bootstrap of history).
-    probabilities : scenario probabilities for the blend (default: ``DEFAULT_PROBABILITIES`` renormalised).
+    probabilities : scenario probabilities for the blend (default: the files' priors renormalised over the
+        scenarios run; see :func:`resolve_probabilities`).
     settings : costs and rates (each strategy keeps its own rebalance rule and missing-price policy).
     data_dir : CSV directory: paths then start from the last real closes; needed for ``bootstrap``.
     calibration : a :class:`~theses.data.calibration.Calibration` (default: the shipped one).
@@ -410,13 +452,15 @@ def simulate(
     _check_request(method, paths, chunk_size, specs)
     if settings.execution == "open":
         raise StudyError("--execution open: simulated paths have closes only; use --execution close")
-    probs = resolve_probabilities([s.name for s in specs], probabilities)
+    probs, prob_notes = resolve_probabilities(specs, probabilities)
     books = run_books(strategies, include_benchmarks)
     for spec in specs:
         _check_universe(books, spec)
     source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,
                          calibration=calibration, start=start, mean_block=mean_block)
     configs = {s.name: settings.config_for(s) for s in books}
+    request = SimulationRequest(tuple(books), tuple(specs), int(paths), float(years), int(seed), method,
+                                probabilities, settings, data_dir, calibration, start, chunk_size, mean_block)
     tasks = plan_chunks(specs, paths, chunk_size)
     total = len(tasks) * len(books)
     done = [0]
@@ -445,4 +489,4 @@ def simulate(
     }
     return SimulationRun(results=results, probabilities=probs, blend=blend, seed=int(seed), method=method,
                          paths=int(paths), years=float(years), index=source.index, benchmark_terminal=bench_terminal,
-                         notes=source.notes, config=configs[books[0].name])
+                         notes=(*prob_notes, *source.notes), config=configs[books[0].name], request=request)

@@ -8,6 +8,7 @@ The public Python API, for notebooks and scripts (each call is one study of :mod
 
     table = theses.compare(["essay_book", "bubble_watch"], since_essay=True)
     run = theses.simulate(["essay_book"], scenarios="all", paths=2000, seed=7)
+    decision = theses.decide(paths=2000)          # which book to hold: .verdict, .scoreboard, .mix
     trades = theses.rebalance("essay_book", holdings="holdings.csv", cash=2500)
     theses.report(result, "my-report/")
 
@@ -34,6 +35,7 @@ _API = {
     "backtest": "theses._api",
     "compare": "theses._api",
     "simulate": "theses._api",
+    "decide": "theses._api",
     "rebalance": "theses._api",
     "report": "theses._api",
     "list_strategies": "theses.strategies",

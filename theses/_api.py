@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from theses.studies import decide as decide_study
 from theses.studies import history
 from theses.studies import rebalance as rebalance_study
 from theses.studies import scenarios as scenario_study
@@ -80,6 +81,36 @@ def simulate(
                               chunk_size=chunk_size)
 
 
+def decide(
+    strategies: Iterable[Any] | None = None, *, scenarios: Any = "all",
+    paths: int = scenario_study.DEFAULT_PATHS, years: float = scenario_study.DEFAULT_YEARS,
+    seed: int = scenario_study.DEFAULT_SEED, oos_seed: int | None = None, method: str = "t",
+    probabilities: Mapping[str, float] | None = None, risk_aversion: float = decide_study.DEFAULT_RISK_AVERSION,
+    max_weight: float = decide_study.DEFAULT_MAX_WEIGHT, data_dir: str | None = None, calibration: Any = None,
+    start: object = None, fees_bps: float | None = None, slippage_bps: float | None = None,
+    borrow_bps: float | None = None, cash_rate: float | None = None,
+    chunk_size: int = scenario_study.DEFAULT_CHUNK_SIZE, executor: Any = None,
+) -> decide_study.Decision:
+    """Which book to hold across the scenarios: ``theses.decide(paths=2000).verdict``.
+
+    Every book (default: all, plus SPY and RSP) runs on the same paths; the result has ``.verdict``,
+    ``.scoreboard`` (rows ``(scenario or "blend", book)``), ``.certainty`` (CE at risk aversion 1, 2, 5),
+    ``.regret``, ``.robustness``, ``.break_even``, ``.mix`` and ``.to_dict()``. ``risk_aversion`` is the CRRA
+    gamma of the ranking (default 2); the best mix is optimised on ``seed`` and reported on ``oos_seed``
+    (default seed + 1); ``executor`` is a ``map``-like callable over the simulation's chunk tasks.
+    """
+    from theses.studies.calibration import read_calibration
+
+    if isinstance(calibration, str | Path):
+        calibration = read_calibration(calibration)
+    settings = _settings(fees_bps, slippage_bps, borrow_bps, cash_rate, None, DEFAULT_INITIAL_CASH, "close")
+    return decide_study.decide(strategies, scenarios=scenarios, paths=paths, years=years, seed=seed,
+                               oos_seed=oos_seed, method=method, probabilities=probabilities,
+                               risk_aversion=risk_aversion, max_weight=max_weight, settings=settings,
+                               data_dir=data_dir, calibration=calibration, start=start, chunk_size=chunk_size,
+                               executor=executor)
+
+
 def rebalance(
     strategy: Any, *, holdings: Any, cash: float = 0.0, as_of: object = None, whole_shares: bool = False,
     min_trade: float = 0.0, bands: float | None = None, fees_bps: float | None = None,
@@ -95,20 +126,22 @@ def rebalance(
 
 
 def report(result: Any, out_dir: str | Path | None = None, *, title: str | None = None) -> Path:
-    """Write a result of :func:`backtest`, :func:`compare` or :func:`simulate` as a report folder.
+    """Write a result of :func:`backtest`, :func:`compare`, :func:`simulate` or :func:`decide` as a report folder.
 
     The folder holds a self-contained ``index.html`` plus Markdown, CSV and JSON; returns its path
     (default ``./theses-report/<timestamp>/``).
     """
-    from theses.reports import ReportError, write_report, write_simulation_report
+    from theses.reports import ReportError, write_decision_report, write_report, write_simulation_report
 
     if isinstance(result, history.Backtest):
         return write_report([result.result], out_dir, title=title or f"Backtest: {result.name}",
                             context=result.header())
     if isinstance(result, history.Comparison):
         return write_report(result.results, out_dir, title=title or result.title, context=result.header())
+    if isinstance(result, decide_study.Decision):
+        return write_decision_report(result, out_dir, title=title or "Which book to hold")
     if isinstance(result, scenario_study.SimulationRun):
         return write_simulation_report(result.results, result.report_meta(), out_dir,
                                        title=title or "Scenario simulation", context=result.header())
     raise ReportError(f"cannot report a {type(result).__name__}; pass the result of theses.backtest, "
-                      "theses.compare or theses.simulate")
+                      "theses.compare, theses.simulate or theses.decide")

@@ -28,7 +28,7 @@ def test_import_is_lazy_and_names_the_api():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     first, names = out.splitlines()
     assert first == "False False"  # `import theses` loads neither pandas nor numba
-    for name in ("backtest", "compare", "simulate", "rebalance", "report"):
+    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "report"):
         assert name in names
 
 
@@ -70,6 +70,18 @@ def test_simulate_is_reproducible_and_has_a_summary_table():
     assert len(per_path) == 64
     assert frame.loc[("jetsons", "essay_book"), "cagr_p50"] == pytest.approx(np.quantile(
         per_path["cagr"], 0.5, method="inverted_cdf"))
+
+
+def test_decide_equals_the_cli_and_reports(tmp_path, capsys):
+    options = {"scenarios": "jetsons,damp_squib", "paths": 48, "years": 0.5, "seed": 3}
+    decision = theses.decide(["essay_book", "platform_winners"], risk_aversion=1, **options)
+    assert main(["decide", "essay_book", "platform_winners", "--scenario", "jetsons,damp_squib", "--paths", "48",
+                 "--years", "0.5", "--seed", "3", "--risk-aversion", "1", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out) == json.loads(json.dumps(decision.to_dict()))
+    assert isinstance(decision.scoreboard, pd.DataFrame) and decision.gamma == 1.0
+    assert set(decision.scoreboard.loc["blend"].index) == {"essay_book", "platform_winners", "SPY", "RSP"}
+    path = theses.report(decision, tmp_path / "decision")
+    assert json.loads((path / "decision.json").read_text())["verdict"] == decision.verdict
 
 
 def test_rebalance_api(prices, tmp_path):
