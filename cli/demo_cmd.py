@@ -2,7 +2,8 @@
 
 It compares every strategy with SPY and RSP over the full history and since the essay (real prices when at
 hand, else the embedded sample of closes), runs the essay's scenarios (and the 2027 bubble) from the shipped
-calibration, and writes one report folder holding all three.
+calibration and decides between the books across them; the report folder holds the two history reports and
+the scenario report, which leads with the decision (and no longer embeds a copy of the history).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from theses.cli import compare_cmd, render
-    from theses.reports import write_report, write_simulation_report
+    from theses.reports import write_decision_report, write_report
     from theses.reports.folder import atomic_folder, default_report_dir
     from theses.studies.demo import demo
 
@@ -57,16 +58,11 @@ def run(args: argparse.Namespace) -> int:
             title=f"Scenario blend ({', '.join(f'{k} {v:.0%}' for k, v in sim.probabilities.items())}): "
             f"{sim.paths} paths x {sim.years:g} years, seed {sim.seed}",
         ))
-        history = run_.history.results
         render.print_notes(console, run_.history.context.notes)
-        context = sim.header()
-        if history:
-            context["window"] = (f"history {history[0].metrics.get('start')} to {history[0].metrics.get('end')}; "
-                                 f"scenarios {sim.index[0].date()} to {sim.index[-1].date()}")
-        write_simulation_report(sim.results, sim.report_meta(), folder / "scenarios", title="The essay's scenarios",
-                                context=context, results=history)
+        console.print(f"[bold]Verdict:[/bold] {run_.decision.verdict}", soft_wrap=True)
+        write_decision_report(run_.decision, folder / "scenarios", title="The essay's scenarios")
     console.print(f"report: [bold]{dest.absolute() / 'scenarios' / 'index.html'}[/bold]", soft_wrap=True)
-    if history:
+    if run_.history.results:
         console.print(f"        {dest.absolute() / 'history' / 'index.html'}", soft_wrap=True)
         console.print(f"        {dest.absolute() / 'since-essay' / 'index.html'}", soft_wrap=True)
     return 0

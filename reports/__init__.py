@@ -12,14 +12,24 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from theses.engine.result import BacktestResult
 from theses.reports.errors import ReportError
 from theses.reports.folder import atomic_folder, default_report_dir
 from theses.reports.tables import metrics_table
 
-__all__ = ["ReportError", "metrics_table", "write_report", "write_simulation_report", "default_report_dir"]
+__all__ = ["Lead", "ReportError", "metrics_table", "write_report", "write_simulation_report", "write_decision_report",
+           "default_report_dir"]
+
+
+class Lead(NamedTuple):
+    """What a report shows before everything else: HTML sections ``(id, nav label, html)``, Markdown lines,
+    and extra files ``{name: text}`` written into the folder."""
+
+    sections: Sequence[tuple[str, str, str]] = ()
+    markdown: Sequence[str] = ()
+    files: Mapping[str, str] = {}
 
 
 def write_report(
@@ -31,6 +41,7 @@ def write_report(
     simulation: Mapping[str, Mapping[str, Any]] | None = None,
     simulation_meta: Mapping[str, Any] | None = None,
     sort_by: str | None = "sharpe",
+    lead: Lead | None = None,
 ) -> Path:
     """Write a report folder atomically and return its path.
 
@@ -46,6 +57,7 @@ def write_report(
     simulation_meta : ``seed``, ``method``, ``paths``, ``years``, ``probabilities`` ``{scenario: p}`` and
         ``blend`` ``{strategy: summary dict}`` of the simulation.
     sort_by : metric the tables are ordered by.
+    lead : sections, Markdown and files shown first (see :class:`Lead`; the decision of a scenario report).
 
     Returns
     -------
@@ -54,6 +66,7 @@ def write_report(
     from theses.reports import html, markdown, tables
 
     results = list(results)
+    lead = lead or Lead()
     if not results and not simulation:
         raise ReportError("nothing to report: give at least one backtest result or scenario result")
     tables.check_names(results)
@@ -63,11 +76,11 @@ def write_report(
             full_context.setdefault(key, simulation_meta[key])
     page = html.render_page(
         results, title=title, context=full_context, scenario_results=simulation,
-        simulation_meta=simulation_meta, sort_by=sort_by,
+        simulation_meta=simulation_meta, sort_by=sort_by, lead_sections=lead.sections,
     )
     summary = markdown.render_markdown(
         results, title=title, context=full_context, scenario_results=simulation, simulation_meta=simulation_meta,
-        sort_by=sort_by,
+        sort_by=sort_by, lead_markdown=lead.markdown,
     )
     dest = Path(out_dir) if out_dir is not None else default_report_dir()
     with atomic_folder(dest) as tmp:
@@ -79,6 +92,8 @@ def write_report(
             tables.write_equity_csv(results, tmp / "equity.csv")
         if simulation:
             tables.write_scenario_csvs(simulation, tmp)
+        for name, text in lead.files.items():
+            (tmp / name).write_text(text, encoding="utf-8")
     return dest.expanduser().absolute()
 
 
@@ -95,3 +110,13 @@ def write_simulation_report(
     return write_report(
         results, out_dir, title=title, context=context, simulation=scenario_results, simulation_meta=meta
     )
+
+
+def write_decision_report(
+    decision: Any, out_dir: str | os.PathLike[str] | None = None, *, title: str = "Which book to hold",
+    context: Mapping[str, Any] | None = None,
+) -> Path:
+    """A scenario report that leads with a :class:`~theses.studies.decide.Decision` (see ``reports.decision``)."""
+    from theses.reports import decision as decision_report
+
+    return decision_report.write_decision_report(decision, out_dir, title=title, context=context)

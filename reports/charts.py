@@ -430,10 +430,13 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def fan_figure(scenario: str, batches: Mapping[str, Any]) -> go.Figure:
+def fan_figure(scenario: str, batches: Mapping[str, Any], reference: Any | None = None,
+               reference_name: str = "SPY") -> go.Figure:
     """Percentile fan (5-95% and 25-75% bands, median line) of one scenario; a dropdown picks the strategy.
 
     Bands are equity as a multiple of the initial cash (``BatchResult.equity_bands``), so 1.0 is break-even.
+    With ``reference`` (a batch, e.g. SPY on the same paths) its median (dashed) and 25-75% band (dotted) stay
+    drawn over whichever strategy's fan is shown.
     """
     names = list(batches)
     colors = color_map(names)
@@ -462,9 +465,23 @@ def fan_figure(scenario: str, batches: Mapping[str, Any]) -> go.Figure:
     base_layout(fig, title=title if len(names) > 1 else f"{title} ({names[0]})", height=460, yformat=".2f")
     fig.add_hline(y=1.0, line={"color": "#9ca3af", "width": 1, "dash": "dot"})
     fig.update_yaxes(title={"text": "wealth / starting capital", "font": {"size": 12}})
+    extra = _reference_traces(fig, reference, reference_name) if reference is not None else 0
     if len(names) > 1:
         add_dropdown(fig, names, counts)
+        for button in fig.layout.updatemenus[0].buttons:  # the reference stays visible whatever is picked
+            button.args[0]["visible"] = list(button.args[0]["visible"]) + [True] * extra
     return fig
+
+
+def _reference_traces(fig: go.Figure, batch: Any, name: str) -> int:
+    """The reference's median (dashed) and 25-75% band (dotted); returns the number of traces added."""
+    bands = thin(pd.DataFrame(equity_bands(batch).T, index=pd.DatetimeIndex(batch.index), columns=BAND_PERCENTILES))
+    for pct, style, label in ((50, "dash", f"{name}: median"), (25, "dot", f"{name}: 25-75%"), (75, "dot", "")):
+        fig.add_trace(go.Scatter(
+            x=iso_dates(bands.index), y=bands[pct].to_numpy(), mode="lines", name=label or f"{name}: 75th percentile",
+            showlegend=bool(label), line={"width": 1.6 if pct == 50 else 1.0, "color": "#374151", "dash": style},
+            hovertemplate=f"{name} {pct}%: %{{y:.2f}}x<extra></extra>"))
+    return 3
 
 
 def terminal_wealth_figure(scenario_results: Mapping[str, Mapping[str, Any]]) -> go.Figure:

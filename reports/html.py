@@ -354,18 +354,29 @@ def scenario_table_html(
 
 
 def _scenario_cell(summary: Mapping[str, Any]) -> str:
+    """Median CAGR (large), then every figure the console shows: CAGR and wealth ranges, P(loss), P(beat SPY),
+    CVaR 5% and the median maximum drawdown."""
     median = summary.get("cagr_p50")
     if is_missing(median):
         return "<td>–</td>"
     tint = "rgba(22,163,74,{a})" if median >= 0 else "rgba(220,38,38,{a})"
     alpha = min(abs(float(median)) / 0.3, 1.0) * 0.28 + 0.04
-    low, high = summary.get("cagr_p5"), summary.get("cagr_p95")
-    loss = summary.get("prob_loss")
+
+    def f(key: str, metric: str | None = None) -> str:
+        return esc(format_metric(metric or key, summary.get(key)))
+
+    def wealth(key: str) -> str:
+        value = summary.get(key)
+        return "–" if is_missing(value) else esc(f"{float(value):.2f}x")
+
     return (
         f'<td style="background:{tint.format(a=round(alpha, 3))}">'
-        f'<span class="big">{esc(format_metric("cagr", median))}</span>'
-        f'<span class="small">5–95%: {esc(format_metric("cagr", low))} … {esc(format_metric("cagr", high))}</span>'
-        f'<span class="small">P(loss) {esc(format_metric("prob_loss", loss))}</span></td>'
+        f'<span class="big">{f("cagr_p50", "cagr")}</span>'
+        f'<span class="small">CAGR 5–95%: {f("cagr_p5", "cagr")} … {f("cagr_p95", "cagr")}</span>'
+        f'<span class="small">wealth {wealth("terminal_wealth_p50")} ({wealth("terminal_wealth_p5")} … '
+        f'{wealth("terminal_wealth_p95")})</span>'
+        f'<span class="small">P(loss) {f("prob_loss")} · P(&gt;SPY) {f("prob_beat_benchmark")}</span>'
+        f'<span class="small">CVaR 5% {f("cvar_5")} · median max DD {f("median_max_drawdown")}</span></td>'
     )
 
 
@@ -378,6 +389,7 @@ def render_page(
     scenario_results: Mapping[str, Mapping[str, Any]] | None = None,
     simulation_meta: Mapping[str, Any] | None = None,
     sort_by: str | None = "sharpe",
+    lead_sections: Sequence[tuple[str, str, str]] = (),
 ) -> str:
     """The whole ``index.html`` as a string.
 
@@ -390,6 +402,7 @@ def render_page(
     scenario_results : ``{scenario: {strategy: BatchResult}}`` for the scenario section.
     simulation_meta : ``seed``, ``method``, ``paths``, ``years``, ``probabilities``, ``blend`` of the simulation.
     sort_by : metric the metrics table is ordered by (descending, or ascending for costs/volatility).
+    lead_sections : ``(id, nav label, html)`` sections shown first (the decision of a scenario report).
     """
     results = list(results)
     meta = dict(simulation_meta or {})
@@ -401,7 +414,7 @@ def render_page(
     bench_names = list(charts.benchmark_curves(results).columns) if results else []
     colors = charts.color_map(names, bench_names)
 
-    sections: list[tuple[str, str, str]] = []  # (id, nav label, html)
+    sections: list[tuple[str, str, str]] = list(lead_sections)  # (id, nav label, html)
     if results:
         sections.append(("summary", "Summary", (
             "<section id=\"summary\"><h2>At a glance</h2>"
@@ -478,6 +491,14 @@ def _subtitle(results: Sequence[BacktestResult], scenario_results: Any, ctx: Map
 
 
 def _scenario_section(scenario_results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> str:
+    """Scenario matrix, fan charts (SPY's median band over each) and terminal wealth; one row per distinct book."""
+    from theses.reports.decision import BENCHMARK, distinct_labels, relabel
+
+    labels = distinct_labels(scenario_results)
+    references = {s: batches.get(BENCHMARK) for s, batches in scenario_results.items()}
+    blend = meta.get("blend")
+    meta = {**meta, "blend": relabel(blend, labels) if isinstance(blend, Mapping) else blend}
+    scenario_results = {s: relabel(batches, labels) for s, batches in scenario_results.items()}
     facts = []
     for key in ("method", "paths", "years", "seed"):
         if key in meta and not is_missing(meta[key]):
@@ -486,8 +507,10 @@ def _scenario_section(scenario_results: Mapping[str, Mapping[str, Any]], meta: M
     if isinstance(probabilities, Mapping) and probabilities:
         facts.append("probabilities " + ", ".join(f"{k} {float(v):.0%}" for k, v in probabilities.items()))
     lede = (
-        "Simulated price paths per scenario. Each cell: median CAGR, the 5–95% range of CAGR across paths, and "
-        "the probability of ending below the starting capital."
+        "Simulated price paths per scenario. Each cell: median CAGR; the 5–95% range of CAGR and of terminal "
+        "wealth across paths; the probability of ending below the starting capital and of beating SPY on the "
+        "same path; the mean of the worst 5% of terminal returns (CVaR) and the median maximum drawdown. "
+        "Books identical on every path are listed once."
         + (f" ({'; '.join(facts)})" if facts else "")
     )
     parts = [
@@ -498,11 +521,12 @@ def _scenario_section(scenario_results: Mapping[str, Mapping[str, Any]], meta: M
     for scenario, batches in scenario_results.items():
         if not batches:
             continue
-        fig = charts.fan_figure(scenario, batches)
+        fig = charts.fan_figure(scenario, batches, reference=references.get(scenario), reference_name=BENCHMARK)
         parts.append(
             f"<section id=\"fan-{slug(scenario)}\"><h2>{esc(fig.layout.title.text)}</h2>"
             "<p class=\"lede\">Bands hold 50% and 90% of the simulated paths; the line is the median path-wise "
-            "percentile. Pick a strategy in the menu.</p>"
+            "percentile; SPY's median (dashed) and 25–75% band (dotted) are drawn over it. Pick a strategy in the "
+            "menu.</p>"
             f"{figure_html(_untitled(fig), f'chart-fan-{slug(scenario)}')}</section>"
         )
     fig = charts.terminal_wealth_figure(scenario_results)

@@ -37,8 +37,10 @@ def render_markdown(
     scenario_results: Mapping[str, Mapping[str, Any]] | None = None,
     simulation_meta: Mapping[str, Any] | None = None,
     sort_by: str | None = "sharpe",
+    lead_markdown: Sequence[str] = (),
 ) -> str:
-    """The text of ``summary.md`` (``context`` as completed by the HTML page's defaults)."""
+    """The text of ``summary.md`` (``context`` as completed by the HTML page's defaults); ``lead_markdown``
+    lines (e.g. the decision) come right after the header facts."""
     from theses.reports.html import sort_rows
 
     out = [f"# {title}", ""]
@@ -46,6 +48,7 @@ def render_markdown(
         if context.get(key) not in (None, ""):
             out.append(f"- **{label}:** {context[key]}")
     out.append("")
+    out += list(lead_markdown)
     if results:
         frame = sort_rows(metrics_table(results), sort_by)
         keys = [k for k in KEY_METRICS if k in frame.columns]
@@ -70,6 +73,12 @@ def render_markdown(
 
 
 def _scenario_markdown(scenario_results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> list[str]:
+    from theses.reports.decision import distinct_labels, relabel
+
+    labels = distinct_labels(scenario_results)  # books identical on every path are listed once
+    blend = meta.get("blend")
+    meta = {**meta, "blend": relabel(blend, labels) if isinstance(blend, Mapping) else blend}
+    scenario_results = {s: relabel(batches, labels) for s, batches in scenario_results.items()}
     scenarios = list(scenario_results)
     strategies: dict[str, None] = {}
     for batches in scenario_results.values():

@@ -1,16 +1,17 @@
-"""The main job: every strategy on history (full and since the essay) and on the essay's scenarios.
+"""The main job: every strategy on history (full and since the essay) and the decision across the essay's scenarios.
 
 History comes from the usual order (the price cache, a CSV folder, Yahoo Finance when online, else the
 embedded sample of closes, with a note saying which and its last date); the scenarios always run, offline,
-from the shipped calibration.
+from the shipped calibration, and the decision study answers which book to hold across them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from theses.studies.decide import Decision, decide
 from theses.studies.history import Comparison, compare
-from theses.studies.scenarios import ProgressFn, SimulationRun, simulate
+from theses.studies.scenarios import ProgressFn, SimulationRun
 from theses.studies.settings import (
     DEFAULT_SETTINGS,
     DEMO_PATHS,
@@ -27,21 +28,26 @@ class DemoRun:
 
     history: Comparison
     since_essay: Comparison
-    simulation: SimulationRun
+    decision: Decision
 
     @property
     def history_source(self) -> str:
         return self.history.context.source
+
+    @property
+    def simulation(self) -> SimulationRun:
+        """The scenario simulation behind the decision."""
+        return self.decision.run
 
 
 def demo(
     *, data_dir: str | None = None, paths: int = DEMO_PATHS, years: float = DEMO_YEARS, seed: int = DEMO_SEED,
     progress: ProgressFn | None = None,
 ) -> DemoRun:
-    """Compare every strategy with SPY and RSP on history and on simulated paths of every scenario."""
+    """Compare every strategy with SPY and RSP on history, and decide between them across every scenario."""
     chosen = resolve_strategies(None)
     history = compare(chosen, data_dir=data_dir)
     since = compare(chosen, start=ESSAY_DATE, data_dir=data_dir)
-    simulation = simulate(chosen, scenarios="all", paths=paths, years=years, seed=seed, settings=DEFAULT_SETTINGS,
-                          progress=progress)
-    return DemoRun(history, since, simulation)
+    decision = decide(chosen, scenarios="all", paths=paths, years=years, seed=seed, settings=DEFAULT_SETTINGS,
+                      progress=progress)
+    return DemoRun(history, since, decision)

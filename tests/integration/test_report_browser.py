@@ -1,8 +1,10 @@
 """Open a report's index.html in headless Chromium, offline, and check what a reader would see.
 
 Asserts: no console errors or uncaught exceptions, every chart container holds a rendered plot (an
-``svg`` inside its plotly div), the metrics table lists every strategy and benchmark. A screenshot is
-saved under the test's folder and copied to ``test-output/`` (git-ignored) for people to look at.
+``svg`` inside its plotly div), the metrics table lists every strategy and benchmark; the decision report
+(a scenario report led by the decision) renders its verdict and every decision chart the same way. A
+screenshot is saved under the test's folder and copied to ``test-output/`` (git-ignored) for people to
+look at.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.report_factory import synthetic_result, synthetic_simulation
-from theses.reports import write_report
+from tests.unit.report_factory import synthetic_result, synthetic_run, synthetic_simulation
+from theses.reports import write_decision_report, write_report
 
 pytestmark = pytest.mark.browser
 
@@ -98,12 +100,14 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         context=context, simulation=scenarios, simulation_meta=meta)
 
 
-def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
-    binary = chromium_or_skip()
-    index = report_dir / "index.html"
+def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name: str) -> tuple[PlotScan, str]:
+    """Open ``index`` three times: the DOM and console log, a copy with an error hook, a screenshot.
+
+    Asserts that the browser logged no console errors, the hook caught none, and every chart drew an svg;
+    returns the scan of the rendered DOM and the DOM itself.
+    """
     source = index.read_text(encoding="utf-8")
     expected_charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', source)
-    assert len(expected_charts) == 9  # 6 backtest charts + 2 fans + terminal wealth
 
     # 1. The page itself, as saved: rendered DOM and the browser's console log.
     done = run_chromium(binary, tmp_path / "profile1", "--enable-logging=stderr", "--v=0", "--dump-dom",
@@ -114,12 +118,12 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
         if "CONSOLE" in line and re.search(r"error|uncaught|exception", line, re.IGNORECASE)
     ]
     assert console_errors == []
+    dom = done.stdout
     scan = PlotScan()
-    scan.feed(done.stdout)
+    scan.feed(dom)
     assert set(scan.charts) == set(expected_charts)
     not_rendered = [cid for cid, has_svg in scan.charts.items() if not has_svg]
     assert not_rendered == []
-    assert sorted(scan.table_rows) == sorted(["alpha", "long_short", "gamma", "SPY", "RSP"])
 
     # 2. A copy with an error hook: console.error calls and uncaught exceptions, whatever the log level.
     hooked = tmp_path / "hooked.html"
@@ -136,4 +140,36 @@ def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     assert shot.is_file() and shot.stat().st_size > 50_000, done.stderr[-2000:]
     out = REPO_ROOT / "test-output"
     out.mkdir(exist_ok=True)
-    shutil.copyfile(shot, out / "report_browser.png")
+    shutil.copyfile(shot, out / shot_name)
+    return scan, dom
+
+
+def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    index = report_dir / "index.html"
+    charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
+    assert len(charts) == 9  # 6 backtest charts + 2 fans + terminal wealth
+    scan, _ = rendered_without_errors(binary, index, tmp_path, "report_browser.png")
+    assert sorted(scan.table_rows) == sorted(["alpha", "long_short", "gamma", "SPY", "RSP"])
+
+
+@pytest.fixture(scope="module")
+def decision_report_dir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    from theses.studies.decide import analyse
+
+    decision = analyse(synthetic_run(ruin_paths=3))
+    folder = write_decision_report(decision, tmp_path_factory.mktemp("browser") / "decision")
+    return folder, decision.verdict
+
+
+def test_decision_report_renders_in_chromium(decision_report_dir: tuple[Path, str], tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    folder, verdict = decision_report_dir
+    index = folder / "index.html"
+    charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
+    decision_charts = ["chart-scoreboard", "chart-certainty", "chart-regret", "chart-tornado", "chart-mix"]
+    assert charts[:5] == decision_charts and len(charts) == 8  # + 2 fans + terminal wealth
+    scan, dom = rendered_without_errors(binary, index, tmp_path, "decision_report_browser.png")
+    assert set(decision_charts) <= {cid for cid, drawn in scan.charts.items() if drawn}
+    assert verdict.split(" (")[0] in dom and 'id="verdict"' in dom
+    assert "updatemenu" in dom  # the scoreboard's metric menu was drawn

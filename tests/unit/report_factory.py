@@ -137,3 +137,38 @@ def synthetic_simulation() -> tuple[dict[str, dict[str, BatchResult]], dict]:
                   "beta": {"cagr_p50": 0.01, "cagr_p5": -0.25, "cagr_p95": 0.28, "prob_loss": 0.45}},
     }
     return scenarios, meta
+
+
+def synthetic_run(paths: int = 200, n: int = 300, ruin_paths: int = 0):
+    """A scenario run built by hand: two scenarios x (alpha, beta, index_beta, SPY, RSP); index_beta is SPY.
+
+    ``ruin_paths`` of beta's paths in damp_squib are wiped out (maximum drawdown -100%). No request is kept,
+    so a decision on it has in-sample figures only.
+    """
+    from dataclasses import replace
+
+    from theses.engine.metrics import scenario_blend
+    from theses.studies.scenarios import SimulationRun
+
+    drifts = {"jetsons": {"alpha": 0.0008, "beta": 0.0005, "SPY": 0.0004, "RSP": 0.0003},
+              "damp_squib": {"alpha": -0.0006, "beta": 0.0001, "SPY": 0.0, "RSP": 0.0001}}
+    results = {}
+    for k, (scenario, by) in enumerate(drifts.items()):
+        batches = {name: synthetic_batch(name, 10 * k + i, paths=paths, n=n, drift=drift)
+                   for i, (name, drift) in enumerate(by.items())}
+        if ruin_paths and scenario == "damp_squib":
+            beta = batches["beta"]
+            drawdown, terminal = beta.max_drawdown.copy(), beta.terminal_wealth.copy()
+            drawdown[:ruin_paths], terminal[:ruin_paths] = -1.0, 0.0
+            batches["beta"] = replace(beta, max_drawdown=drawdown, terminal_wealth=terminal)
+        batches["index_beta"] = replace(batches["SPY"], name="index_beta")
+        results[scenario] = {name: batches[name] for name in ("alpha", "beta", "index_beta", "SPY", "RSP")}
+    probabilities = {"jetsons": 0.6, "damp_squib": 0.4}
+    blend = {name: scenario_blend({s: {"terminal_wealth": results[s][name].terminal_wealth,
+                                       "cagr": results[s][name].cagr, "max_drawdown": results[s][name].max_drawdown}
+                                   for s in results}, probabilities) for name in results["jetsons"]}
+    index = results["jetsons"]["SPY"].index
+    return SimulationRun(results=results, probabilities=probabilities, blend=blend, seed=77, method="t",
+                         paths=paths, years=(n - 1) / 252, index=index,
+                         benchmark_terminal={s: r["SPY"].terminal_wealth for s, r in results.items()},
+                         notes=("synthetic paths",))
