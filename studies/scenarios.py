@@ -17,6 +17,7 @@ any ``map``-like callable) gives the same result as the in-process run.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -179,7 +180,8 @@ def resolve_probabilities(
         note = (f"no prior in {names}: every scenario run gets an equal share 1/{len(specs)}; write prior = P "
                 "in the file or pass --probabilities to choose")
         return {spec.name: 1.0 / len(specs) for spec in specs}, (note,)
-    total = sum(float(spec.prior) for spec in specs)  # type: ignore[arg-type]
+    # fsum: the correctly rounded sum, whatever the order the scenarios run in (priors summing to 1 stay as written)
+    total = math.fsum(float(spec.prior) for spec in specs)  # type: ignore[arg-type]
     if total <= 0:
         raise StudyError("the priors of the scenarios run sum to 0; give one of them a prior above 0 "
                          "or pass --probabilities")
