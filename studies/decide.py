@@ -248,7 +248,8 @@ def break_even_table(out: Outcomes, books: Sequence[str], top: str, rival: str, 
         prior = float(out.probabilities[k])
         t_star = break_even_belief(utilities[a], utilities[b], out.probabilities, k)
         gaps = [float(np.subtract(*_ce_at(utilities[[a, b]], tilted_probabilities(out.probabilities, k, t),
-                                          gamma, out.years))) for t in (0.0, prior, 1.0)]
+                                          gamma, out.years))) if t > 0 or len(out.scenarios) > 1 else float("nan")
+                for t in (0.0, prior, 1.0)]  # one scenario alone has no "probability 0"
         low, high, below_by, above_by = 0.0, 1.0, None, None
         for j, name in enumerate(books):
             t_j = break_even_belief(utilities[a], utilities[j], out.probabilities, k) if j != a else np.nan
@@ -481,6 +482,8 @@ def _mix_sentence(d: Decision) -> str:
 
 def _belief_sentence(d: Decision) -> str:
     table = d.break_even.dropna(subset=["break_even"])
+    if len(d.break_even) == 1:
+        return "With one scenario there is no belief to vary."
     if table.empty:
         return f"No single scenario's probability in [0, 1] makes {d.rival} (second) overtake {d.top}."
     nearest = (table["break_even"] - table["prior"]).abs().idxmin()
