@@ -135,7 +135,7 @@ def distinct_books(out: Outcomes) -> tuple[list[str], dict[str, list[str]]]:
 
     first = identical_rows(np.concatenate([out.wealth, out.max_drawdown], axis=1))
     kept = [b for i, b in enumerate(out.books) if first[i] == i]
-    same = {out.books[j]: [b for i, b in enumerate(out.books) if first[i] == j and i != j] for j in set(first)}
+    same = {out.books[j]: [b for i, b in enumerate(out.books) if first[i] == j and i != j] for j in sorted(set(first))}
     return kept, {k: v for k, v in same.items() if v}
 
 
