@@ -161,6 +161,62 @@ def benchmark_curves(
     return pd.DataFrame(out, index=benchmarks.index, columns=benchmarks.columns)
 
 
+def invested_entry(weights: np.ndarray, turnover: np.ndarray, first_trade: int) -> int:
+    """The bar of the initial entry: the first trade, or later when nothing of the first target had a price.
+
+    A book whose every targeted ticker lists later (100% DASH before 2020-12-09) buys nothing at its first
+    trade bar and sits in cash; its window starts at the first bar that buys something, so years of cash are
+    not averaged into its CAGR. A first target of all cash (a trend filter that starts out) is a decision,
+    and keeps its bar.
+    """
+    if first_trade < 0 or turnover[first_trade] > 0:
+        return first_trade
+    rows = np.flatnonzero(~np.isnan(weights[:first_trade]).all(axis=1))
+    if not len(rows) or not np.nansum(np.abs(weights[rows[-1]])) > 0:
+        return first_trade
+    traded = np.flatnonzero(turnover[first_trade:] > 0)
+    return first_trade + int(traded[0]) if len(traded) else first_trade
+
+
+def late_listings(weights: pd.DataFrame, prices: pd.DataFrame, start: int) -> dict[str, str]:
+    """Tickers given a non-zero target whose first price comes after the window's first bar -> that date."""
+    targeted = weights.columns[(weights.fillna(0.0) != 0).any(axis=0).to_numpy()]
+    out: dict[str, str] = {}
+    for ticker in targeted:
+        first = prices[ticker].first_valid_index()
+        if first is not None and prices.index.get_loc(first) > start + 1:
+            out[str(ticker)] = first.strftime("%Y-%m-%d")
+    return out
+
+
+def cost_turnover_metrics(
+    costs: pd.DataFrame, turnover: pd.Series, window_equity: pd.Series, entry: int, config: BacktestConfig
+) -> dict[str, float]:
+    """Cost and turnover metrics over the window (see :func:`engine.metrics.cost_drag_bps` and
+    :func:`engine.metrics.turnover_figures`), plus the totals over the initial cash."""
+    from theses.engine.metrics import cost_drag_bps, turnover_figures
+
+    window = turnover.reindex(window_equity.index).to_numpy()
+    drag = cost_drag_bps(costs, window_equity, config.periods_per_year)
+    totals = costs.loc[window_equity.index[0]:].sum(axis=0) / config.initial_cash
+    n_returns = max(len(window_equity) - 1, 1)
+    return {
+        **turnover_figures(window, entry, config.periods_per_year),
+        "cost_drag_bps": drag["total"],
+        "fee_drag_bps": drag["fees"],
+        "slippage_drag_bps": drag["slippage"],
+        "borrow_drag_bps": drag["borrow"],
+        # Kept for comparison with earlier figures: traded notional (both sides, the entry included) over
+        # equity per year, and cost totals over the initial cash.
+        "turnover": float(window[1:].sum() / n_returns * config.periods_per_year),
+        "costs": float(totals["fees"] + totals["slippage"] + totals["borrow"]),
+        "fees": float(totals["fees"]),
+        "slippage": float(totals["slippage"]),
+        "borrow": float(totals["borrow"]),
+        "interest": float(totals["interest"]),
+    }
+
+
 def _performance(equity: pd.Series, bench: pd.Series | None, config: BacktestConfig) -> dict[str, Any]:
     from theses.engine.metrics import (
         performance_metrics,  # written alongside; imported here to keep import light
@@ -278,36 +334,30 @@ def backtest(
         columns=TRADE_COLUMNS,
     )
 
+    entry = invested_entry(aligned.to_numpy(), turnover_a, first_trade)
     if benchmarks is not None:
         if isinstance(benchmarks, pd.Series):
             benchmarks = benchmarks.to_frame(name=benchmarks.name or "benchmark")
         benchmarks = _check_prices(benchmarks, "benchmarks")
         if not benchmarks.index.equals(index):
             raise EngineError("benchmarks must be on the index of prices; align them (e.g. .reindex(prices.index))")
-        bench_equity = benchmark_curves(benchmarks, first_trade, config.initial_cash).set_axis(index)
+        bench_equity = benchmark_curves(benchmarks, entry, config.initial_cash).set_axis(index)
     else:
         bench_equity = pd.DataFrame(index=index)
 
-    start = window_start(first_trade)
+    start = window_start(entry)
     window_equity = equity.iloc[start:]
     first_bench = bench_equity.iloc[start:, 0] if bench_equity.shape[1] else None
     metrics = _performance(window_equity, first_bench, config)
-    n_returns = max(len(window_equity) - 1, 1)
-    totals = costs_a.sum(axis=0) / config.initial_cash
-    metrics.update(
-        turnover=float(turnover_a[start + 1 :].sum() / n_returns * config.periods_per_year),
-        costs=float(totals[0] + totals[1] + totals[2]),
-        fees=float(totals[0]),
-        slippage=float(totals[1]),
-        borrow=float(totals[2]),
-        interest=float(totals[3]),
-    )
+    metrics.update(cost_turnover_metrics(costs, turnover, window_equity, entry - start if entry >= 0 else -1,
+                                         config))
     benchmark_metrics = {
         str(col): _performance(bench_equity[col].iloc[start:], first_bench, config) for col in bench_equity
     }
     config_dict = config.to_dict()
     config_dict["window_start"] = index[start].strftime("%Y-%m-%d")
-    config_dict["first_trade"] = index[first_trade].strftime("%Y-%m-%d") if first_trade >= 0 else None
+    config_dict["first_trade"] = index[entry].strftime("%Y-%m-%d") if entry >= 0 else None
+    config_dict["late_listings"] = late_listings(aligned, prices, start)
     return BacktestResult(
         name=name,
         equity=equity,

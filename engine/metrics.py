@@ -504,6 +504,65 @@ def rolling_sharpe(
     return _along_time(returns, window, sharpe)
 
 
+def rolling_sortino(
+    returns: ReturnsLike, window: int, risk_free: float = 0.0, periods_per_year: float | str = DAILY
+) -> pd.Series | np.ndarray:
+    """Annualised Sortino ratio of each trailing ``window`` periods (see :func:`sortino_ratio`).
+
+    ``mean(r - rf_p) / sqrt(mean(min(r - rf_p, 0) ** 2)) * sqrt(periods_per_year)`` over periods
+    ``t - window + 1 .. t``: the downside deviation averages over *all* periods of the window, as quantstats'
+    ``rolling_sortino`` does (its ``sum(negatives ** 2) / window``). The last value equals
+    :func:`sortino_ratio` of the last ``window`` returns. NaN until the window is full, wherever it holds a NaN
+    and where no period of the window is below the risk-free rate. Shapes as :func:`rolling_volatility`.
+    """
+    factor = annualization_factor(periods_per_year)
+
+    def sortino(frame: Any) -> Any:
+        excess = frame - risk_free / factor
+        downside = np.sqrt((np.minimum(excess, 0.0) ** 2).rolling(window).mean())
+        return excess.rolling(window).mean() / downside.where(downside > _ZERO_DISPERSION) * float(np.sqrt(factor))
+
+    return _along_time(returns, window, sortino)
+
+
+def rolling_beta(returns: ReturnsLike, benchmark_returns: ReturnsLike, window: int) -> pd.Series | np.ndarray:
+    """Beta to the benchmark over each trailing ``window`` periods, ``cov(r, b) / var(b)`` (see :func:`beta`).
+
+    quantstats' ``rolling_greeks(...)["beta"]`` (its ``corr * std(r) / std(b)`` is the same slope). Two Series
+    are aligned on their index first (the result is on ``returns``' index); arrays pair by position, and a 2-D
+    ``returns`` ``(paths, periods)`` takes a benchmark of one row ``(periods,)`` or one per path. NaN until the
+    window is full, wherever it holds a NaN in either series, and where the benchmark does not vary.
+    """
+    if isinstance(returns, pd.Series):
+        bench = (benchmark_returns.reindex(returns.index) if isinstance(benchmark_returns, pd.Series)
+                 else pd.Series(_values(benchmark_returns), index=returns.index))
+        frame = returns.astype(np.float64)
+        both = frame.notna() & bench.notna()
+        r, b = frame.where(both), bench.astype(np.float64).where(both)
+        cov = (r * b).rolling(window).mean() - r.rolling(window).mean() * b.rolling(window).mean()
+        var = (b * b).rolling(window).mean() - b.rolling(window).mean() ** 2
+        return cov / var.where(var > 1e-30)
+    values = _returns(returns)
+    bench = np.broadcast_to(np.asarray(benchmark_returns, dtype=np.float64), values.shape)
+    rows = [rolling_beta(pd.Series(row), pd.Series(brow), window).to_numpy()
+            for row, brow in zip(np.atleast_2d(values), np.atleast_2d(bench), strict=True)]
+    return rows[0] if values.ndim == 1 else np.vstack(rows)
+
+
+def volatility_matched(returns: pd.Series, benchmark_returns: pd.Series) -> pd.Series:
+    """Returns scaled to the benchmark's volatility, ``r / std(r) * std(b)``, for a like-for-like chart.
+
+    quantstats' ``match_volatility`` of its returns plot (standard deviations over the common dates, ddof=1);
+    the mean scales with the same factor, so the Sharpe ratio is unchanged. All NaN when ``r`` does not vary.
+    """
+    bench = benchmark_returns.reindex(returns.index)
+    both = returns.notna() & bench.notna()
+    own, target = float(returns[both].std()), float(bench[both].std())
+    if not np.isfinite(own) or own <= _ZERO_DISPERSION:
+        return returns * np.nan
+    return returns * (target / own)
+
+
 # ----------------------------------------------------------------------------------------------------------
 # versus a benchmark
 
@@ -598,6 +657,143 @@ def worst_month(returns: pd.Series) -> float:
     """Lowest compounded calendar-month return; NaN when there is none."""
     months = monthly_returns(returns).dropna()
     return float(months.min()) if len(months) else float("nan")
+
+
+def annual_returns(returns: pd.Series) -> pd.Series:
+    """Returns compounded by calendar year, ``prod(1 + r) - 1`` over each year's periods, indexed by year (int).
+
+    quantstats' end-of-year returns (its ``EOY`` column and yearly-returns bars); a partial first or last year
+    counts as a year; a year whose returns are all NaN is NaN.
+    """
+    if not isinstance(returns.index, pd.DatetimeIndex):
+        raise TypeError("annual_returns needs returns indexed by a DatetimeIndex")
+    growth = (1.0 + returns.astype(np.float64)).groupby(returns.index.year).prod(min_count=1)
+    return growth - 1.0
+
+
+DRAWDOWN_COLUMNS: tuple[str, ...] = ("start", "trough", "recovery", "depth", "days")
+
+
+def drawdown_periods(equity: pd.Series, top: int | None = 5) -> pd.DataFrame:
+    """Every drawdown of an equity curve (or the ``top`` deepest), deepest first.
+
+    A drawdown runs from a running high (``start``: the last date at that high) through its lowest point
+    (``trough``) to the first date back at or above the high (``recovery``; NaT when not recovered by the last
+    date). ``depth`` is ``trough value / high - 1`` (negative) and ``days`` the calendar days from ``start`` to
+    ``recovery`` (to the last date when not recovered). The deepest one is :func:`drawdown_details`' maximum
+    drawdown. quantstats' ``drawdown_details`` finds the same periods but dates each by its first and last day
+    *below* the high (one trading day after our ``start``, one before our ``recovery``); its ``valley`` is our
+    ``trough`` and its ``max drawdown`` our ``depth`` x 100.
+
+    Parameters
+    ----------
+    equity : pd.Series
+        Portfolio value by date; NaN values are dropped.
+    top : int or None, default 5
+        How many periods to keep (None: all).
+
+    Returns
+    -------
+    pd.DataFrame
+        Columns ``start, trough, recovery`` (Timestamps), ``depth`` (float), ``days`` (int); empty when the
+        curve never falls.
+    """
+    values = equity.astype(np.float64).dropna()
+    drawdown = drawdown_series(values.to_numpy())
+    under = drawdown < 0
+    if not under.any():
+        return pd.DataFrame(columns=list(DRAWDOWN_COLUMNS))
+    edges = np.diff(np.concatenate(([0], under.astype(np.int8), [0])))
+    first_under, back = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)  # back: first bar at the high again
+    index = values.index
+    rows = []
+    for lo, hi in zip(first_under, back, strict=True):
+        trough = lo + int(np.argmin(drawdown[lo:hi]))
+        start = max(lo - 1, 0)  # the last bar at the high (the first bar when the curve opens below it)
+        recovered = hi < len(values)
+        end = index[hi] if recovered else index[-1]
+        rows.append((index[start], index[trough], index[hi] if recovered else pd.NaT, float(drawdown[trough]),
+                     int((end - index[start]).days)))
+    table = pd.DataFrame(rows, columns=list(DRAWDOWN_COLUMNS))
+    table = table.sort_values("depth", kind="stable").reset_index(drop=True)
+    return table if top is None else table.head(top)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# costs and turnover of one run
+
+
+def cost_drag_bps(
+    costs: pd.DataFrame, equity: pd.Series, periods_per_year: float | str = DAILY
+) -> dict[str, float]:
+    """Annualised return lost to each kind of cost, in basis points a year of average equity.
+
+    ``sum(cost of the kind) / mean(equity) / years * 1e4`` with ``years = (len(equity) - 1) /
+    periods_per_year`` (the CAGR's years). When costs scale with equity (fees and slippage on trades sized as
+    fractions of equity, borrow on short value) this is the drag on the annual return; unlike a total over the
+    *starting* capital it does not grow with the length of the window or with the book's growth.
+
+    Parameters
+    ----------
+    costs : pd.DataFrame
+        Per-bar costs in currency, columns ``fees``, ``slippage``, ``borrow`` (others ignored), on the dates of
+        ``equity`` or a superset of them.
+    equity : pd.Series
+        Portfolio value over the window measured.
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    dict
+        ``fees``, ``slippage``, ``borrow`` and ``total`` in bps/yr (NaN with fewer than two dates or no
+        positive average equity).
+    """
+    kinds = ("fees", "slippage", "borrow")
+    equity = equity.astype(np.float64).dropna()
+    years = (len(equity) - 1) / annualization_factor(periods_per_year)
+    average = float(equity.mean()) if len(equity) else float("nan")
+    if years <= 0 or not average > 0:
+        return dict.fromkeys((*kinds, "total"), float("nan"))
+    window = costs.reindex(equity.index).fillna(0.0)
+    out = {kind: float(window[kind].sum()) / average / years * 1e4 for kind in kinds}
+    out["total"] = out["fees"] + out["slippage"] + out["borrow"]
+    return out
+
+
+def turnover_figures(
+    turnover: ReturnsLike, entry: int = 0, periods_per_year: float | str = DAILY
+) -> dict[str, float]:
+    """One-way turnover per year excluding the initial entry, and the initial entry on its own.
+
+    ``turnover[t]`` is the traded notional at bar t over the portfolio value (buys and sells both counted, the
+    engine's per-bar figure). The initial entry is bar ``entry`` (the first trade: cash into the book).
+    ``turnover_ex_entry = sum(turnover[entry + 1:]) / 2 / years``, ``years = (len(turnover) - 1) /
+    periods_per_year``: one-way (half of buys + sells, so selling 10% of the book to buy another 10% is 10%),
+    per year, over the bars after the entry; a buy-and-hold book is 0. ``initial_entry = turnover[entry]``
+    (1.0 when all cash is invested in a long book; more with shorts).
+
+    Parameters
+    ----------
+    turnover : pd.Series or np.ndarray
+        Per-bar turnover over the measured window (1-D), bar 0 being the window's first bar.
+    entry : int, default 0
+        Position of the initial entry in ``turnover`` (-1 when nothing traded).
+    periods_per_year : float or str, default 252
+        See :func:`annualization_factor`.
+
+    Returns
+    -------
+    dict
+        ``turnover_ex_entry`` (fraction of equity per year), ``initial_entry`` (fraction of equity).
+    """
+    values = np.nan_to_num(_values(turnover), nan=0.0)
+    years = (len(values) - 1) / annualization_factor(periods_per_year)
+    if entry < 0 or entry >= len(values):
+        return {"turnover_ex_entry": 0.0 if years > 0 else float("nan"), "initial_entry": 0.0}
+    after = float(values[entry + 1 :].sum())
+    return {"turnover_ex_entry": after / 2.0 / years if years > 0 else float("nan"),
+            "initial_entry": float(values[entry])}
 
 
 # ----------------------------------------------------------------------------------------------------------

@@ -202,3 +202,58 @@ def test_rebalance_masks():
     # 2020-12-31 (Thu) and 2021-01-04 (Mon) are in different ISO weeks; 04 and 05 Jan share one.
     assert rebalance_mask(dates, "weekly", "first").tolist() == [True, False, True, False, True, True]
     assert rebalance_mask(dates, "daily").all() and not rebalance_mask(dates, "none").any()
+
+
+def test_cost_and_turnover_metrics_of_a_rebalanced_book():
+    prices, weights = one_asset([100, 100, 110, 121, 121], {0: 0.5, 2: 0.5})
+    result = backtest(prices, weights, FEE_10BPS)
+    m = result.metrics
+    # Entry at bar 1 (500 of 999.5... turnover 0.5), one rebalance at bar 3 (52.75 / 1104.5): one-way is half.
+    years = 4 / 252  # the window is bars 0..4: four return periods
+    assert m["initial_entry"] == pytest.approx(0.5, rel=1e-12)
+    assert m["turnover_ex_entry"] == pytest.approx(52.75 / 1104.5 / 2 / years, rel=1e-12)
+    # Fees 0.5 + 0.05275 over the average equity, per year, in bps.
+    average = result.equity.mean()
+    assert m["fee_drag_bps"] == pytest.approx(0.55275 / average / years * 1e4, rel=1e-12)
+    assert m["slippage_drag_bps"] == 0.0 and m["borrow_drag_bps"] == 0.0
+    assert m["cost_drag_bps"] == pytest.approx(m["fee_drag_bps"])
+    # The earlier figures stay: fees over the initial cash, turnover with the entry and both sides.
+    assert m["fees"] == pytest.approx(0.55275 / 1000, rel=1e-12)
+    assert m["turnover"] == pytest.approx((0.5 + 52.75 / 1104.5) / 4 * 252, rel=1e-12)
+
+
+def test_buy_and_hold_has_no_turnover_after_its_entry():
+    prices, weights = one_asset([100, 100, 110, 121, 121], {0: 1.0})
+    result = backtest(prices, weights, BacktestConfig(rebalance=RebalanceRule("none")))
+    assert result.metrics["turnover_ex_entry"] == 0.0
+    assert result.metrics["initial_entry"] == pytest.approx(1.0)
+
+
+def test_a_book_whose_tickers_all_list_later_starts_at_the_listing():
+    dates = pd.bdate_range("2020-01-06", periods=8)
+    prices = pd.DataFrame({"A": [np.nan] * 4 + [10.0, 11.0, 12.0, 13.0], "SPY": np.linspace(100, 107, 8)},
+                          index=dates)
+    weights = pd.DataFrame({"A": 1.0}, index=dates)
+    result = backtest(prices[["A"]], weights, BacktestConfig(rebalance=RebalanceRule("daily")),
+                      benchmarks=prices[["SPY"]])
+    # Nothing could be bought before A listed (bar 4): the window starts the bar before the first purchase.
+    assert result.config["first_trade"] == dates[4].strftime("%Y-%m-%d")
+    assert result.metrics["start"] == dates[3].strftime("%Y-%m-%d")
+    assert result.metrics["total_return"] == pytest.approx(13.0 / 10.0 - 1, rel=1e-12)
+    assert result.config["late_listings"] == {}  # A lists at the window's first trade: not late for this window
+    assert result.benchmark_equity["SPY"].first_valid_index() == dates[3]
+
+
+def test_a_book_with_one_late_ticker_keeps_its_window_and_names_the_listing():
+    dates = pd.bdate_range("2020-01-06", periods=8)
+    prices = pd.DataFrame({"A": [np.nan] * 4 + [10.0, 11.0, 12.0, 13.0], "B": np.linspace(50, 57, 8)}, index=dates)
+    weights = pd.DataFrame({"A": 0.5, "B": 0.5}, index=dates)
+    result = backtest(prices, weights, BacktestConfig(rebalance=RebalanceRule("daily")))
+    assert result.metrics["start"] == dates[0].strftime("%Y-%m-%d")
+    assert result.config["late_listings"] == {"A": dates[4].strftime("%Y-%m-%d")}
+
+
+def test_a_first_target_of_all_cash_keeps_its_window():
+    prices, weights = one_asset([100, 100, 110, 121, 121], {0: 0.0, 2: 1.0})
+    result = backtest(prices, weights)
+    assert result.metrics["start"] == DATES[0].strftime("%Y-%m-%d")

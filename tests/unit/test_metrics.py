@@ -607,3 +607,125 @@ def test_rolling_statistics_on_paths_equal_each_path_alone():
             np.testing.assert_array_equal(values, function(pd.Series(row)).to_numpy())
     with pytest.raises(EngineError, match="rolling window"):
         m.rolling_volatility(returns, 0)
+
+
+# ------------------------------------------------------------------------- tearsheet series (quantstats parity)
+
+
+def _qs():
+    return pytest.importorskip("quantstats")
+
+
+def test_rolling_sortino_matches_quantstats_and_a_plain_loop():
+    qs = _qs()
+    strat, _ = random_returns(11, n=300)
+    series = pd.Series(strat, index=bdays(300))
+    ours = m.rolling_sortino(series, 63)
+    theirs = qs.stats.rolling_sortino(series, rolling_period=63, prepare_returns=False)
+    np.testing.assert_allclose(ours.to_numpy()[62:], theirs.to_numpy()[62:], rtol=1e-9)
+    assert ours.iloc[:62].isna().all()  # blank, not 0, before the window is full
+    for t in (62, 150, 299):  # each value is the whole-series Sortino of its window
+        assert ours.iloc[t] == pytest.approx(m.sortino_ratio(strat[t - 62 : t + 1]), rel=1e-9)
+    paths = np.vstack([strat, strat[::-1]])
+    np.testing.assert_allclose(m.rolling_sortino(paths, 63)[1], m.rolling_sortino(strat[::-1], 63), rtol=1e-12)
+
+
+def test_rolling_beta_matches_quantstats_and_the_window_beta():
+    qs = _qs()
+    strat, bench = random_returns(12, n=300)
+    index = bdays(300)
+    r, b = pd.Series(strat, index=index), pd.Series(bench, index=index)
+    ours = m.rolling_beta(r, b, 126)
+    theirs = qs.stats.rolling_greeks(r, b, periods=126, prepare_returns=False)["beta"]
+    np.testing.assert_allclose(ours.to_numpy()[125:], theirs.to_numpy()[125:], rtol=1e-8)
+    assert ours.iloc[:125].isna().all()
+    assert ours.iloc[-1] == pytest.approx(m.beta(strat[-126:], bench[-126:]), rel=1e-9)
+    # Paths: each row against the same benchmark row.
+    both = m.rolling_beta(np.vstack([strat, 2 * strat]), bench, 126)
+    np.testing.assert_allclose(both[1][125:], 2 * ours.to_numpy()[125:], rtol=1e-9)
+
+
+def test_volatility_matched_returns_take_the_benchmark_volatility():
+    strat, bench = random_returns(13, n=200)
+    index = bdays(200)
+    matched = m.volatility_matched(pd.Series(strat, index=index), pd.Series(bench, index=index))
+    assert matched.std() == pytest.approx(np.std(bench, ddof=1), rel=1e-12)
+    assert m.sharpe_ratio(matched) == pytest.approx(m.sharpe_ratio(strat), rel=1e-12)
+
+
+def test_annual_returns_compound_each_calendar_year_like_quantstats_eoy():
+    qs = _qs()
+    strat, _ = random_returns(14, n=600)
+    series = pd.Series(strat, index=bdays(600, "2021-03-01"))
+    years = m.annual_returns(series)
+    assert list(years.index) == [2021, 2022, 2023]
+    by_hand = np.prod(1 + strat[series.index.year == 2022]) - 1
+    assert years[2022] == pytest.approx(by_hand, rel=1e-12)
+    table = qs.stats.monthly_returns(series, eoy=True, compounded=True, prepare_returns=False)
+    np.testing.assert_allclose(table["EOY"].astype(float).to_numpy(), years.to_numpy(), rtol=1e-9)
+
+
+def test_drawdown_periods_by_hand():
+    equity = pd.Series([100, 110, 99, 88, 110, 120, 108, 121, 90, 95], dtype=float, index=bdays(10, "2024-01-01"))
+    table = m.drawdown_periods(equity, top=5)
+    assert list(table.columns) == ["start", "trough", "recovery", "depth", "days"]
+    d = equity.index
+    # Deepest first: 121 -> 90 (not recovered), 110 -> 88 (recovered at 110), 120 -> 108 (recovered at 121).
+    assert list(table["start"]) == [d[7], d[1], d[5]]
+    assert list(table["trough"]) == [d[8], d[3], d[6]]
+    assert table["recovery"].iloc[0] is pd.NaT and list(table["recovery"].iloc[1:]) == [d[4], d[7]]
+    np.testing.assert_allclose(table["depth"], [90 / 121 - 1, 88 / 110 - 1, 108 / 120 - 1])
+    assert list(table["days"]) == [(d[9] - d[7]).days, (d[4] - d[1]).days, (d[7] - d[5]).days]
+    assert table["depth"].iloc[0] == pytest.approx(m.drawdown_details(equity).max_drawdown)
+    assert len(m.drawdown_periods(equity, top=2)) == 2
+    assert m.drawdown_periods(pd.Series([1.0, 2.0, 3.0], index=bdays(3))).empty
+
+
+def test_drawdown_periods_match_quantstats_drawdown_details():
+    qs = _qs()
+    strat, _ = random_returns(15, n=500)
+    index = bdays(500)
+    returns = pd.Series(strat, index=index)
+    equity = pd.concat([pd.Series([1.0], index=[index[0] - pd.offsets.BDay(1)]), (1 + returns).cumprod()])
+    ours = m.drawdown_periods(equity, top=None).sort_values("trough").reset_index(drop=True)
+    theirs = qs.stats.drawdown_details(qs.stats.to_drawdown_series(returns))
+    assert len(ours) == len(theirs)
+    np.testing.assert_allclose(ours["depth"] * 100, theirs["max drawdown"].to_numpy(), rtol=1e-9)
+    assert list(ours["trough"].dt.strftime("%Y-%m-%d")) == list(theirs["valley"])
+    positions = {date: i for i, date in enumerate(equity.index)}
+    # quantstats dates the first and last day under water: one bar after our start, one before our recovery.
+    starts = [equity.index[positions[s] + 1].strftime("%Y-%m-%d") for s in ours["start"]]
+    assert starts == list(theirs["start"])
+    recovered = ours["recovery"].notna()
+    ends = [equity.index[positions[r] - 1].strftime("%Y-%m-%d") for r in ours.loc[recovered, "recovery"]]
+    assert ends == list(theirs.loc[recovered.to_numpy(), "end"])
+
+
+def test_cost_drag_is_annual_cost_over_average_equity():
+    index = bdays(505)  # 504 return periods: two years
+    equity = pd.Series(np.linspace(10_000, 30_000, 505), index=index)
+    costs = pd.DataFrame({"fees": 0.0, "slippage": 0.0, "borrow": 0.0, "interest": 0.0}, index=index)
+    costs.iloc[[1, 200, 400], 0] = [10.0, 20.0, 10.0]  # 40 of fees
+    costs.iloc[:, 2] = 0.01  # 5.05 of borrow
+    drag = m.cost_drag_bps(costs, equity)
+    assert drag["fees"] == pytest.approx(40.0 / 20_000 / 2 * 1e4)  # 10 bps/yr
+    assert drag["borrow"] == pytest.approx(5.05 / 20_000 / 2 * 1e4)
+    assert drag["slippage"] == 0.0
+    assert drag["total"] == pytest.approx(drag["fees"] + drag["borrow"])
+    # A constant cost rate on equity is that rate, whatever the growth: 1 bp of equity a day is 252 bps/yr.
+    grow = pd.Series(10_000 * 1.001 ** np.arange(505), index=index)
+    steady = costs.assign(fees=grow * 1e-4, borrow=0.0)
+    assert m.cost_drag_bps(steady, grow)["fees"] == pytest.approx(252 * grow.sum() / grow.mean() / 504, rel=1e-12)
+    assert math.isnan(m.cost_drag_bps(costs.iloc[:1], equity.iloc[:1])["total"])
+
+
+def test_turnover_figures_exclude_the_initial_entry_and_count_one_way():
+    turnover = np.zeros(253)  # 252 periods: one year
+    turnover[1] = 1.0  # the entry: cash into the book
+    turnover[[60, 120]] = [0.2, 0.1]  # two rebalances: 0.15 one-way
+    figures = m.turnover_figures(turnover, entry=1)
+    assert figures == {"turnover_ex_entry": pytest.approx(0.15), "initial_entry": 1.0}
+    hold = np.zeros(505)
+    hold[1] = 1.0
+    assert m.turnover_figures(hold, entry=1) == {"turnover_ex_entry": 0.0, "initial_entry": 1.0}
+    assert m.turnover_figures(np.zeros(10), entry=-1) == {"turnover_ex_entry": 0.0, "initial_entry": 0.0}
