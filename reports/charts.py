@@ -1,8 +1,9 @@
 """Plotly figures of backtest and scenario results.
 
 Every function takes engine results and returns a ``plotly.graph_objects.Figure``; nothing here writes
-files. A strategy keeps the same colour in every chart, benchmarks are drawn dashed in greys, and long
-daily series in the busier charts (weights, fans) are thinned to weekly points so the page stays light.
+files. A strategy keeps the same colour in every chart, benchmarks are drawn dashed in greys, curves longer
+than about three years are thinned to one point a week, and values are rounded to the precision the chart
+shows, so the page stays light. Each strategy is drawn over its executed window only (blank before).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from theses.engine import metrics
 from theses.engine.result import BacktestResult
 
 ROLLING_WINDOW = 126  # bars in six months of trading days
-MAX_DAILY_POINTS = 800  # above this many bars the weights and fan charts use one point per week
+MAX_DAILY_POINTS = 800  # above this many bars (about 3 years) curves use one point per week
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
 FONT_FAMILY = "Inter, 'Segoe UI', system-ui, -apple-system, Roboto, 'Helvetica Neue', Arial, sans-serif"
@@ -44,8 +45,9 @@ DIVERGING_SCALE = [[0.0, "#b91c1c"], [0.25, "#f87171"], [0.5, "#f9fafb"], [0.75,
 # ------------------------------------------------------------------------------------------------ helpers
 def base_layout(fig: go.Figure, *, title: str, height: int = 460, yformat: str | None = None) -> go.Figure:
     """Apply the report's common look (white template, one font, legend on top, unified hover)."""
+    # No template here: the page applies plotly_white once for every chart (a template per figure costs
+    # 50 ms of copying); see reports.figure_store.
     fig.update_layout(
-        template="plotly_white",
         title={"text": title, "x": 0.0, "xanchor": "left", "font": {"size": 17, "color": "#111827"}},
         font={"family": FONT_FAMILY, "size": 12, "color": "#374151"},
         height=height,
@@ -95,21 +97,59 @@ def all_curves(results: Sequence[BacktestResult]) -> tuple[pd.DataFrame, list[st
 
 
 def iso_dates(index: pd.Index) -> list[str]:
-    """Dates as ``YYYY-MM-DD`` text: a third of the bytes plotly writes for timestamps, same axis."""
+    """Dates as ``YYYY-MM-DD`` text (the report's figure store writes them as day steps)."""
     return list(pd.DatetimeIndex(index).strftime("%Y-%m-%d"))
 
 
-def thin(frame: pd.DataFrame | pd.Series) -> pd.DataFrame | pd.Series:
-    """Keep the last row of each week when a series is long; short series pass unchanged."""
+def thin(frame: pd.DataFrame | pd.Series, how: str = "last") -> pd.DataFrame | pd.Series:
+    """One point a week when a series is longer than ``MAX_DAILY_POINTS`` bars; short series pass unchanged.
+
+    ``how="last"`` keeps each week's last row (curves of levels: equity, rolling statistics, weights);
+    ``how="min"`` keeps each week's lowest value at its own date (a drawdown's trough is never thinned away).
+    """
     if len(frame) <= MAX_DAILY_POINTS:
         return frame
-    return frame.groupby(frame.index.to_period("W")).tail(1)
+    weeks = frame.index.to_period("W")
+    if how == "min" and isinstance(frame, pd.Series):
+        present = frame.dropna()
+        return frame.loc[present.groupby(present.index.to_period("W")).idxmin().to_numpy()]
+    return frame.groupby(weeks).tail(1)
+
+
+def shown(values: pd.Series | np.ndarray, decimals: int) -> np.ndarray:
+    """Values rounded to the precision a chart shows (a percentage with one decimal is 3 decimals)."""
+    return np.round(np.asarray(values, dtype=float), decimals)
+
+
+def window_equity(result: BacktestResult) -> pd.Series:
+    """A run's equity over its executed window (from ``config["window_start"]``), the part its metrics cover."""
+    equity = result.equity.astype(float)
+    start = (result.config or {}).get("window_start")
+    return equity.loc[pd.Timestamp(start):] if start else equity
+
+
+def window_curves(results: Sequence[BacktestResult]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Like :func:`all_curves` but each strategy only over its executed window (NaN before: blank lines)."""
+    strategy_curves = pd.DataFrame({r.name: window_equity(r) for r in results})
+    bench = benchmark_curves(results)
+    frame = strategy_curves.join(bench, how="outer") if not bench.empty else strategy_curves
+    return frame.sort_index(), list(strategy_curves.columns), list(bench.columns)
 
 
 def _line_style(name: str, colors: Mapping[str, str], benchmarks: Sequence[str]) -> dict[str, Any]:
     dash = "dash" if name in benchmarks else "solid"
     width = 1.6 if name in benchmarks else 2.0
     return {"color": colors[name], "width": width, "dash": dash}
+
+
+def _line(name: str, series: pd.Series, decimals: int, colors: Mapping[str, str], benchmarks: Sequence[str],
+          hover: str, **extra: Any) -> go.Scatter:
+    """One curve of a comparison chart; ``legendgroup`` and ``meta`` name the book for the focus menu."""
+    return go.Scatter(
+        x=iso_dates(series.index), y=shown(series, decimals), name=name, mode="lines", legendgroup=name,
+        meta={"book": name, "benchmark": name in benchmarks}, line=_line_style(name, colors, benchmarks),
+        hovertemplate=hover, connectgaps=False, **extra,
+    )
 
 
 def monthly_table(returns: pd.Series) -> pd.DataFrame:
@@ -164,19 +204,15 @@ def add_dropdown(fig: go.Figure, labels: Sequence[str], counts: Sequence[int]) -
 
 # ------------------------------------------------------------------------------------------ backtests
 def equity_figure(results: Sequence[BacktestResult]) -> go.Figure:
-    """Equity curves of the strategies and their benchmarks, with a linear/log scale toggle."""
-    curves, names, benchmarks = all_curves(results)
+    """Equity curves of the strategies and their benchmarks, with a linear/log scale toggle.
+
+    Each strategy's curve starts at its executed window; one point a week past ~3 years.
+    """
+    curves, names, benchmarks = window_curves(results)
     colors = color_map(names, benchmarks)
     fig = go.Figure()
     for name in names + benchmarks:
-        series = curves[name].dropna()
-        fig.add_trace(
-            go.Scatter(
-                x=iso_dates(series.index), y=series.to_numpy(), name=name, mode="lines",
-                line=_line_style(name, colors, benchmarks),
-                hovertemplate="%{y:,.0f}",
-            )
-        )
+        fig.add_trace(_line(name, thin(curves[name].dropna()), 0, colors, benchmarks, "%{y:,.0f}"))
     base_layout(fig, title="Growth of the starting capital", height=540, yformat=",.0f")
     # Curves that grow more than tenfold are unreadable on a linear axis: start on log then.
     ratio = curves.max().max() / max(curves.min().min(), 1e-12) if len(curves) else 1.0
@@ -216,20 +252,14 @@ def equity_figure(results: Sequence[BacktestResult]) -> go.Figure:
 
 
 def drawdown_figure(results: Sequence[BacktestResult]) -> go.Figure:
-    """Underwater chart: how far each curve is below its previous peak."""
-    curves, names, benchmarks = all_curves(results)
+    """Underwater chart: how far each curve is below its previous peak (each week's deepest point)."""
+    curves, names, benchmarks = window_curves(results)
     colors = color_map(names, benchmarks)
     fig = go.Figure()
     for name in names + benchmarks:
-        dd = metrics.drawdown_series(curves[name].dropna())
-        fig.add_trace(
-            go.Scatter(
-                x=iso_dates(dd.index), y=dd.to_numpy(), name=name, mode="lines",
-                line=_line_style(name, colors, benchmarks),
-                fill="tozeroy" if name in names and len(names) == 1 else None,
-                hovertemplate="%{y:.1%}",
-            )
-        )
+        dd = thin(metrics.drawdown_series(curves[name].dropna()), how="min")
+        fill = "tozeroy" if name in names and len(names) == 1 else None
+        fig.add_trace(_line(name, dd, 4, colors, benchmarks, "%{y:.1%}", fill=fill))
     return base_layout(fig, title="Drawdowns (distance below the previous peak)", yformat=".0%")
 
 
@@ -250,8 +280,11 @@ def _risk_free_of(results: Sequence[BacktestResult]) -> float:
 
 
 def rolling_figure(results: Sequence[BacktestResult], window: int = ROLLING_WINDOW) -> go.Figure:
-    """Rolling six-month Sharpe (top) and volatility (bottom) of every strategy and benchmark."""
-    curves, names, benchmarks = all_curves(results)
+    """Rolling six-month Sharpe (top) and volatility (bottom) of every strategy and benchmark.
+
+    Blank until a curve has ``window`` returns inside its executed window (never a run of zeros before).
+    """
+    curves, names, benchmarks = window_curves(results)
     colors = color_map(names, benchmarks)
     risk_free = _risk_free_of(results)
     fig = make_subplots(
@@ -259,22 +292,43 @@ def rolling_figure(results: Sequence[BacktestResult], window: int = ROLLING_WIND
         subplot_titles=(f"Sharpe ratio, rolling {window} days", f"Volatility, rolling {window} days"),
     )
     for name in names + benchmarks:
-        stats = thin(rolling_stats(curves[name].dropna().pct_change(), window, risk_free).dropna(how="all"))
-        style = _line_style(name, colors, benchmarks)
-        fig.add_trace(
-            go.Scatter(x=iso_dates(stats.index), y=stats["sharpe"].to_numpy(), name=name, legendgroup=name, mode="lines",
-                       line=style, hovertemplate="%{y:.2f}"),
-            row=1, col=1,
-        )
-        fig.add_trace(
-            go.Scatter(x=iso_dates(stats.index), y=stats["volatility"].to_numpy(), name=name, legendgroup=name,
-                       mode="lines", line=style, showlegend=False, hovertemplate="%{y:.1%}"),
-            row=2, col=1,
-        )
+        returns = metrics.returns_from_equity(curves[name].dropna())
+        stats = thin(rolling_stats(returns, window, risk_free).dropna(how="all"))
+        fig.add_trace(_line(name, stats["sharpe"], 2, colors, benchmarks, "%{y:.2f}"), row=1, col=1)
+        fig.add_trace(_line(name, stats["volatility"], 4, colors, benchmarks, "%{y:.1%}", showlegend=False),
+                      row=2, col=1)
     base_layout(fig, title="Rolling six-month risk and return", height=640)
     fig.update_yaxes(tickformat=".1f", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=2, col=1)
     fig.update_annotations(font={"size": 13, "color": "#4b5563"}, x=0.0, xanchor="left")
+    return fig
+
+
+SMALL_MULTIPLE_COLUMNS = 4
+
+
+def small_multiples_figure(results: Sequence[BacktestResult]) -> go.Figure:
+    """One small panel per book: its growth against its benchmark (dashed), each panel on its own log scale."""
+    curves, names, benchmarks = window_curves(results)
+    colors = color_map(names, benchmarks)
+    columns = min(SMALL_MULTIPLE_COLUMNS, max(len(names), 1))
+    rows = max(math.ceil(len(names) / columns), 1)
+    fig = make_subplots(rows=rows, cols=columns, subplot_titles=names, horizontal_spacing=0.05,
+                        vertical_spacing=0.5 / rows)
+    for i, result in enumerate(results):
+        row, col = i // columns + 1, i % columns + 1
+        bench = next((str(c) for c in result.benchmark_equity.columns if str(c) in benchmarks), None)
+        for name in ([bench] if bench else []) + [result.name]:
+            trace = _line(name, thin(curves[name].dropna()), 0, colors, benchmarks, "%{y:,.0f}",
+                          showlegend=i == 0 and name == bench)
+            if name == result.name:
+                trace.line.width = 1.6
+            fig.add_trace(trace, row=row, col=col)
+        fig.update_yaxes(type="log", row=row, col=col, tickformat="~s", nticks=4)
+    base_layout(fig, title="Each book against its benchmark", height=120 + 210 * rows)
+    fig.update_layout(hovermode="x", margin={"t": 60, "l": 40})
+    fig.update_annotations(font={"size": 12, "color": "#374151"})
+    fig.update_xaxes(showticklabels=True, tickfont={"size": 10}, nticks=5)
     return fig
 
 
@@ -286,82 +340,33 @@ def ticker_colors(results: Sequence[BacktestResult]) -> dict[str, str]:
     return {t: TICKER_COLORS[i % len(TICKER_COLORS)] for i, t in enumerate(tickers)}
 
 
-def _weight_traces(result: BacktestResult, colors: Mapping[str, str]) -> list[go.Scatter]:
+def weight_traces(result: BacktestResult, colors: Mapping[str, str]) -> list[dict[str, Any]]:
     """Stacked areas: long weights (and positive cash) stack upwards, shorts (and borrowed cash) downwards."""
-    weights = result.weights.astype(float).fillna(0.0)
+    weights = result.weights.astype(float).reindex(window_equity(result).index).fillna(0.0)
     weights = weights.loc[:, (weights != 0).any(axis=0)]
     cash = 1.0 - weights.sum(axis=1)
     frame = thin(weights.assign(Cash=cash))
-    traces: list[go.Scatter] = []
+    traces: list[dict[str, Any]] = []  # plain trace dicts: a report draws one chart per strategy
+    dates = iso_dates(frame.index)
     for column in frame.columns:
         values = frame[column]
         color = CASH_COLOR if column == "Cash" else colors.get(str(column), "#999999")
         for side, part in (("long", values.clip(lower=0.0)), ("short", values.clip(upper=0.0))):
             if not (part != 0).any():
                 continue
-            traces.append(
-                go.Scatter(
-                    x=iso_dates(frame.index), y=part.to_numpy(), name=str(column), legendgroup=str(column),
-                    stackgroup=side, mode="lines", line={"width": 0.5, "color": color},
-                    fillcolor=color, hovertemplate="%{y:.1%}",
-                    showlegend=side == "long" or not (values > 0).any(),
-                )
-            )
+            traces.append({
+                "type": "scatter", "x": dates, "y": shown(part, 3), "name": str(column),
+                "legendgroup": str(column), "stackgroup": side, "mode": "lines",
+                "line": {"width": 0.5, "color": color}, "fillcolor": color, "hovertemplate": "%{y:.1%}",
+                "showlegend": side == "long" or not bool((values > 0).any()),
+            })
     return traces
 
 
-def weights_figure(results: Sequence[BacktestResult]) -> go.Figure:
-    """Each strategy's realised end-of-day weights as stacked areas; a dropdown picks the strategy."""
-    colors = ticker_colors(results)
-    fig = go.Figure()
-    counts = []
-    for i, result in enumerate(results):
-        traces = _weight_traces(result, colors)
-        for trace in traces:
-            trace.visible = i == 0
-            fig.add_trace(trace)
-        counts.append(len(traces))
-    title = "Weights over time (fraction of equity; shorts below zero)"
-    base_layout(fig, title=title, height=480, yformat=".0%")
-    fig.update_layout(hovermode="x unified")
-    if len(results) > 1:
-        add_dropdown(fig, [r.name for r in results], counts)
-    elif results:
-        fig.update_layout(title={"text": f"{title}: {results[0].name}"})
-    return fig
-
-
-def monthly_heatmap_figure(results: Sequence[BacktestResult]) -> go.Figure:
-    """Calendar of monthly returns (years down, months across); a dropdown picks the strategy or benchmark."""
-    curves, names, benchmarks = all_curves(results)
-    fig = go.Figure()
-    labels = names + benchmarks
-    tables = {name: monthly_table(curves[name].dropna().pct_change().fillna(0.0)) for name in labels}
-    for i, name in enumerate(labels):
-        table = tables[name]
-        # Colour scale per curve, symmetric about zero, so a calm strategy's months are not all pale.
-        values = np.abs(table.to_numpy(dtype=float))
-        limit = float(np.nanpercentile(values, 95)) if np.isfinite(values).any() else 0.1
-        limit = max(limit, 1e-4)
-        fig.add_trace(
-            go.Heatmap(
-                z=table.to_numpy(dtype=float), x=list(table.columns), y=list(table.index), name=name,
-                colorscale=DIVERGING_SCALE, zmid=0.0, zmin=-limit, zmax=limit,
-                texttemplate="%{z:.1%}", textfont={"size": 11},
-                hovertemplate="%{y} %{x}: %{z:.2%}<extra>" + name + "</extra>",
-                colorbar={"tickformat": ".0%", "thickness": 12, "len": 0.9},
-                xgap=2, ygap=2, visible=i == 0,
-            )
-        )
-    height = max(300, 130 + 28 * max((len(t) for t in tables.values()), default=1))
-    title = "Monthly returns"
-    base_layout(fig, title=title if len(labels) > 1 else f"{title}: {labels[0] if labels else ''}", height=height)
-    fig.update_layout(hovermode="closest")
-    fig.update_yaxes(autorange="reversed", type="category", showgrid=False)
-    fig.update_xaxes(showgrid=False, showline=False, type="category")
-    if len(labels) > 1:
-        add_dropdown(fig, labels, [1] * len(labels))
-    fig.update_layout(margin={"t": 84, "b": 40})
+def weights_figure(result: BacktestResult, colors: Mapping[str, str] | None = None) -> go.Figure:
+    """One strategy's realised end-of-day weights as stacked areas (cash is what is left over)."""
+    fig = go.Figure(weight_traces(result, colors or ticker_colors([result])))
+    base_layout(fig, title="Weights over time (fraction of equity; shorts below zero)", height=440, yformat=".0%")
     return fig
 
 
@@ -370,29 +375,33 @@ def _metric(result: BacktestResult, key: str) -> float:
     return float(value) if isinstance(value, int | float) and value is not None else float("nan")
 
 
+COST_KINDS = (("fee_drag_bps", "Fees", "#f59e0b"), ("slippage_drag_bps", "Slippage", "#ef4444"),
+              ("borrow_drag_bps", "Borrow", "#8b5cf6"))
+
+
 def costs_turnover_figure(results: Sequence[BacktestResult]) -> go.Figure:
-    """Costs paid (fees, slippage, borrow; engine metrics) and annualised turnover, one bar per strategy."""
+    """Cost drag by kind (bps a year of average equity) and one-way turnover a year without the initial entry."""
     names = [r.name for r in results]
     fig = make_subplots(
         rows=1, cols=2, horizontal_spacing=0.12,
-        subplot_titles=("Costs paid, by kind (engine metrics)", "Turnover per year (traded notional / equity)"),
+        subplot_titles=("Cost drag, bps a year of average equity", "Turnover a year, one-way, initial entry excluded"),
     )
-    kinds = (("fees", "#f59e0b"), ("slippage", "#ef4444"), ("borrow", "#8b5cf6"))
-    for key, color in kinds:
+    for key, label, color in COST_KINDS:
         fig.add_trace(
-            go.Bar(x=names, y=[_metric(r, key) for r in results], name=key.capitalize(), marker_color=color,
-                   hovertemplate="%{x}: %{y:.2%}<extra>" + key + "</extra>"),
+            go.Bar(x=names, y=shown([_metric(r, key) for r in results], 1), name=label, marker_color=color,
+                   hovertemplate="%{x}: %{y:.1f} bps/yr<extra>" + label.lower() + "</extra>"),
             row=1, col=1,
         )
     colors = color_map(names)
     fig.add_trace(
-        go.Bar(x=names, y=[_metric(r, "turnover") for r in results], name="Turnover", showlegend=False,
-               marker_color=[colors[n] for n in names], hovertemplate="%{x}: %{y:.0%}<extra>turnover</extra>"),
+        go.Bar(x=names, y=shown([_metric(r, "turnover_ex_entry") for r in results], 4), name="Turnover",
+               showlegend=False, marker_color=[colors[n] for n in names],
+               hovertemplate="%{x}: %{y:.0%}<extra>turnover</extra>"),
         row=1, col=2,
     )
     base_layout(fig, title="Costs and turnover", height=440)
     fig.update_layout(barmode="stack", hovermode="closest")
-    fig.update_yaxes(tickformat=".2~%", row=1, col=1)
+    fig.update_yaxes(tickformat=",.0f", row=1, col=1)
     fig.update_yaxes(tickformat=".0%", row=1, col=2)
     fig.update_xaxes(tickangle=-30)
     fig.update_annotations(font={"size": 13, "color": "#4b5563"})
@@ -445,7 +454,7 @@ def fan_figure(scenario: str, batches: Mapping[str, Any], reference: Any | None 
     for i, name in enumerate(names):
         batch = batches[name]
         bands = pd.DataFrame(equity_bands(batch).T, index=pd.DatetimeIndex(batch.index), columns=BAND_PERCENTILES)
-        bands = thin(bands)
+        bands = thin(bands).round(4)
         color = colors[name]
         common = {"x": iso_dates(bands.index), "mode": "lines", "visible": i == 0}
         edge = {"width": 0, "color": color}

@@ -1,13 +1,18 @@
 """The report page: one self-contained ``index.html`` (plotly.js inlined once, no network needed).
 
 Layout: a header stating what was run (data source, window, costs, execution convention, version, seed),
-highlight cards, a sortable metrics table, then the charts of :mod:`reports.charts`; scenario runs add a
-strategy x scenario table, fan charts and terminal-wealth distributions.
+highlight cards, a sortable metrics table and a costs-and-turnover table (each with footnotes defining the
+figures), the comparison charts of :mod:`reports.charts` (a "focus" menu highlights one book against the
+benchmarks, legend entries toggle lines, small multiples show each book alone), then a tearsheet per strategy
+(:mod:`reports.tearsheet`, a menu picks the strategy); scenario runs add a strategy x scenario table, fan
+charts and terminal-wealth distributions. Charts are stored as data and drawn by the loader of
+:mod:`reports.figure_store` (text and tables paint first).
 """
 
 from __future__ import annotations
 
 import html
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -15,11 +20,11 @@ from datetime import datetime
 from typing import Any
 
 import plotly.graph_objects as go
-import plotly.io as pio
-from plotly.offline import get_plotlyjs
 
 from theses.engine.result import BacktestResult
-from theses.reports import charts
+from theses.reports import charts, tearsheet
+from theses.reports.assets import CSS, FOCUS_JS, SELECT_JS, SORT_JS
+from theses.reports.figure_store import LOADER_JS, FigureStore, no_default_template, plotly_bundle
 from theses.reports.tables import (
     HIGHER_IS_BETTER,
     KEY_METRICS,
@@ -35,7 +40,9 @@ PLOTLY_CONFIG = {
     "modeBarButtonsToRemove": ["lasso2d", "select2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
 }
-LOWER_IS_BETTER = frozenset({"volatility", "turnover", "costs", "fees", "slippage", "borrow", "tracking_error"})
+LOWER_IS_BETTER = frozenset({"volatility", "turnover", "costs", "fees", "slippage", "borrow", "tracking_error",
+                             "turnover_ex_entry", "initial_entry", "cost_drag_bps", "fee_drag_bps",
+                             "slippage_drag_bps", "borrow_drag_bps"})
 CONTEXT_LABELS = {
     "data_source": "Data",
     "window": "Window",
@@ -48,106 +55,6 @@ CONTEXT_LABELS = {
 }
 DEFAULT_EXECUTION = "weights decided at a close trade at the next bar's close"
 
-CSS = """
-:root { --ink:#111827; --muted:#6b7280; --line:#e5e7eb; --bg:#f3f4f6; --card:#ffffff; --accent:#2563eb;
-  --good:#15803d; --bad:#b91c1c; }
-* { box-sizing: border-box; }
-html { scroll-behavior: smooth; }
-body { margin:0; background:var(--bg); color:var(--ink); line-height:1.5; -webkit-font-smoothing:antialiased;
-  font-family: Inter, "Segoe UI", system-ui, -apple-system, Roboto, "Helvetica Neue", Arial, sans-serif; }
-header.hero { background: linear-gradient(135deg, #0f172a 0%, #1e3a8a 60%, #2563eb 100%); color:#fff;
-  padding: 40px 0 28px; }
-.wrap { max-width: 1320px; margin: 0 auto; padding: 0 28px; }
-.eyebrow { text-transform: uppercase; letter-spacing: .14em; font-size: 12px; color:#bfdbfe; font-weight:600; }
-h1 { font-size: 34px; line-height:1.15; margin: 6px 0 6px; font-weight: 750; letter-spacing:-.02em; }
-.subtitle { color:#dbeafe; font-size: 16px; margin: 0 0 22px; }
-dl.facts { display:grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 10px; margin:0; }
-dl.facts div { background: rgba(255,255,255,.09); border:1px solid rgba(255,255,255,.16); border-radius: 10px;
-  padding: 9px 13px; }
-dl.facts dt { font-size: 11px; text-transform: uppercase; letter-spacing:.08em; color:#bfdbfe; }
-dl.facts dd { margin: 2px 0 0; font-size: 13.5px; color:#fff; overflow-wrap:anywhere; }
-nav.toc { position: sticky; top:0; z-index: 10; background: rgba(255,255,255,.92); backdrop-filter: blur(6px);
-  border-bottom:1px solid var(--line); }
-nav.toc .wrap { display:flex; gap: 6px; flex-wrap: wrap; padding-top:9px; padding-bottom:9px; }
-nav.toc a { color:#374151; text-decoration:none; font-size:13px; padding:4px 11px; border-radius: 999px; }
-nav.toc a:hover { background:#eef2ff; color: var(--accent); }
-main { padding: 26px 0 40px; }
-section { margin: 0 0 26px; }
-h2 { font-size: 21px; margin: 0 0 4px; letter-spacing:-.01em; }
-p.lede { color: var(--muted); margin: 0 0 14px; font-size: 14px; }
-.card { background: var(--card); border:1px solid var(--line); border-radius: 14px; padding: 18px 20px;
-  box-shadow: 0 1px 2px rgba(16,24,40,.04), 0 4px 12px rgba(16,24,40,.04); }
-.chart { padding: 8px 8px 4px; margin-bottom: 18px; }
-.kpis { display:grid; grid-template-columns: repeat(auto-fit, minmax(220px, 1fr)); gap: 14px; }
-.kpi .label { font-size: 12px; text-transform: uppercase; letter-spacing: .08em; color: var(--muted); }
-.kpi .value { font-size: 30px; font-weight: 720; letter-spacing:-.02em; margin: 2px 0; font-variant-numeric: tabular-nums; }
-.kpi .who { font-size: 14px; color: #374151; font-weight: 600; }
-.kpi .ref { font-size: 12.5px; color: var(--muted); }
-.table-scroll { overflow-x: auto; }
-table.metrics { border-collapse: separate; border-spacing: 0; width: 100%; font-size: 13.5px;
-  font-variant-numeric: tabular-nums; }
-table.metrics th { text-align: right; font-weight: 600; color: #4b5563; font-size: 12px; text-transform: uppercase;
-  letter-spacing: .05em; padding: 10px 10px; border-bottom: 2px solid var(--line); white-space: nowrap;
-  cursor: pointer; user-select: none; position: sticky; top: 0; background: #fff; }
-table.metrics th:first-child, table.metrics td:first-child { text-align: left; }
-table.metrics th::after { content: " \\2195"; color: #d1d5db; font-size: 11px; }
-table.metrics th[data-dir="asc"]::after { content: " \\2191"; color: var(--accent); }
-table.metrics th[data-dir="desc"]::after { content: " \\2193"; color: var(--accent); }
-table.metrics td { text-align: right; padding: 9px 10px; border-bottom: 1px solid #f1f5f9; white-space: nowrap; }
-table.metrics tbody tr:hover td { background: #f8fafc; }
-table.metrics td.name { font-weight: 600; color: var(--ink); }
-.swatch { display:inline-block; width:10px; height:10px; border-radius: 3px; margin-right: 8px; vertical-align: 0; }
-tr.benchmark td { color: #4b5563; background: #fafafa; }
-tr.benchmark td.name { font-weight: 500; font-style: italic; }
-.badge { display:inline-block; font-size: 10.5px; font-style: normal; text-transform: uppercase; letter-spacing:.06em;
-  color:#6b7280; border:1px solid #d1d5db; border-radius: 999px; padding: 0 7px; margin-left: 8px; }
-td.pos { color: var(--good); } td.neg { color: var(--bad); }
-td.best { font-weight: 700; background: #eff6ff !important; }
-ul.strategies { list-style:none; padding:0; margin: 14px 0 0; display:grid; grid-template-columns: repeat(auto-fill, minmax(340px,1fr)); gap: 6px 22px; }
-ul.strategies li { font-size: 13px; color:#4b5563; }
-ul.strategies b { color: var(--ink); }
-table.scen { border-collapse: separate; border-spacing: 0; width:100%; font-size: 13px; font-variant-numeric: tabular-nums; }
-table.scen th { text-align:center; padding: 9px 10px; font-size: 12px; color:#4b5563; text-transform: uppercase;
-  letter-spacing:.05em; border-bottom: 2px solid var(--line); }
-table.scen th:first-child { text-align:left; }
-table.scen td { text-align:center; padding: 8px 10px; border-bottom: 1px solid #f1f5f9; }
-table.scen td:first-child { text-align:left; font-weight:600; }
-table.scen .big { font-size: 16px; font-weight: 700; display:block; }
-table.scen .small { font-size: 11.5px; color:#6b7280; display:block; }
-.notes { font-size: 13px; color: var(--muted); padding-left: 38px; }
-.notes li { margin: 2px 0; }
-footer { color: var(--muted); font-size: 12.5px; padding: 0 0 40px; }
-@media print { nav.toc { display:none; } .card { box-shadow:none; } }
-"""
-
-SORT_JS = """
-document.querySelectorAll("table.sortable").forEach(function (table) {
-  var heads = table.querySelectorAll("thead th");
-  heads.forEach(function (th, col) {
-    th.addEventListener("click", function () {
-      var dir = th.dataset.dir === "desc" ? "asc" : "desc";
-      heads.forEach(function (h) { delete h.dataset.dir; });
-      th.dataset.dir = dir;
-      var body = table.tBodies[0];
-      var rows = Array.prototype.slice.call(body.rows);
-      var sign = dir === "asc" ? 1 : -1;
-      rows.sort(function (a, b) {
-        var x = a.cells[col].dataset.value, y = b.cells[col].dataset.value;
-        var nx = parseFloat(x), ny = parseFloat(y);
-        if (isNaN(nx) || isNaN(ny)) {
-          if (!isNaN(nx)) return -1;
-          if (!isNaN(ny)) return 1;
-          return sign * String(x).localeCompare(String(y));
-        }
-        return sign * (nx - ny);
-      });
-      rows.forEach(function (r) { body.appendChild(r); });
-    });
-  });
-});
-"""
-
-
 def esc(value: Any) -> str:
     """HTML-escape any value as text."""
     return html.escape(str(value), quote=True)
@@ -158,14 +65,37 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "x"
 
 
+def figure_div(store: FigureStore, key: str, fig: go.Figure | None, div_id: str, *, select: str | None = None,
+               focus: bool = False, height: int | None = None) -> str:
+    """A chart card: an empty plotly div that the loader fills from ``store[key]`` (``fig`` is stored first).
+
+    With ``select``, ``key`` holds ``{}``, replaced by the value of the ``<select id=select>`` when drawn (a
+    tearsheet chart of the chosen strategy); ``focus`` makes the focus menu restyle the chart's lines.
+    """
+    if fig is not None:
+        store.add(key, fig)
+        height = height or int(fig.layout.height or 460)
+    attrs = [f'id="{esc(div_id)}"', 'class="plotly-graph-div"', f'data-figure="{esc(key)}"',
+             f"data-config='{esc(json.dumps(PLOTLY_CONFIG))}'", f'style="height:{height or 460}px"']
+    if select:
+        attrs.append(f'data-select="{esc(select)}"')
+    if focus:
+        attrs.append("data-focus")
+    return f'<div class="card chart" data-chart="{esc(div_id)}"><div {" ".join(attrs)}></div></div>'
+
+
 def figure_html(fig: go.Figure, div_id: str) -> str:
-    """One chart as a card holding a plotly div (plotly.js itself is included once in the page head)."""
-    height = fig.layout.height or 460
-    body = pio.to_html(
-        fig, full_html=False, include_plotlyjs=False, div_id=div_id, config=PLOTLY_CONFIG,
-        default_height=f"{height}px", default_width="100%",
-    )
-    return f'<div class="card chart" data-chart="{esc(div_id)}">{body}</div>'
+    """A chart card whose figure travels with it, for sections built before a page's store exists (a report's
+    lead). The figure's JSON sits in a script element beside the div; the loader draws it like the others."""
+    spec = json.loads(fig.to_json())
+    spec.get("layout", {}).pop("template", None)
+    data_id = f"{div_id}-figure"
+    height = int(fig.layout.height or 460)
+    payload = json.dumps(spec, separators=(",", ":")).replace("</", "<\\/")
+    attrs = (f'id="{esc(div_id)}" class="plotly-graph-div" data-figure="#{esc(data_id)}" '
+             f"data-config='{esc(json.dumps(PLOTLY_CONFIG))}' style=\"height:{height}px\"")
+    return (f'<div class="card chart" data-chart="{esc(div_id)}"><div {attrs}></div>'
+            f'<script type="application/json" id="{esc(data_id)}">{payload}</script></div>')
 
 
 # ------------------------------------------------------------------------------------------------ header
@@ -247,11 +177,17 @@ def sort_rows(frame: Any, sort_by: str | None) -> Any:
 
 
 def metrics_table_html(
-    results: Sequence[BacktestResult], colors: Mapping[str, str], sort_by: str | None = "sharpe"
+    results: Sequence[BacktestResult], colors: Mapping[str, str], sort_by: str | None = "sharpe",
+    keys: Sequence[str] = KEY_METRICS, table_id: str = "metrics-table", benchmarks: bool = True,
 ) -> str:
-    """The sortable metrics table: strategies and benchmarks, key metrics, best value per column marked."""
-    frame = sort_rows(metrics_table(results), sort_by)
-    keys = [k for k in KEY_METRICS if k in frame.columns]
+    """A sortable table of ``keys``: strategies and benchmarks, best value per column marked.
+
+    A ``start`` column is added when the strategies' windows start on different dates.
+    """
+    frame = sort_rows(metrics_table(results, include_benchmarks=benchmarks), sort_by)
+    keys = [k for k in keys if k in frame.columns]
+    if "start" in frame.columns and frame["start"].nunique(dropna=True) > 1 and "start" not in keys:
+        keys = ["start", *keys]
     best = _best_values(frame, keys)
     head = "".join(f"<th>{esc(LABELS.get(k, k))}</th>" for k in keys)
     rows = []
@@ -276,7 +212,7 @@ def metrics_table_html(
             cells.append(f'<td{cls_attr} data-value="{esc(data_value)}">{esc(format_metric(key, value))}</td>')
         rows.append(f'<tr class="{esc(kind)}" data-name="{esc(name)}">{"".join(cells)}</tr>')
     return (
-        '<div class="table-scroll"><table class="metrics sortable" id="metrics-table">'
+        f'<div class="table-scroll"><table class="metrics sortable" id="{esc(table_id)}">'
         f"<thead><tr><th>Strategy</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
     )
 
@@ -381,7 +317,111 @@ def _scenario_cell(summary: Mapping[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------------------------------------ page
-def render_page(
+METRICS_FOOTNOTE = (
+    "Annualised with 252 trading days; CAGR over the number of trading days in each row's window. Sharpe and "
+    "Sortino use the stated risk-free rate; beta, alpha and the information ratio are against the first "
+    "benchmark (SPY), over the same window. Turnover / yr is one-way (half of buys plus sells) over equity, per "
+    "year, without the initial entry; cost drag is fees + slippage + borrow in bps a year of average equity "
+    "(see the costs table). A strategy whose tickers all list later starts at the listing (the Start column)."
+)
+COSTS_FOOTNOTE = (
+    "Initial entry: the first trade, as a fraction of equity (100% for a fully invested long book). Turnover / "
+    "yr: one-way traded notional (half of buys plus sells) over equity, per year of the window, excluding the "
+    "initial entry, so a buy-and-hold book shows 0%. Fee, slippage and borrow drag: each cost summed over the "
+    "window, divided by the average equity and by the years of the window, in basis points a year (the return "
+    "each cost took away); total drag is their sum. metrics.json also keeps the earlier figures: turnover "
+    "(both sides, the entry included) and costs, fees, slippage, borrow as totals over the starting capital."
+)
+COST_KEYS = ("initial_entry", "turnover_ex_entry", "fee_drag_bps", "slippage_drag_bps", "borrow_drag_bps",
+             "cost_drag_bps")
+
+
+def _section(sid: str, heading: str, lede: str, body: str) -> str:
+    return f'<section id="{sid}"><h2>{esc(heading)}</h2><p class="lede">{esc(lede)}</p>{body}</section>'
+
+
+def _chart_section(store: FigureStore, key: str, fig: go.Figure, lede: str, *, focus: bool = False) -> str:
+    heading = fig.layout.title.text or key
+    return _section(key, heading, lede, figure_div(store, key, _untitled(fig), f"chart-{key}", focus=focus))
+
+
+def focus_controls_html(results: Sequence[BacktestResult], benchmarks: Sequence[str]) -> str:
+    """The focus menu: one book in bold against the benchmarks, the others faded."""
+    options = "".join(f'<option value="{esc(r.name)}">{esc(r.name)}</option>' for r in results)
+    against = " and ".join(benchmarks) or "the benchmarks"
+    return (
+        '<div class="controls sticky-controls"><label for="focus">Focus</label>'
+        f'<select id="focus"><option value="">all books</option>{options}</select>'
+        f'<span class="hint">highlights one book against {esc(against)} in the charts below; click a legend '
+        "entry to hide a line, double-click it to show that line alone</span></div>"
+    )
+
+
+def comparison_sections(store: FigureStore, results: Sequence[BacktestResult], bench_names: Sequence[str]) -> list:
+    """The charts comparing the books: growth, drawdowns, rolling risk, small multiples, costs."""
+    focus = focus_controls_html(results, bench_names)
+    specs = [
+        ("equity", charts.equity_figure(results), "Growth of the starting capital after costs; use Linear/Log to "
+         "switch the scale. Each book starts at its own window.", True),
+        ("drawdown", charts.drawdown_figure(results), "How far below its previous peak each curve was.", True),
+        ("rolling", charts.rolling_figure(results), "Six-month (126 trading days) rolling Sharpe ratio and "
+         "annualised volatility; blank until a book has six months of returns.", True),
+        ("multiples", charts.small_multiples_figure(results), "Each book alone against its benchmark (dashed), "
+         "on its own log scale.", False),
+        ("costs", charts.costs_turnover_figure(results), "Cost drag by kind and one-way turnover per year, the "
+         "initial entry excluded (definitions under the costs table).", False),
+    ]
+    out = []
+    for i, (key, fig, lede, focusable) in enumerate(specs):
+        section = _chart_section(store, key, fig, lede, focus=focusable)
+        if i == 0:
+            section = section.replace("<h2>", focus + "<h2>", 1)
+        out.append((key, {"equity": "Equity", "drawdown": "Drawdowns", "rolling": "Rolling",
+                          "multiples": "Each book", "costs": "Costs"}[key], section))
+    return out
+
+
+def tearsheet_section(store: FigureStore, results: Sequence[BacktestResult]) -> str:
+    """Per-strategy tearsheet charts (a menu picks the strategy) and each one's table of deepest drawdowns."""
+    colors = charts.ticker_colors(results)
+    tables, grid = [], []
+    for i, result in enumerate(results):
+        figures, worst = tearsheet.figures(result, colors)
+        for key, fig in figures.items():
+            store.add(f"tear/{i}/{key}", _untitled(fig))
+        hidden = ' class="shown"' if i == 0 else ""
+        tables.append(f'<div data-show="tear:{i}"{hidden}>'
+                      f'{tearsheet.drawdown_table_html(worst, f"drawdowns-{slug(result.name)}")}</div>')
+        if i == 0:
+            heights = {key: int(fig["layout"].get("height") or 400) for key, fig in figures.items()}
+    for key, heading, lede in tearsheet.CHARTS:
+        wide = "wide" if key in ("cumulative", "monthly", "rolling_risk", "underwater", "weights") else ""
+        chart = figure_div(store, "tear/{}/" + key, None, "tear-" + key.replace("_", "-"), select="tear",
+                           height=heights[key])
+        grid.append(f'<div class="{wide}"><h3>{esc(heading)}</h3><p class="lede">{esc(lede)}</p>{chart}</div>')
+        if key == "underwater":
+            grid.append('<div class="wide"><h3>Five deepest drawdowns</h3><p class="lede">Start is the last date '
+                        "at the previous high, recovery the first date back at it; days are calendar days "
+                        "(quantstats dates the first and last day under water instead).</p>"
+                        f'<div class="card">{"".join(tables)}</div></div>')
+    options = "".join(f'<option value="{i}">{esc(r.name)}</option>' for i, r in enumerate(results))
+    controls = ('<div class="controls sticky-controls"><label for="tear">Strategy</label>'
+                f'<select id="tear" data-group="tear">{options}</select><span class="hint">'
+                "every chart of this section shows the chosen strategy against its benchmark</span></div>")
+    lede = ("quantstats' tearsheet for one strategy at a time, computed with this project's metrics over the "
+            "strategy's window: cumulative and volatility-matched returns, yearly and monthly returns, "
+            "distributions, rolling beta, volatility, Sharpe and Sortino, drawdowns.")
+    return (f'<section id="tearsheet"><h2>Tearsheet</h2><p class="lede">{esc(lede)}</p>{controls}'
+            f'<div class="tear-grid">{"".join(grid)}</div></section>')
+
+
+def render_page(*args: Any, **kwargs: Any) -> str:
+    """The whole ``index.html`` as a string (see :func:`page`); figures are built without a template each."""
+    with no_default_template():
+        return page(*args, **kwargs)
+
+
+def page(
     results: Sequence[BacktestResult],
     *,
     title: str,
@@ -413,44 +453,27 @@ def render_page(
     names = [r.name for r in results]
     bench_names = list(charts.benchmark_curves(results).columns) if results else []
     colors = charts.color_map(names, bench_names)
+    store = FigureStore()
 
     sections: list[tuple[str, str, str]] = list(lead_sections)  # (id, nav label, html)
     if results:
-        sections.append(("summary", "Summary", (
-            "<section id=\"summary\"><h2>At a glance</h2>"
-            f"<p class=\"lede\">{len(results)} strateg{'y' if len(results) == 1 else 'ies'}"
+        sections.append(("summary", "Summary", _section(
+            "summary", "At a glance",
+            f"{len(results)} strateg{'y' if len(results) == 1 else 'ies'}"
             f"{' against ' + ', '.join(bench_names) if bench_names else ''}. "
-            "Costs are included; benchmarks are bought and held without costs.</p>"
-            f"{kpi_cards_html(results)}</section>"
-        )))
-        sections.append(("metrics", "Metrics", (
-            "<section id=\"metrics\"><h2>Metrics</h2>"
-            "<p class=\"lede\">Annualised with 252 trading days. Click a column to sort; the best value of each "
-            "column is highlighted. Costs and turnover are fractions of the starting capital and equity.</p>"
-            f"<div class=\"card\">{metrics_table_html(results, colors, sort_by)}{strategy_list_html(results)}</div>"
-            "</section>"
-        )))
-        chart_specs = [
-            ("equity", "Equity", charts.equity_figure(results),
-             "Growth of the starting capital after costs; use Linear/Log to switch the scale. Click a legend entry "
-             "to hide a curve, double-click it to show that curve alone."),
-            ("drawdown", "Drawdowns", charts.drawdown_figure(results), "How far below its previous peak each curve was. Double-click a legend entry to see it alone."),
-            ("rolling", "Rolling", charts.rolling_figure(results),
-             "Six-month (126 trading days) rolling Sharpe ratio and annualised volatility."),
-            ("weights", "Weights", charts.weights_figure(results),
-             "Realised end-of-day weights; pick a strategy in the menu. Cash is what is left over."),
-            ("monthly", "Monthly", charts.monthly_heatmap_figure(results),
-             "Compounded return of each calendar month; pick a strategy or benchmark in the menu."),
-            ("costs", "Costs", charts.costs_turnover_figure(results),
-             "Total costs as a fraction of the starting capital, and average turnover per year."),
-        ]
-        for key, label, fig, lede in chart_specs:
-            sections.append((key, label, (
-                f"<section id=\"{key}\"><h2>{esc(fig.layout.title.text or label)}</h2>"
-                f"<p class=\"lede\">{esc(lede)}</p>{figure_html(_untitled(fig), f'chart-{key}')}</section>"
-            )))
+            "Costs are included; benchmarks are bought and held without costs.", kpi_cards_html(results))))
+        sections.append(("metrics", "Metrics", _section(
+            "metrics", "Metrics", "Click a column to sort; the best value of each column is highlighted.",
+            f'<div class="card">{metrics_table_html(results, colors, sort_by)}'
+            f'<p class="foot">{esc(METRICS_FOOTNOTE)}</p>{strategy_list_html(results)}</div>')))
+        sections.append(("costs-table", "Costs table", _section(
+            "costs-table", "Costs and turnover", "Figures that compare across books of any length and size.",
+            f'<div class="card">{metrics_table_html(results, colors, "cost_drag_bps", COST_KEYS, "costs-table-rows", False)}'
+            f'<p class="foot">{esc(COSTS_FOOTNOTE)}</p></div>')))
+        sections += comparison_sections(store, results, bench_names)
+        sections.append(("tearsheet", "Tearsheet", tearsheet_section(store, results)))
     if scenario_results:
-        sections.append(("scenarios", "Scenarios", _scenario_section(scenario_results, meta)))
+        sections.append(("scenarios", "Scenarios", _scenario_section(store, scenario_results, meta)))
 
     nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label, _ in sections)
     notes = ctx.get("notes") or []
@@ -462,19 +485,26 @@ def render_page(
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{esc(title)}</title><style>{CSS}</style>"
-        f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
+        f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"{header_html(title, subtitle, ctx)}"
         f"<nav class=\"toc\"><div class=\"wrap\">{nav}</div></nav>"
-        f"<main class=\"wrap\">{''.join(html_ for _, _, html_ in sections)}{notes_html}</main>"
+        f"<main class=\"wrap\">{notes_html}{''.join(html_ for _, _, html_ in sections)}</main>"
         f"<footer class=\"wrap\">Generated by theses {esc(ctx.get('version', ''))} on {esc(ctx.get('generated', ''))}. "
         "Past and simulated performance are not forecasts; nothing here is investment advice.</footer>"
-        f"<script>{SORT_JS}</script></body></html>\n"
+        f"<script>{SORT_JS}{SELECT_JS}</script>"
+        f"<script type=\"application/json\" id=\"report-data\">{store.payload()}</script>"
+        f"<script type=\"application/octet-stream\" id=\"plotly-gz\">{plotly_bundle()}</script>"
+        f"<script>{LOADER_JS}</script><script>{FOCUS_JS}</script></body></html>\n"
     )
 
 
-def _untitled(fig: go.Figure) -> go.Figure:
+def _untitled(fig: go.Figure | dict[str, Any]) -> go.Figure | dict[str, Any]:
     """The figure without its own title (the section heading says it) and with less top margin."""
+    if isinstance(fig, dict):
+        layout = fig["layout"]
+        layout["title"] = {**layout.get("title", {}), "text": ""}
+        layout["margin"] = {**layout.get("margin", {}), "t": max(40, layout.get("margin", {}).get("t", 84) - 36)}
+        return fig
     fig.update_layout(title={"text": ""}, margin={"t": max(40, (fig.layout.margin.t or 84) - 36)})
     return fig
 
@@ -490,7 +520,9 @@ def _subtitle(results: Sequence[BacktestResult], scenario_results: Any, ctx: Map
     return " · ".join(parts)
 
 
-def _scenario_section(scenario_results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]) -> str:
+def _scenario_section(
+    store: FigureStore, scenario_results: Mapping[str, Mapping[str, Any]], meta: Mapping[str, Any]
+) -> str:
     """Scenario matrix, fan charts (SPY's median band over each) and terminal wealth; one row per distinct book."""
     from theses.reports.decision import BENCHMARK, distinct_labels, relabel
 
@@ -527,12 +559,12 @@ def _scenario_section(scenario_results: Mapping[str, Mapping[str, Any]], meta: M
             "<p class=\"lede\">Bands hold 50% and 90% of the simulated paths; the line is the median path-wise "
             "percentile; SPY's median (dashed) and 25–75% band (dotted) are drawn over it. Pick a strategy in the "
             "menu.</p>"
-            f"{figure_html(_untitled(fig), f'chart-fan-{slug(scenario)}')}</section>"
+            f"{figure_div(store, f'fan/{slug(scenario)}', _untitled(fig), f'chart-fan-{slug(scenario)}')}</section>"
         )
     fig = charts.terminal_wealth_figure(scenario_results)
     parts.append(
         f"<section id=\"terminal\"><h2>{esc(fig.layout.title.text)}</h2>"
         "<p class=\"lede\">Box: 25–75% of paths, line: median, whiskers: 5–95%.</p>"
-        f"{figure_html(_untitled(fig), 'chart-terminal')}</section>"
+        f"{figure_div(store, 'terminal', _untitled(fig), 'chart-terminal')}</section>"
     )
     return "".join(parts)

@@ -58,9 +58,11 @@ def render_markdown(
             rows.append([label, *(format_metric(k, row.get(k)) for k in keys)])
         out += ["## Metrics", "", markdown_table(["Strategy", *(LABELS.get(k, k) for k in keys)], rows), ""]
         out.append(
-            "Annualised with 252 trading days; costs (fees + slippage + borrow) as a fraction of the starting "
-            "capital; turnover is traded notional / equity per year. Full precision in `metrics.csv` / "
-            "`metrics.json`; equity curves in `equity.csv`."
+            "Annualised with 252 trading days. Turnover / yr is one-way (half of buys plus sells) over equity, "
+            "per year, excluding the initial entry (`initial_entry` in `metrics.csv`); cost drag is fees + "
+            "slippage + borrow in bps a year of average equity (`fee_drag_bps`, `slippage_drag_bps`, "
+            "`borrow_drag_bps` each). Full precision in `metrics.csv` / `metrics.json`; equity curves in "
+            "`equity.csv`."
         )
         out.append("")
     if scenario_results:

@@ -24,7 +24,8 @@ from theses.util import jsonable
 METRIC_ORDER: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_start",
     "max_drawdown_trough", "max_drawdown_end", "calmar", "beta", "alpha", "tracking_error", "information_ratio",
-    "monthly_hit_rate", "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow",
+    "monthly_hit_rate", "best_month", "worst_month", "turnover_ex_entry", "initial_entry", "cost_drag_bps",
+    "fee_drag_bps", "slippage_drag_bps", "borrow_drag_bps", "turnover", "costs", "fees", "slippage", "borrow",
     "risk_free", "start", "end",
 )
 
@@ -164,7 +165,7 @@ def write_scenario_csvs(scenarios: Mapping[str, Mapping[str, Any]], folder: Path
 # ------------------------------------------------------------------------------------ formatting for people
 KEY_METRICS: tuple[str, ...] = (
     "cagr", "total_return", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "alpha",
-    "information_ratio", "monthly_hit_rate", "turnover", "costs",
+    "information_ratio", "monthly_hit_rate", "turnover_ex_entry", "cost_drag_bps",
 )
 """The metrics shown in the HTML/Markdown tables (metrics.csv/json hold all of them)."""
 
@@ -172,7 +173,7 @@ PERCENT_METRICS = frozenset(
     {
         "total_return", "cagr", "volatility", "max_drawdown", "alpha", "tracking_error", "monthly_hit_rate",
         "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow", "interest", "risk_free",
-        "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
+        "turnover_ex_entry", "initial_entry", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
         "cagr_p5", "cagr_p25", "cagr_p50", "cagr_p75", "cagr_p95",
     }
 )
@@ -180,8 +181,12 @@ LABELS: dict[str, str] = {
     "total_return": "Total return", "cagr": "CAGR", "volatility": "Volatility", "sharpe": "Sharpe",
     "sortino": "Sortino", "max_drawdown": "Max drawdown", "calmar": "Calmar", "beta": "Beta", "alpha": "Alpha",
     "tracking_error": "Tracking error", "information_ratio": "Info ratio", "monthly_hit_rate": "Hit rate",
-    "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover / yr", "costs": "Costs",
+    "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover (both sides, with entry) / yr",
+    "costs": "Costs / starting capital",
     "fees": "Fees", "slippage": "Slippage", "borrow": "Borrow", "interest": "Interest",
+    "turnover_ex_entry": "Turnover / yr", "initial_entry": "Initial entry", "cost_drag_bps": "Cost drag bps/yr",
+    "fee_drag_bps": "Fees bps/yr", "slippage_drag_bps": "Slippage bps/yr", "borrow_drag_bps": "Borrow bps/yr",
+    "start": "Start",
     "prob_loss": "P(loss)", "prob_beat_benchmark": "P(beat benchmark)", "cvar_5": "CVaR 5%",
     "median_max_drawdown": "Median max drawdown",
 }
@@ -205,6 +210,8 @@ def format_metric(key: str, value: Any) -> str:
     if isinstance(value, int | float | np.number):
         if key in PERCENT_METRICS:
             return f"{float(value):.1%}"
+        if key.endswith("_bps"):
+            return f"{float(value):,.1f}"
         if key == "paths":
             return f"{int(value):,}"
         return f"{float(value):.2f}"
