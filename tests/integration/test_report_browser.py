@@ -1,14 +1,19 @@
 """Open a report's index.html in headless Chromium, offline, and check what a reader would see.
 
-Asserts: no console errors or uncaught exceptions, every chart container holds a rendered plot (an
-``svg`` inside its plotly div), the metrics table lists every strategy and benchmark; the decision report
-(a scenario report led by the decision) renders its verdict and every decision chart the same way. A
-screenshot is saved under the test's folder and copied to ``test-output/`` (git-ignored) for people to
-look at.
+Asserts: no console errors or uncaught exceptions; every chart of the page (comparison charts, small
+multiples, the tearsheet's charts, scenario fans) exists and holds a rendered plot (an ``svg`` inside its
+plotly div); the metrics, costs and drawdown tables list what they should; the tearsheet's strategy menu
+redraws its charts for the chosen strategy and the focus menu fades the other books. The page's size and its
+render times in real time (first paint, first screen of charts, all charts: bench/bench_report.py's
+DevTools measurement) are printed, as figures, not pass/fail. The decision report (a scenario report led by
+the decision) renders its verdict and every decision chart the same way. A screenshot is saved under the
+test's folder and copied to ``test-output/`` (git-ignored) for people to look at.
 """
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import re
 import shutil
@@ -41,6 +46,29 @@ ERROR_HOOK = """<script>(function () {
   window.addEventListener("unhandledrejection", function (e) { keep("rejection: " + e.reason); });
   document.documentElement.setAttribute("data-errors", "[]");
 })();</script>"""
+# Injected at the end of <body>: once every chart is drawn, picks the second strategy in the tearsheet menu and
+# focuses a book, then records what the charts show into an attribute of <html>.
+INTERACT_HOOK = """<script>(function () {
+  function names(id) { var d = document.getElementById(id); return (d.data || []).map(function (t) { return t.name; }); }
+  function wait() {
+    if (document.documentElement.getAttribute("data-charts") !== "drawn") { setTimeout(wait, 50); return; }
+    var before = names("tear-cumulative");
+    var tear = document.getElementById("tear");
+    tear.value = "1"; tear.dispatchEvent(new Event("change"));
+    var focus = document.getElementById("focus");
+    focus.value = focus.options[2].value; focus.dispatchEvent(new Event("change"));
+    setTimeout(function () {
+      var equity = document.getElementById("chart-equity");
+      var shown = Array.prototype.filter.call(document.querySelectorAll('[data-show^="tear:"]'),
+        function (el) { return el.classList.contains("shown"); }).map(function (el) { return el.getAttribute("data-show"); });
+      document.documentElement.setAttribute("data-interaction", JSON.stringify({
+        before: before, after: names("tear-cumulative"), focus: focus.value, shown: shown,
+        opacity: equity.data.map(function (t) { return [t.name, t.opacity]; })
+      }));
+    }, 200);
+  }
+  wait();
+})();</script>"""
 
 
 def chromium_or_skip() -> str:
@@ -65,7 +93,9 @@ class PlotScan(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.charts: dict[str, bool] = {}
-        self.table_rows: list[str] = []
+        self.tables: list[str] = []
+        self.rows: dict[str, list[str]] = {}
+        self._table: str | None = None
         self._stack: list[str | None] = []  # chart id owning each open div (None when not a chart)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -74,8 +104,11 @@ class PlotScan(HTMLParser):
         if tag == "svg" and any(self._stack):
             owner = next(o for o in reversed(self._stack) if o)
             self.charts[owner] = True
+        if tag == "table" and a.get("id"):
+            self.tables.append(a["id"] or "")
+            self._table = a["id"]
         if tag == "tr" and a.get("data-name") is not None and a.get("class") in ("strategy", "benchmark"):
-            self.table_rows.append(a["data-name"] or "")
+            self.rows.setdefault(self._table or "", []).append(a["data-name"] or "")
         if tag == "div":
             chart_id = a.get("id") if "plotly-graph-div" in classes else None
             if chart_id:
@@ -87,12 +120,27 @@ class PlotScan(HTMLParser):
             self._stack.pop()
 
 
+def load_bench():
+    """bench/bench_report.py as a module (its DevTools timing of a page in real time)."""
+    spec = importlib.util.spec_from_file_location("bench_report", REPO_ROOT / "bench" / "bench_report.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+NAMES = ["alpha", "long_short", "gamma"]
+COMPARISON_CHARTS = ["chart-equity", "chart-drawdown", "chart-rolling", "chart-multiples", "chart-costs"]
+TEARSHEET_CHARTS = ["tear-cumulative", "tear-yearly", "tear-monthly", "tear-distribution", "tear-rolling-beta",
+                    "tear-rolling-risk", "tear-underwater", "tear-weights"]
+SCENARIO_CHARTS = ["chart-fan-jetsons", "chart-fan-damp-squib", "chart-terminal"]
+
+
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     results = [
-        synthetic_result("alpha", 1, n=700),
-        synthetic_result("long_short", 2, n=700, short="CCC"),
-        synthetic_result("gamma", 3, n=700, tickers=("AAA", "DDD", "EEE")),
+        synthetic_result("alpha", 1, n=900),
+        synthetic_result("long_short", 2, n=900, short="CCC"),
+        synthetic_result("gamma", 3, n=900, tickers=("AAA", "DDD", "EEE")),
     ]
     scenarios, meta = synthetic_simulation()
     context = {"data_source": "synthetic", "notes": ["a note for the reader"]}
@@ -100,14 +148,16 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         context=context, simulation=scenarios, simulation_meta=meta)
 
 
-def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name: str) -> tuple[PlotScan, str]:
-    """Open ``index`` three times: the DOM and console log, a copy with an error hook, a screenshot.
+def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name: str,
+                            hook: str = "") -> tuple[PlotScan, str, str]:
+    """Open ``index`` three times: the DOM and console log, a copy with an error hook (and ``hook`` at the
+    end of its body), a screenshot.
 
-    Asserts that the browser logged no console errors, the hook caught none, and every chart drew an svg;
-    returns the scan of the rendered DOM and the DOM itself.
+    Asserts that the browser logged no console errors, the hook caught none, the loader drew every chart (an
+    svg in each); returns the scan of the rendered DOM, the DOM, and the hooked copy's DOM.
     """
     source = index.read_text(encoding="utf-8")
-    expected_charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', source)
+    expected_charts = re.findall(r'<div id="((?:chart|tear)-[^"]+)" class="plotly-graph-div"', source)
 
     # 1. The page itself, as saved: rendered DOM and the browser's console log.
     done = run_chromium(binary, tmp_path / "profile1", "--enable-logging=stderr", "--v=0", "--dump-dom",
@@ -119,6 +169,7 @@ def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name:
     ]
     assert console_errors == []
     dom = done.stdout
+    assert 'data-charts="drawn"' in dom  # the loader reached the last chart
     scan = PlotScan()
     scan.feed(dom)
     assert set(scan.charts) == set(expected_charts)
@@ -127,11 +178,13 @@ def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name:
 
     # 2. A copy with an error hook: console.error calls and uncaught exceptions, whatever the log level.
     hooked = tmp_path / "hooked.html"
-    hooked.write_text(source.replace("<head>", "<head>" + ERROR_HOOK, 1), encoding="utf-8")
+    page = source.replace("<head>", "<head>" + ERROR_HOOK, 1).replace("</body>", hook + "</body>", 1)
+    hooked.write_text(page, encoding="utf-8")
     done = run_chromium(binary, tmp_path / "profile2", "--dump-dom", hooked.as_uri())
     match = re.search(r'<html[^>]*data-errors="([^"]*)"', done.stdout)
     assert match is not None, "the error hook did not run"
     assert match.group(1) == "[]"
+    hooked_dom = done.stdout
 
     # 3. The screenshot, for people.
     shot = tmp_path / "report.png"
@@ -141,16 +194,38 @@ def rendered_without_errors(binary: str, index: Path, tmp_path: Path, shot_name:
     out = REPO_ROOT / "test-output"
     out.mkdir(exist_ok=True)
     shutil.copyfile(shot, out / shot_name)
-    return scan, dom
+    return scan, dom, hooked_dom
 
 
 def test_report_renders_in_chromium(report_dir: Path, tmp_path: Path) -> None:
     binary = chromium_or_skip()
     index = report_dir / "index.html"
-    charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
-    assert len(charts) == 9  # 6 backtest charts + 2 fans + terminal wealth
-    scan, _ = rendered_without_errors(binary, index, tmp_path, "report_browser.png")
-    assert sorted(scan.table_rows) == sorted(["alpha", "long_short", "gamma", "SPY", "RSP"])
+    charts = re.findall(r'<div id="((?:chart|tear)-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
+    assert sorted(charts) == sorted(COMPARISON_CHARTS + TEARSHEET_CHARTS + SCENARIO_CHARTS)
+    scan, dom, hooked = rendered_without_errors(binary, index, tmp_path, "report_browser.png", INTERACT_HOOK)
+    assert sorted(scan.rows["metrics-table"]) == sorted([*NAMES, "SPY", "RSP"])
+    assert sorted(scan.rows["costs-table-rows"]) == sorted(NAMES)
+    for table in ("metrics-table", "costs-table-rows", "scenario-table", *(f"drawdowns-{n.replace('_', '-')}"
+                                                                            for n in NAMES)):
+        assert table in scan.tables
+    drawdown_rows = re.findall(r'<table class="metrics dd" id="drawdowns-alpha">(.*?)</table>', dom, re.S)
+    assert drawdown_rows and drawdown_rows[0].count("<tr>") == 1 + 5  # header + the five deepest
+
+    # The menus used: the tearsheet redraws for the second strategy, the focus menu fades the other books.
+    match = re.search(r"<html[^>]*data-interaction=\"([^\"]*)\"", hooked)
+    assert match is not None, "the menus were not used"
+    seen = json.loads(match.group(1).replace("&quot;", '"'))
+    assert seen["before"][0] == "alpha" and seen["after"][0] == "long_short"
+    assert seen["shown"] == ["tear:1"]
+    opacity = dict(seen["opacity"])
+    focused = seen["focus"]
+    assert opacity[focused] == 1 and opacity["SPY"] == 1 and opacity["RSP"] == 1
+    assert all(opacity[n] < 0.5 for n in NAMES if n != focused)
+
+    # Figures for people (not pass/fail): size and real-time render marks.
+    timing = load_bench().measure(binary, index)
+    print(f"\nreport {index.stat().st_size / 1e6:.2f} MB, {timing['charts']} charts: first paint "
+          f"{timing['fcp']:.2f} s, first screen of charts {timing['first']:.2f} s, all charts {timing['all']:.2f} s")
 
 
 @pytest.fixture(scope="module")
@@ -169,7 +244,7 @@ def test_decision_report_renders_in_chromium(decision_report_dir: tuple[Path, st
     charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
     decision_charts = ["chart-scoreboard", "chart-certainty", "chart-regret", "chart-tornado", "chart-mix"]
     assert charts[:5] == decision_charts and len(charts) == 8  # + 2 fans + terminal wealth
-    scan, dom = rendered_without_errors(binary, index, tmp_path, "decision_report_browser.png")
+    scan, dom, _ = rendered_without_errors(binary, index, tmp_path, "decision_report_browser.png")
     assert set(decision_charts) <= {cid for cid, drawn in scan.charts.items() if drawn}
     assert verdict.split(" (")[0] in dom and 'id="verdict"' in dom
     assert "updatemenu" in dom  # the scoreboard's metric menu was drawn

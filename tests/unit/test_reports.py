@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
 import re
@@ -17,7 +19,9 @@ from theses.reports import ReportError, metrics_table, write_report, write_simul
 from theses.reports.charts import monthly_table, rolling_stats, thin
 from theses.reports.tables import format_metric
 
-CHART_IDS = ("chart-equity", "chart-drawdown", "chart-rolling", "chart-weights", "chart-monthly", "chart-costs")
+CHART_IDS = ("chart-equity", "chart-drawdown", "chart-rolling", "chart-multiples", "chart-costs", "tear-cumulative",
+             "tear-yearly", "tear-monthly", "tear-distribution", "tear-rolling-beta", "tear-rolling-risk",
+             "tear-underwater", "tear-weights")
 
 
 def same(a, b) -> bool:
@@ -114,14 +118,23 @@ def test_summary_markdown(report, results):
     assert names == sorted(names, key=lambda n: -sharpes[n])
 
 
+def page_data(page: str) -> dict:
+    """The figure store embedded in a report page."""
+    match = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S)
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
 def test_html_is_self_contained_with_every_chart(report, results):
     page = (report / "index.html").read_text()
-    assert page.count(get_plotlyjs()[:300]) == 1  # plotly.js inlined exactly once
+    packed = re.findall(r'<script type="application/octet-stream" id="plotly-gz">([^<]+)</script>', page)
+    assert len(packed) == 1  # plotly.js inlined exactly once, compressed
+    assert gzip.decompress(base64.b64decode(packed[0])).decode() == get_plotlyjs()
     assert not re.search(r"<script[^>]+src=", page)
     assert not re.search(r"<link[^>]+href=\"?https?:", page)
     for chart_id in CHART_IDS:
         assert f'id="{chart_id}"' in page
-    rows = re.findall(r'<tr class="(strategy|benchmark)" data-name="([^"]+)"', page)
+    metrics_rows = re.search(r'id="metrics-table">(.*?)</table>', page, re.S).group(1)
+    rows = re.findall(r'<tr class="(strategy|benchmark)" data-name="([^"]+)"', metrics_rows)
     assert sorted(name for _, name in rows) == sorted(["alpha", "long_short", "gamma", "SPY", "RSP"])
     assert "csv:/prices" in page and ">Version<" in page
     assert "weights decided at a close trade at the next bar&#x27;s close" in page
@@ -234,3 +247,99 @@ def test_simulation_only_report_has_no_backtest_files(tmp_path):
     assert not (folder / "equity.csv").exists()
     assert (folder / "scenarios.csv").exists()
     assert 'id="chart-equity"' not in (folder / "index.html").read_text()
+
+
+def test_page_stores_each_series_once_and_every_chart_it_draws(report, results):
+    page = (report / "index.html").read_text()
+    data = page_data(page)
+    keys = re.findall(r'data-figure="([^"]+)"', page)
+    for key in keys:
+        if "{}" in key:  # a tearsheet chart: one figure per strategy
+            assert all(key.replace("{}", str(i)) in data["figures"] for i in range(len(results)))
+        else:
+            assert key in data["figures"]
+    texts = [json.dumps(a) for a in data["arrays"]]
+    assert len(texts) == len(set(texts))  # no array twice
+    # The equity chart and the small multiples share the strategies' curves (a reference, not a copy).
+    refs = lambda key: {t.get("legendgroup"): t["y"]["$r"] for t in data["figures"][key]["data"]}  # noqa: E731
+    equity, multiples = refs("equity"), refs("multiples")
+    assert all(equity[name] == multiples[name] for name in ("alpha", "gamma"))
+    assert data["template"]["layout"]["plot_bgcolor"] == "white"  # plotly_white, once for the page
+
+
+def test_page_curves_round_to_the_precision_shown(report, results):
+    data = page_data((report / "index.html").read_text())
+    trace = next(t for t in data["figures"]["equity"]["data"] if t["name"] == "gamma")
+    values = data["arrays"][trace["y"]["$r"]]
+    assert all(isinstance(v, int) for v in values)  # currency shown as ",.0f": whole numbers
+    assert values[-1] == round(results[2].equity.iloc[-1])
+    days = data["arrays"][trace["x"]["$r"]]["d"]
+    first = pd.Timestamp("1970-01-01") + pd.Timedelta(days=days[0])
+    assert first == results[2].equity.index[0] and len(days) == len(results[2].equity)  # short: daily
+
+
+def test_costs_table_and_footnotes(report, results):
+    page = (report / "index.html").read_text()
+    table = re.search(r'<table class="metrics sortable" id="costs-table-rows">(.*?)</table>', page, re.S).group(1)
+    assert "Initial entry" in table and "Turnover / yr" in table and "Cost drag bps/yr" in table
+    assert re.findall(r'<tr class="(\w+)" data-name="([^"]+)"', table) == [
+        ("strategy", "alpha"), ("strategy", "long_short"), ("strategy", "gamma")]  # no benchmark rows
+    gamma = re.search(r'data-name="gamma">(.*?)</tr>', table, re.S).group(1)
+    assert f"{results[2].metrics['cost_drag_bps']:,.1f}" in gamma
+    assert "excluding the initial entry" in page and "bps a year of average equity" in page
+
+
+def test_long_curves_are_weekly_and_drawdowns_keep_their_trough():
+    from theses.reports.charts import drawdown_figure
+
+    result = synthetic_result("long", 9, n=1500)
+    fig = drawdown_figure([result])
+    trace = fig.data[0]
+    assert len(trace.y) < 1500 / 4.5  # about one point a week
+    deepest = drawdown_series(result.equity).min()
+    assert min(trace.y) == pytest.approx(deepest, abs=5e-5)  # the week's lowest point is kept
+
+
+def test_tearsheet_figures_are_valid_plotly_and_follow_the_metrics():
+    import plotly.graph_objects as go
+
+    from theses.engine import metrics
+    from theses.reports import tearsheet
+
+    result = synthetic_result("alpha", 1, n=600, short="CCC")
+    figures, worst = tearsheet.figures(result, {"AAA": "#111111"})
+    assert [key for key, _, _ in tearsheet.CHARTS] == list(figures)
+    for figure in figures.values():
+        go.Figure(figure)  # plotly validates the plain JSON
+    returns = metrics.returns_from_equity(result.equity)
+    years = figures["yearly"]["data"][0]
+    np.testing.assert_allclose(years["y"], metrics.annual_returns(returns).round(4).to_numpy())
+    heat = figures["monthly"]["data"][0]
+    assert heat["x"][-1] == "Year"
+    np.testing.assert_allclose(np.asarray(heat["z"])[:, -1], metrics.annual_returns(returns).round(4).to_numpy())
+    beta = figures["rolling_beta"]["data"][0]
+    bench = metrics.returns_from_equity(result.benchmark_equity["SPY"])
+    expected = metrics.rolling_beta(returns, bench, 126).dropna()
+    assert beta["x"][0] == expected.index[0].strftime("%Y-%m-%d")  # blank, not 0, before the window is full
+    assert beta["y"][-1] == pytest.approx(round(expected.iloc[-1], 2))
+    pd.testing.assert_frame_equal(worst, metrics.drawdown_periods(result.equity, top=5))
+    assert len(figures["underwater"]["layout"]["shapes"]) == len(worst)
+
+
+def test_figure_store_encodes_dates_as_steps_and_dedups_arrays():
+    import plotly.graph_objects as go
+
+    from theses.reports.figure_store import FigureStore
+
+    dates = ["2024-01-05", "2024-01-08", "2024-01-09", "2024-01-10", "2024-01-11", "2024-01-12", "2024-01-15"]
+    store = FigureStore()
+    line = go.Scatter(x=dates, y=np.array([1.23456789, 2, np.nan, 4, 5, 6, 7.0]))
+    store.add("a", go.Figure(line))
+    store.add("b", {"data": [{"type": "scatter", "x": dates, "y": [9, 9, 9, 9, 9, 9, 9]}], "layout": {}})
+    doc = json.loads(store.payload())
+    assert doc["arrays"][0] == {"d": [19727, 3, 1, 1, 1, 1, 3]}  # 2024-01-05 is day 19727; weekends skipped
+    assert doc["arrays"][1] == [1.23457, 2, None, 4, 5, 6, 7]
+    assert doc["figures"]["b"]["data"][0]["x"] == {"$r": 0}  # the dates once
+    hostile = FigureStore()
+    hostile.add("c", go.Figure(go.Scatter(x=[1, 2], y=[1, 2], name="</script><script>alert(1)")))
+    assert "</script>" not in hostile.payload()
