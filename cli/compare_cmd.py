@@ -10,10 +10,12 @@ from theses.cli import common
 
 SORT_KEYS = (
     "sharpe", "cagr", "total_return", "volatility", "sortino", "max_drawdown", "calmar", "beta", "alpha",
-    "information_ratio", "tracking_error", "monthly_hit_rate", "turnover", "costs",
+    "information_ratio", "tracking_error", "monthly_hit_rate", "turnover_ex_entry", "cost_drag_bps", "turnover",
+    "costs",
 )
 
-TABLE_METRICS = ("cagr", "volatility", "sharpe", "max_drawdown", "calmar", "alpha", "turnover", "costs")
+TABLE_METRICS = ("cagr", "volatility", "sharpe", "max_drawdown", "calmar", "alpha", "turnover_ex_entry",
+                 "cost_drag_bps")
 """Columns of the terminal table (the report holds every metric)."""
 
 
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     table_title = f"{comparison.title}: {context.start} to {context.end} ({context.source})"
     console.print(render.metrics_table(render.sorted_rows(comparison.rows(), args.sort), TABLE_METRICS,
                                        title=table_title))
-    console.print(f"[dim]{header['costs']}; {header['execution']}[/dim]")
+    console.print(f"[dim]{header['costs']}; {header['execution']}. {render.TABLE_FOOTNOTE}[/dim]")
     render.print_notes(console, header["notes"])
     console.print(f"report written to [bold]{path}[/bold]", soft_wrap=True)
     return 0

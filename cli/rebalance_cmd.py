@@ -13,7 +13,7 @@ from theses.cli.errors import CliError
 
 FORMATS = ("table", "csv", "json")
 #: Width of the table when it goes to a file or a pipe (a terminal uses its own width).
-TEXT_WIDTH = 170
+TEXT_WIDTH = 200
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,12 +21,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "rebalance",
         help="trade list from your holdings to a strategy's target weights",
         description="Compute the trades that take the positions in a holdings CSV (ticker,shares[,cost_basis]; "
-        "shorts negative) plus cash to a strategy's target weights, at the latest closes on or before --as-of. "
-        "Tickers held but not in the strategy are sold.",
+        "shorts negative; or a positions export from Fidelity, Schwab, Vanguard or IBKR as downloaded) plus cash "
+        "to a strategy's target weights, at the latest closes on or before --as-of. Cash and money-market rows "
+        "of the file add to --cash. Tickers held but not in the strategy are sold.",
     )
     parser.add_argument("strategy", help="strategy name (see `theses list`) or path/to/portfolio.toml")
-    parser.add_argument("--holdings", required=True, metavar="CSV", help="holdings file: ticker,shares[,cost_basis]")
-    parser.add_argument("--cash", type=float, default=0.0, metavar="AMOUNT", help="cash in the account (default 0)")
+    parser.add_argument("--holdings", required=True, metavar="CSV", help="holdings file: ticker,shares[,cost_basis], or a broker's positions CSV")
+    parser.add_argument("--cash", type=float, default=0.0, metavar="AMOUNT",
+                        help="cash in the account besides the file's cash rows (default 0)")
     parser.add_argument("--as-of", metavar="DATE", help="use closes on or before DATE (default: latest available)")
     parser.add_argument(
         "--whole-shares", action="store_true",
@@ -81,32 +83,45 @@ COLUMNS = (
 
 def render_table(result: Any, console: Any) -> None:
     """Header line, the per-ticker table, totals, skipped trades and notes, with rich."""
+    import numpy as np
     from rich import box
     from rich.table import Table
 
-    from theses.studies.rebalance import ticker_note
+    from theses.studies.rebalance import ticker_note, unrealised_gain
 
     t = result.trades
     whole = t.whole_shares
     console.print(header_line(result), highlight=False)
     table = Table(header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
-    for name, justify in COLUMNS:
+    basis = t.cost_basis is not None and bool(np.isfinite(t.cost_basis).any())
+    columns = list(COLUMNS)
+    if basis:  # cost basis and unrealised gain beside the current position
+        columns[5:5] = [("cost basis", "right"), ("gain", "right")]
+    for name, justify in columns:
         table.add_column(name, justify=justify, no_wrap=True)
     table.add_column("note", justify="left", overflow="fold", min_width=12)
     for i, ticker in enumerate(t.tickers):
-        table.add_row(
+        cells = [
             ticker, f"{t.prices[i]:,.2f}", _day(t.price_dates[i]), _shares(t.current_shares[i], whole),
             f"{t.current_weights[i]:.2%}", f"{t.target_weights[i]:.2%}", f"{t.target_shares[i]:,.4f}",
             t.actions[i], _shares(t.trade_shares[i], whole), f"{t.notional[i]:,.2f}", f"{t.fees[i]:,.2f}",
             _shares(t.shares_after[i], whole), f"{t.weights_after[i]:.2%}", ticker_note(t, i),
-        )
+        ]
+        if basis:
+            gain = unrealised_gain(t, i)
+            cells[5:5] = ["" if np.isnan(t.cost_basis[i]) else f"{t.cost_basis[i]:,.2f}",
+                          "" if gain is None else f"{gain:+,.2f}"]
+        table.add_row(*cells)
     target_cash = 1.0 - float(t.target_weights.sum())
     table.add_section()
-    table.add_row(
+    cash_cells = [
         "CASH", "", "", f"{t.cash_before:,.2f}", f"{t.cash_before / t.equity:.2%}", f"{target_cash:.2%}", "", "",
         "", "", f"{t.total_fees:,.2f}", f"{t.cash_after:,.2f}", f"{t.cash_after / t.equity:.2%}",
         "fees paid from cash",
-    )
+    ]
+    if basis:
+        cash_cells[5:5] = ["", ""]
+    table.add_row(*cash_cells)
     console.print(table)
     console.print(
         f"cash {t.cash_before:,.2f} -> {t.cash_after:,.2f} | after: gross {t.gross_after:.2%}, net {t.net_after:.2%}"
@@ -120,8 +135,9 @@ def render_table(result: Any, console: Any) -> None:
         "(short sale proceeds included)",
         style="dim", highlight=False,
     )
-    for note in result.all_notes:
-        console.print(f"note: {note}", style="dim", highlight=False)
+    from theses.cli import render
+
+    render.print_notes(console, result.all_notes)
 
 
 def to_table_text(result: Any, width: int = TEXT_WIDTH) -> str:

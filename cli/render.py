@@ -14,7 +14,7 @@ PERCENT_METRICS = frozenset(
     {
         "total_return", "cagr", "volatility", "max_drawdown", "alpha", "tracking_error", "monthly_hit_rate",
         "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow", "interest", "risk_free",
-        "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
+        "turnover_ex_entry", "initial_entry", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown",
         "cagr_p5", "cagr_p25", "cagr_p50", "cagr_p75", "cagr_p95",
     }
 )
@@ -22,13 +22,16 @@ PERCENT_METRICS = frozenset(
 MULTIPLE_METRICS = frozenset(f"terminal_wealth_p{p}" for p in (5, 25, 50, 75, 95))
 KEY_METRICS: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar", "beta", "alpha",
-    "information_ratio", "turnover", "costs",
+    "information_ratio", "turnover_ex_entry", "cost_drag_bps",
 )
 LABELS = {
     "total_return": "Total return", "cagr": "CAGR", "volatility": "Volatility", "sharpe": "Sharpe",
     "sortino": "Sortino", "max_drawdown": "Max drawdown", "calmar": "Calmar", "beta": "Beta", "alpha": "Alpha",
     "tracking_error": "Tracking error", "information_ratio": "Info ratio", "monthly_hit_rate": "Hit rate (months)",
-    "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover /yr", "costs": "Costs",
+    "best_month": "Best month", "worst_month": "Worst month", "turnover": "Turnover (2-way, with entry) /yr",
+    "costs": "Costs / start capital", "turnover_ex_entry": "Turnover /yr", "initial_entry": "Initial entry",
+    "cost_drag_bps": "Cost drag bps/yr", "fee_drag_bps": "Fees bps/yr", "slippage_drag_bps": "Slippage bps/yr",
+    "borrow_drag_bps": "Borrow bps/yr",
     "fees": "Fees", "slippage": "Slippage", "borrow": "Borrow", "interest": "Interest",
     "cagr_p50": "CAGR p50", "cagr_p5": "p5", "cagr_p95": "p95", "terminal_wealth_p50": "wealth p50",
     "terminal_wealth_p5": "p5", "terminal_wealth_p95": "p95", "prob_loss": "P(loss)",
@@ -43,6 +46,8 @@ def format_value(key: str, value: Any) -> str:
     if isinstance(value, int | float):
         if key in MULTIPLE_METRICS:
             return f"{value:.2f}x"
+        if key.endswith("_bps"):
+            return f"{value:,.1f}"
         return f"{value:.1%}" if key in PERCENT_METRICS else f"{value:.2f}"
     return str(value)
 
@@ -71,16 +76,28 @@ def metrics_table(
     return table
 
 
+TABLE_FOOTNOTE = (
+    "Turnover /yr: one-way (half of buys + sells) over equity, per year, without the initial entry; "
+    "cost drag: fees + slippage + borrow in bps a year of average equity"
+)
+
+
 def print_notes(console: Console, notes: Sequence[str]) -> None:
-    """Data notes (late listings, trimmed end dates) in a muted style."""
+    """Data notes (late listings, trimmed end dates) in a muted style; warnings (``warning: ...``) stand out."""
+    from rich.markup import escape
+
     for note in notes:
-        console.print(f"[dim]note: {note}[/dim]")
+        if note.startswith("warning: "):
+            console.print(f"[bold yellow]{escape(note)}[/bold yellow]", soft_wrap=True)
+        else:
+            console.print(f"[dim]note: {escape(note)}[/dim]", soft_wrap=True)
 
 
 DETAIL_METRICS: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "max_drawdown_start",
     "max_drawdown_trough", "max_drawdown_end", "calmar", "beta", "alpha", "tracking_error", "information_ratio",
-    "monthly_hit_rate", "best_month", "worst_month", "turnover", "costs", "fees", "slippage", "borrow",
+    "monthly_hit_rate", "best_month", "worst_month", "initial_entry", "turnover_ex_entry", "cost_drag_bps",
+    "fee_drag_bps", "slippage_drag_bps", "borrow_drag_bps",
 )
 
 

@@ -150,5 +150,4 @@ def print_tables(result) -> None:
         table = render.metrics_table(summaries, COLUMNS, title=title)
         table.box = box.SIMPLE_HEAD
         console.print(table)
-    for note in result.notes:
-        console.print(f"[dim]note: {note}[/dim]")
+    render.print_notes(console, result.notes)

@@ -54,6 +54,11 @@ class PriceData:
         """The columns, in the requested order."""
         return list(self.close.columns)
 
+    @property
+    def warnings(self) -> list[str]:
+        """The notes that warn the result is cut short (stale tickers) -- also in ``notes``."""
+        return warnings_of(self.notes)
+
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path | None:
     """``data_dir`` if given, else ``THESES_DATA_DIR``, else ``None``."""
@@ -249,10 +254,7 @@ def align_bars(
         common_end = min(last_own.values())
         if common_end < raw_close.index[-1]:
             early = sorted(name for name, day in last_own.items() if day == common_end)
-            notes.append(
-                f"prices end {common_end.date()}, the last date every ticker has a price "
-                f"({', '.join(early)} end there; others run to {raw_close.index[-1].date()})"
-            )
+            notes.append(trim_note(common_end, raw_close.index[-1], early))
             raw_close = raw_close.loc[:common_end]
     close = raw_close.ffill().astype("float64")
     close.index = pd.DatetimeIndex(close.index, name="date")
@@ -265,6 +267,30 @@ def align_bars(
         notes.append(f"prices start {first_day.date()}, later than the requested start {start.date()}")
     open_ = _align_open(clipped, names, close)
     return close, open_, late_starts, notes
+
+
+STALE_DAYS = 7
+"""A ticker whose prices end more than this many calendar days before the others' is stale: a warning."""
+WARNING = "warning: "
+"""The prefix of a note that says a result is cut short or built on old prices (shown as a warning)."""
+
+
+def trim_note(common_end: pd.Timestamp, latest: pd.Timestamp, early: list[str]) -> str:
+    """The note of a frame cut at ``common_end``: a warning naming the stale tickers when it is weeks early."""
+    names = ", ".join(early)
+    gap = (latest - common_end).days
+    if gap > STALE_DAYS:
+        return (
+            f"{WARNING}results end {common_end.date()}, {gap} days before the latest prices ({latest.date()}), "
+            f"because the prices of {names} end there; update them (theses data fetch {' '.join(early)}) "
+            "or leave them out"
+        )
+    return f"prices end {common_end.date()}, the last date every ticker has a price ({names} end there; others run to {latest.date()})"
+
+
+def warnings_of(notes: tuple[str, ...] | list[str]) -> list[str]:
+    """The notes that are warnings (see :data:`WARNING`)."""
+    return [note for note in notes if note.startswith(WARNING)]
 
 
 def _align_open(clipped: dict[str, pd.DataFrame], names: list[str], close: pd.DataFrame) -> pd.DataFrame | None:

@@ -70,6 +70,7 @@ table.scen .big { font-size: 16px; font-weight: 700; display:block; }
 table.scen .small { font-size: 11.5px; color:#6b7280; display:block; }
 .notes { font-size: 13px; color: var(--muted); padding-left: 38px; }
 .notes li { margin: 2px 0; }
+.notes li.warning { color: #92400e; background: #fef3c7; border-radius: 6px; padding: 2px 8px; font-weight: 600; }
 footer { color: var(--muted); font-size: 12.5px; padding: 0 0 40px; }
 .chart .plotly-graph-div { width: 100%; }
 p.nochart { color: var(--bad); padding: 18px; }

@@ -479,7 +479,10 @@ def page(
     notes = ctx.get("notes") or []
     notes_html = ""
     if notes:
-        items = "".join(f"<li>{esc(n)}</li>" for n in notes)
+        items = "".join(
+            f'<li class="warning">{esc(n)}</li>' if str(n).startswith("warning: ") else f"<li>{esc(n)}</li>"
+            for n in notes
+        )
         notes_html = f'<section id="notes"><h2>Notes</h2><ul class="notes card">{items}</ul></section>'
     subtitle = _subtitle(results, scenario_results, ctx)
     return (

@@ -185,14 +185,7 @@ class Comparison:
         if len(set(costs.values())) > 1:
             out["costs"] = "differ by strategy (see notes)"
             notes += [f"costs of {name}: {text}" for name, text in costs.items()]
-        starts = {b.name: b.result.config.get("window_start") for b in self.backtests}
-        if len(set(starts.values())) > 1:
-            first = self.backtests[0].name
-            notes.append(
-                "strategies start when their first target can be traded: "
-                + ", ".join(f"{name} {start}" for name, start in starts.items())
-                + f"; benchmark rows cover the window of {first}"
-            )
+        notes += window_notes(self.backtests)
         out["notes"] = notes
         return out
 
@@ -205,6 +198,32 @@ class Comparison:
             "benchmarks": self.benchmark_rows(),
             "notes": self.header()["notes"],
         }
+
+
+def window_notes(backtests: Sequence[Backtest]) -> list[str]:
+    """Say which books' windows are shorter than the others', and which tickers were held as cash till listing.
+
+    A book that could buy nothing until its tickers listed starts at the listing (engine ``invested_entry``);
+    a book with some late tickers keeps its window, and their slice is cash until they list.
+    """
+    notes: list[str] = []
+    starts = {b.name: b.result.config.get("window_start") for b in backtests}
+    if len(set(starts.values())) > 1:
+        common = min(s for s in starts.values() if s)
+        later = {name: s for name, s in starts.items() if s and s > common}
+        first = backtests[0].name
+        notes.append(
+            "shorter windows: " + ", ".join(f"{name} starts {start}" for name, start in later.items())
+            + f" (when it could first buy its book; the others start {common}), so its CAGR and ratios cover "
+            f"fewer years; benchmark rows cover the window of {first}"
+        )
+    for b in backtests:
+        late = b.result.config.get("late_listings") or {}
+        if late:
+            listed = ", ".join(f"{t} {d}" for t, d in late.items())
+            notes.append(f"{b.name}: no price yet for {listed} when its window starts; those weights were held "
+                         "as cash until the listing")
+    return notes
 
 
 def load_window(

@@ -62,6 +62,10 @@ class Rebalance:
         frame = t.to_frame().reset_index()
         frame["price_date"] = [_day(d) for d in frame["price_date"]]
         frame["note"] = [ticker_note(t, i) for i in range(len(t.tickers))]
+        if "cost_basis" in frame.columns:
+            gains = [unrealised_gain(t, i) for i in range(len(t.tickers))]
+            frame.insert(frame.columns.get_loc("cost_basis") + 1, "unrealised_gain",
+                         [np.nan if g is None else g for g in gains])
         frame = frame.drop(columns=["skip_reason"])
         target_cash = 1.0 - float(t.target_weights.sum())
         cash_row = {
@@ -110,6 +114,7 @@ def _position(t: TradeList, i: int) -> dict[str, Any]:
         "current_shares": t.current_shares[i],
         "current_weight": t.current_weights[i],
         "cost_basis": None if t.cost_basis is None or math.isnan(t.cost_basis[i]) else t.cost_basis[i],
+        "unrealised_gain": unrealised_gain(t, i),
         "target_weight": t.target_weights[i],
         "target_shares": t.target_shares[i],
         "action": t.actions[i],
@@ -122,6 +127,13 @@ def _position(t: TradeList, i: int) -> dict[str, Any]:
         "in_strategy": bool(t.in_strategy[i]),
         "skip_reason": t.skip_reasons[i] or None,
     }
+
+
+def unrealised_gain(trades: TradeList, i: int) -> float | None:
+    """Market value now (shares x price) less the cost basis; None without a cost basis."""
+    if trades.cost_basis is None or math.isnan(trades.cost_basis[i]):
+        return None
+    return float(trades.current_shares[i] * trades.prices[i] - trades.cost_basis[i])
 
 
 def ticker_note(trades: TradeList, i: int) -> str:
@@ -239,6 +251,22 @@ def _first_prices(tickers: list[str], first: dict[str, pd.Timestamp]) -> str:
     return "first prices: " + ", ".join(f"{t} {d}" for t, d in days.items())
 
 
+def stale_price_warnings(dates: dict[str, pd.Timestamp]) -> list[str]:
+    """A warning naming the tickers whose last price is weeks older than the newest one (sized at old prices)."""
+    from theses.data.load import STALE_DAYS, WARNING
+
+    if not dates:
+        return []
+    newest = max(dates.values())
+    stale = {t: d for t, d in dates.items() if (newest - d).days > STALE_DAYS}
+    if not stale:
+        return []
+    listed = ", ".join(f"{t} {_day(d)}" for t, d in stale.items())
+    return [f"{WARNING}last prices of {listed} are more than {STALE_DAYS} days older than the newest "
+            f"({_day(newest)}); their trades are sized at those old prices: update them "
+            f"(theses data fetch {' '.join(stale)}) or use --as-of"]
+
+
 def _fees_bps(strategy: Strategy, given: float | None) -> float:
     """The fee estimate given, else the portfolio's own fees, else the project default."""
     if given is not None:
@@ -283,8 +311,9 @@ def rebalance(
     Parameters
     ----------
     strategy : a registered name, a portfolio ``.toml`` path, or a :class:`Strategy`.
-    holdings : a holdings CSV path (``ticker,shares[,cost_basis]``) or parsed :class:`Holdings`.
-    cash : cash in the account.
+    holdings : a holdings CSV path (``ticker,shares[,cost_basis]`` or a broker's positions export, see
+        :mod:`theses.data.holdings`) or parsed :class:`Holdings`.
+    cash : cash in the account, besides the file's cash and money-market rows (added to it).
     as_of : use closes on or before this date (default: the latest available).
     whole_shares : integer share counts, never spending more cash than there is (fees included).
     min_trade : skip trades below this notional.
@@ -300,6 +329,7 @@ def rebalance(
     as_of_day = parse_as_of(as_of)
     chosen = resolve_strategy(strategy)
     book = holdings if isinstance(holdings, Holdings) else read_holdings(holdings)
+    cash = float(cash) + book.cash  # cash and money-market rows of a broker's file add to --cash
     held = current_symbols(book)
     tickers = list(dict.fromkeys([*chosen.universe, *held]))
     latest = latest_prices(tickers, as_of_day, source, data_dir)
@@ -307,11 +337,12 @@ def rebalance(
     target_date, targets, target_source, data_notes = target_weights_as_of(
         chosen, as_of_day, source, data_dir, latest.unpriced)
     _check_unpriced(chosen, book, held, latest, targets, as_of_day)
-    notes = list(data_notes)
+    notes = [*book.notes, *data_notes]
     dropped = [t for t in tickers if t in latest.unpriced]
     if dropped:
         notes.append(f"{', '.join(dropped)}: no price on or before {_day_or_latest(as_of_day)}, target 0, not held; left out")
     tickers = [t for t in tickers if t not in latest.unpriced]
+    notes += stale_price_warnings({t: latest.date[t] for t in tickers})
     shares = {t: float(s) for t, s in zip(held, book.shares, strict=True)}
     basis = {t: float(c) for t, c in zip(held, book.cost_basis, strict=True)}
     options = TradeOptions(whole_shares=whole_shares, min_trade=float(min_trade), band_abs=bands,

@@ -277,8 +277,10 @@ def path_source(
         from theses.data.load import load_prices
 
         all_tickers = sorted({t for spec in scenarios for t in spec.tickers})
-        history = load_prices(all_tickers, source="csv", data_dir=data_dir).close
+        loaded = load_prices(all_tickers, source="csv", data_dir=data_dir)
+        history = loaded.close
         notes.append(f"paths start from the last real closes ({history.index[-1].date()})")
+        notes.extend(loaded.warnings)  # stale tickers move the start of every path earlier
     elif method == "bootstrap":
         raise StudyError("--method bootstrap resamples real history: pass --data-dir DIR (or set THESES_DATA_DIR)")
     else:

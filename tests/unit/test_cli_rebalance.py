@@ -188,7 +188,7 @@ def test_signal_strategy_uses_the_signal_as_of(workspace: Path, capsys: pytest.C
          "error: strategy 'tiny' targets NEW, which have no price on or before 2024-01-05; choose a later --as-of"),
         ((), "", HOLDINGS + "NEW,3,\n",
          "error: NEW in {h} have no price on or before 2024-01-05 (first price 2024-01-08); choose a later --as-of"),
-        ((), "", "ticker,shares\nAAA,ten\n", "error: {h} line 2: shares 'ten' is not a number; write e.g. 12 or -3.5"),
+        ((), "", "ticker,shares\nAAA,ten\n", "error: {h} line 2: shares 'ten' is not a number; write e.g. 12, -3.5 or $1,234.50"),
         (("--cash", "nan"), "", HOLDINGS, "error: --cash nan is not a number; give the cash balance, e.g. --cash 2500"),
     ],
 )
@@ -225,3 +225,26 @@ def test_renamed_ticker_in_holdings_maps_to_its_current_symbol(
     assert "line 3: FB is META, already held on another line (META); merge the two rows into one" in (
         capsys.readouterr().err
     )
+
+
+def test_a_broker_export_adds_its_cash_rows_and_shows_cost_basis_and_gain(
+    workspace: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (workspace / "holdings.csv").write_text(
+        '"Positions for account Individual ...123 as of 2024/01/10","",""\n'
+        '"Symbol","Qty (Quantity)","Mkt Val (Market Value)","Cost Basis","Description"\n'
+        '"aaa","10","$1,000.00","$900.00","A corp"\n'
+        '"SWVXX","600","$600.00","$600.00","sweep"\n'
+        '"Cash & Cash Investments","--","$400.00","--","cash"\n'
+        '"Account Total","--","$2,000.00","--","--"\n'
+    )
+    doc = _json(workspace, capsys, "--cash", "0", "--fees-bps", "0")
+    # equity = 1000 of cash (600 sweep + 400 cash) + 10 AAA at 100.
+    assert doc["totals"]["equity"] == pytest.approx(2000.0)
+    aaa = next(p for p in doc["positions"] if p["ticker"] == "AAA")
+    assert aaa["cost_basis"] == 900.0 and aaa["unrealised_gain"] == pytest.approx(100.0)
+    assert any("cash 1,000.00 from SWVXX, Cash & Cash Investments (added to the cash)" in n for n in doc["notes"])
+    assert main(_run(workspace, "--fees-bps", "0")) == 0
+    table = capsys.readouterr().out
+    assert "cost basis" in table and "gain" in table
+    assert "900.00" in table and "+100.00" in table

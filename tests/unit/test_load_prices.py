@@ -210,3 +210,22 @@ def test_auto_mixed_stale_and_new_when_one_download_fails(monkeypatch: pytest.Mo
     assert "could not update AAA from Yahoo Finance; using the cached prices" in prices.notes
     assert prices.source == "cache+yahoo"
     assert PriceCache().read("AAA").bars["Close"].tolist() == [100.0, 101.0]  # untouched
+
+
+def test_a_ticker_ending_weeks_early_is_a_warning_naming_it(tmp_path: Path) -> None:
+    directory = tmp_path / "stale"
+    directory.mkdir()
+    days = pd.bdate_range("2020-01-02", periods=30)
+    write_csv(directory, "OLD", [(d.strftime("%Y-%m-%d"), 10.0, 10.0) for d in days[:18]])
+    write_csv(directory, "NEW", [(d.strftime("%Y-%m-%d"), 20.0, 20.0) for d in days])
+    prices = load_prices(["NEW", "OLD"], source="csv", data_dir=directory)
+    assert prices.close.index[-1] == days[17]
+    gap = (days[-1] - days[17]).days
+    assert prices.warnings == [
+        f"warning: results end {days[17].date()}, {gap} days before the latest prices ({days[-1].date()}), because "
+        "the prices of OLD end there; update them (theses data fetch OLD) or leave them out"
+    ]
+    assert prices.warnings[0] in prices.notes
+    # A day or two behind is ordinary (a file fetched yesterday): a note, not a warning.
+    write_csv(directory, "OLD", [(d.strftime("%Y-%m-%d"), 10.0, 10.0) for d in days[:29]])
+    assert load_prices(["NEW", "OLD"], source="csv", data_dir=directory).warnings == []
