@@ -61,7 +61,7 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--paths", type=int, default=DEFAULT_PATHS, metavar="N",
                         help=f"paths per scenario (default {DEFAULT_PATHS})")
     parser.add_argument("--years", type=float, default=DEFAULT_YEARS, metavar="Y",
-                        help=f"horizon in years of 252 days (default {DEFAULT_YEARS:g})")
+                        help=f"horizon in calendar years of NYSE trading days (default {DEFAULT_YEARS:g})")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--method", choices=SCENARIO_METHODS, default="t",
                         help="t: correlated Student-t shocks from the calibration (default, offline); bootstrap: "

@@ -24,10 +24,12 @@ IEEE float in a fixed order, see ``data._paths_nb``; only ``exp`` comes from the
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -40,21 +42,55 @@ PATH_BLOCK = 64
 DEFAULT_START_PRICE = 100.0
 
 
+TRADING_CALENDAR = "XNYS"
+"""The exchange calendar of simulated dates (exchange_calendars' New York Stock Exchange)."""
+
+
+@lru_cache(maxsize=8)
+def _calendar(first_year: int, last_year: int):  # noqa: ANN202 - exchange_calendars.ExchangeCalendar
+    """The NYSE calendar over whole years (built once per span: about half a second)."""
+    import exchange_calendars
+
+    return exchange_calendars.get_calendar(TRADING_CALENDAR, start=f"{first_year}-01-01", end=f"{last_year}-12-31")
+
+
+def trading_days(start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
+    """NYSE sessions from ``start`` to ``end`` (both inclusive), tz-naive midnights named ``date``."""
+    start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
+    if end < start:
+        return pd.DatetimeIndex([], name="date")
+    sessions = _calendar(start.year - 1, end.year + 1).sessions_in_range(start, end)
+    return pd.DatetimeIndex(sessions.tz_localize(None) if sessions.tz else sessions, name="date", freq=None)
+
+
 def next_business_day(date: pd.Timestamp) -> pd.Timestamp:
-    """The first Monday-to-Friday day strictly after ``date``."""
-    return pd.Timestamp(date).normalize() + pd.offsets.BDay(1)
+    """The first NYSE session strictly after ``date`` (a weekend or an exchange holiday is skipped)."""
+    day = pd.Timestamp(date).normalize()
+    return trading_days(day + pd.Timedelta(days=1), day + pd.Timedelta(days=14))[0]
+
+
+def horizon_end(start: pd.Timestamp, years: float) -> pd.Timestamp:
+    """The last calendar day of ``years`` years from ``start``: 2027-01-04 + 5 years -> 2032-01-03."""
+    whole = int(years)
+    end = start + pd.DateOffset(years=whole) + pd.Timedelta(days=round((float(years) - whole) * 365.25))
+    return pd.Timestamp(end) - pd.Timedelta(days=1)
 
 
 def simulation_index(start: pd.Timestamp | str, years: float) -> pd.DatetimeIndex:
-    """Business-day index of ``round(years * 252)`` days from ``start`` (rolled forward to a business day).
+    """The NYSE trading days of ``years`` calendar years from ``start`` (rolled forward to a session).
 
-    Exchange holidays are not modelled: every weekday is a trading day, and a year is 252 of them.
+    Weekends and the exchange's holidays (exchange_calendars' XNYS rules, also for future years) are not
+    simulated days, so a 5-year horizon from 2027-01-04 ends on 2032-01-02, the last session before
+    2032-01-04, and calendar rebalancing lands on real first trading days. An exchange year has 250-253
+    sessions; annual rates are still spread over 252 a year (``TRADING_DAYS_PER_YEAR``).
     """
-    days = int(round(float(years) * TRADING_DAYS_PER_YEAR))
-    if days < 2:
-        raise DataError(f"--years {years}: fewer than 2 trading days; use at least 0.01 years")
+    if not float(years) > 0 or not math.isfinite(float(years)):
+        raise DataError(f"--years {years}: give a positive number of years, e.g. 5")
     start = pd.Timestamp(start).normalize()
-    return pd.bdate_range(start=start, periods=days, name="date")
+    index = trading_days(start, horizon_end(start, float(years)))
+    if len(index) < 2:
+        raise DataError(f"--years {years}: fewer than 2 trading days; use at least 0.01 years")
+    return pd.DatetimeIndex(index, name="date")
 
 
 @dataclass(frozen=True)
@@ -95,7 +131,7 @@ def scenario_plan(spec: ScenarioSpec, index: pd.DatetimeIndex) -> ScenarioPlan:
             vol_by_phase[k, i] = phase.market_vol * phase.vol_mult.get(group, 1.0) * phase.vol_mult.get(ticker, 1.0)
     crash_days, crash_jumps = [], []
     for event in spec.crashes:
-        window = pd.bdate_range(event.start, event.end)
+        window = trading_days(event.start, event.end)  # the crash falls on one of the window's sessions
         pos = index.get_indexer(window)  # -1 where the window day is not simulated
         jumps = np.array([event.sizes.get(t, event.sizes.get(g, 0.0)) for t, g in zip(tickers, groups, strict=True)])
         crash_days.append(pos.astype(np.int64))

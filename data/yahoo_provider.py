@@ -10,7 +10,12 @@ argument that matters is passed explicitly and the result is normalised here:
 
 ``download`` does not raise when a ticker fails: it logs the error and returns NaN columns (or an
 empty frame). Both an exception and a ticker without a single close count as a failed attempt and are
-retried with exponential backoff; what still fails ends in one DataError line.
+retried with exponential backoff; what still fails ends in one DataError line. A rate limit
+(``YFRateLimitError``, "Too Many Requests", raised or logged) waits longer (``rate_limit_backoff``) and says so;
+a symbol Yahoo does not know says so and suggests Yahoo's spelling (``BRK.B`` -> ``BRK-B``).
+
+Every argument passed to ``download`` exists from yfinance 0.2.48 on (``multi_level_index`` is the newest:
+added in 0.2.48, yfinance issue #2100), the floor in ``pyproject.toml``.
 """
 
 from __future__ import annotations
@@ -35,6 +40,23 @@ _FIELDS = {"open": "Open", "high": "High", "low": "Low", "close": "Close", "adj 
 _ONE_DAY = pd.Timedelta(days=1)
 # Words in yfinance's logged errors that mean "Yahoo answered: there is no such data".
 _NO_DATA_WORDS = ("delisted", "no price data", "no data found", "not found", "no timezone", "404")
+# ... and that mean "Yahoo refuses: too many requests from this address".
+_RATE_LIMIT_WORDS = ("yfratelimiterror", "too many requests", "rate limited", "rate limit", "429")
+_SHARE_CLASS = re.compile(r"^([A-Z]{1,5})[./ ]([A-Z])$")
+
+
+def is_rate_limit(reason: str) -> bool:
+    """Whether a failure reason (an exception's text or yfinance's logged error) is Yahoo's rate limit."""
+    text = reason.lower()
+    return any(word in text for word in _RATE_LIMIT_WORDS)
+
+
+def yahoo_spelling(name: str) -> str | None:
+    """Yahoo's spelling of a symbol written another way (``BRK.B``/``BRK/B``/``BRK B`` -> ``BRK-B``), else None."""
+    cleaned = name.strip().upper().lstrip("$").rstrip("*")
+    match = _SHARE_CLASS.match(cleaned)
+    suggestion = f"{match.group(1)}-{match.group(2)}" if match else cleaned
+    return suggestion if suggestion != name else None
 
 
 class YahooProvider:
@@ -50,6 +72,8 @@ class YahooProvider:
         Extra attempts after a failed one (an exception, or tickers that came back empty).
     backoff
         Seconds before the first retry; doubled before each further one.
+    rate_limit_backoff
+        Seconds before the first retry after Yahoo's rate limit (``YFRateLimitError``); doubled likewise.
     threads
         Passed to ``yfinance.download`` (parallel requests within a batch).
     sleep
@@ -68,6 +92,7 @@ class YahooProvider:
         timeout: float = 10.0,
         retries: int = 2,
         backoff: float = 1.0,
+        rate_limit_backoff: float = 20.0,
         threads: bool = True,
         sleep: Callable[[float], Any] = time.sleep,
         is_online: Callable[[], bool] | None = None,
@@ -78,6 +103,7 @@ class YahooProvider:
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.rate_limit_backoff = rate_limit_backoff
         self.threads = threads
         self.sleep = sleep
         self.is_online = is_online if is_online is not None else yahoo_resolves
@@ -146,9 +172,11 @@ class YahooProvider:
         pending = list(batch)
         for attempt in range(self.retries + 1):
             if attempt:
-                if not self.is_online():
+                limited = any(is_rate_limit(reasons.get(name, "")) for name in pending)
+                if not limited and not self.is_online():
                     break  # waiting will not bring the network back within seconds
-                self.sleep(self.backoff * 2 ** (attempt - 1))
+                wait = self.rate_limit_backoff if limited else self.backoff
+                self.sleep(wait * 2 ** (attempt - 1))
             try:
                 raw, logged = self._download(pending, start, end)
             except Exception as exc:  # yfinance/requests/curl raise many types; all mean "try again"
@@ -323,12 +351,21 @@ def describe_failure(failed: dict[str, str], online: bool = False) -> str:
     ``online`` is true.
     """
     names = ", ".join(sorted(failed))
+    if any(is_rate_limit(reason) for reason in failed.values()):
+        return (
+            f"could not download {names}: Yahoo Finance is rate-limiting this address (YFRateLimitError, too "
+            "many requests); wait a few minutes and retry, or use --data-dir DIR with CSV files"
+        )
     no_data = sorted(name for name, reason in failed.items() if any(w in reason.lower() for w in _NO_DATA_WORDS))
+    spelled = {name: yahoo_spelling(name) for name in sorted(failed)}
+    hint = "; ".join(f"did you mean {good}? (Yahoo writes share classes with a dash)" if "-" in good
+                     else f"did you mean {good}?" for good in spelled.values() if good)
     if online and no_data and len(no_data) == len(failed):
         reason = failed[no_data[0]]
         return (
-            f"could not download {names} from Yahoo Finance (no data: unknown or delisted ticker? "
-            f"yfinance says: {reason}): check the symbol on finance.yahoo.com, or use --data-dir DIR with CSV files"
+            f"Yahoo Finance does not know {names} (unknown or delisted symbol; yfinance says: {reason})"
+            f"{': ' + hint if hint else ''}; check the symbol on finance.yahoo.com, or use --data-dir DIR with "
+            "CSV files"
         )
     return (
         f"could not download {names} from Yahoo Finance (no network?): use --data-dir DIR with CSV files, "

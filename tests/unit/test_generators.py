@@ -66,9 +66,31 @@ def _within(estimates: np.ndarray, target: np.ndarray, axis: int = 0) -> None:
 def test_index_helpers():
     assert next_business_day(pd.Timestamp("2026-09-25")) == pd.Timestamp("2026-09-28")  # Friday -> Monday
     index = simulation_index("2026-09-26", 2)
-    assert len(index) == 504 and index[0] == pd.Timestamp("2026-09-28") and index.name == "date"
+    assert index[0] == pd.Timestamp("2026-09-28") and index[-1] == pd.Timestamp("2028-09-25")
+    assert index.name == "date" and 500 <= len(index) <= 506
     with pytest.raises(DataError, match="--years"):
         simulation_index("2026-01-01", 0.001)
+
+
+# NYSE holidays of 2027, by hand: New Year's Day, MLK, Presidents', Good Friday, Memorial Day, Juneteenth
+# (observed Fri 18th), Independence Day (observed Mon 5th), Labor Day, Thanksgiving, Christmas (observed Fri 24th).
+NYSE_HOLIDAYS_2027 = ("2027-01-01", "2027-01-18", "2027-02-15", "2027-03-26", "2027-05-31", "2027-06-18",
+                      "2027-07-05", "2027-09-06", "2027-11-25", "2027-12-24")
+
+
+def test_simulated_dates_follow_the_nyse_calendar():
+    from theses.data.generators import trading_days
+
+    year = trading_days("2027-01-01", "2027-12-31")
+    weekdays = pd.bdate_range("2027-01-01", "2027-12-31")
+    assert sorted(set(weekdays) - set(year)) == [pd.Timestamp(d) for d in NYSE_HOLIDAYS_2027]
+    assert len(year) == 261 - 10
+    five = simulation_index("2027-01-04", 5)
+    # "5 years" ends on the last session before 2032-01-04 (Fri 2nd: 2032-01-01 is a holiday, 3rd a Saturday).
+    assert five[0] == pd.Timestamp("2027-01-04") and five[-1] == pd.Timestamp("2032-01-02")
+    assert not set(five) & {pd.Timestamp(d) for d in NYSE_HOLIDAYS_2027}
+    assert next_business_day(pd.Timestamp("2027-11-24")) == pd.Timestamp("2027-11-26")  # over Thanksgiving
+    assert next_business_day(pd.Timestamp("2027-12-23")) == pd.Timestamp("2027-12-27")  # over Christmas (obs.)
 
 
 def test_plan_phase_drifts_and_vol_factors():

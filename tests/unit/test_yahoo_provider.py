@@ -141,10 +141,10 @@ def test_retries_with_exponential_backoff_after_raised_errors(monkeypatch: pytes
         yahoo_frame(["AAA"], "column"),
     )
     monkeypatch.setattr(yfinance, "download", fake)
-    yahoo, sleeps = provider(retries=3, backoff=0.5)
+    yahoo, sleeps = provider(retries=3, backoff=0.5, rate_limit_backoff=30.0)
     found = yahoo.fetch("AAA")
     assert len(fake.calls) == 3
-    assert sleeps == [0.5, 1.0]
+    assert sleeps == [0.5, 60.0]  # after the rate limit: the longer backoff (30 s, doubled on the 2nd retry)
     assert found["AAA"]["Close"].tolist() == [11.0, 12.0, 13.0]
 
 
@@ -190,8 +190,9 @@ def test_unknown_ticker_is_one_line_and_nothing_printed(
     with pytest.raises(DataError) as info:
         yahoo.fetch("XYZQ")
     message = str(info.value)
-    assert message.startswith("could not download XYZQ from Yahoo Finance (no data: unknown or delisted ticker?")
+    assert message.startswith("Yahoo Finance does not know XYZQ (unknown or delisted symbol; yfinance says: ")
     assert "possibly delisted; no price data found" in message and "\n" not in message
+    assert "did you mean" not in message
     assert sleeps == [1.0, 2.0]  # online: retried twice
     captured = capsys.readouterr()
     assert captured.err == "" and captured.out == ""
@@ -251,3 +252,38 @@ def test_prices_frame(monkeypatch: pytest.MonkeyPatch) -> None:
     close = provider()[0].prices(["AAA", "BBB"])
     assert close.index.name == "date"
     assert close.loc["2024-03-04"].tolist() == [12.0, 102.0]
+
+
+def test_a_share_class_with_a_dot_suggests_yahoos_spelling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(yfinance, "download", FakeDownload(empty_and_log("possibly delisted; no price data found")))
+    with pytest.raises(DataError) as info:
+        provider()[0].fetch("BRK.B")
+    message = str(info.value)
+    assert message.startswith("Yahoo Finance does not know BRK.B (unknown or delisted symbol")
+    assert "did you mean BRK-B? (Yahoo writes share classes with a dash)" in message
+
+
+def test_a_rate_limit_has_its_own_message_and_a_longer_backoff(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Raised (newer yfinance) or logged for the ticker (download() catches it): the same answer.
+    for behaviour in (yfinance.exceptions.YFRateLimitError(),
+                      empty_and_log("YFRateLimitError('Too Many Requests. Rate limited. Try after a while.')")):
+        monkeypatch.setattr(yfinance, "download", FakeDownload(behaviour))
+        yahoo, sleeps = provider(retries=2, rate_limit_backoff=15.0, is_online=lambda: False)
+        with pytest.raises(DataError) as info:
+            yahoo.fetch(["AAA", "BBB"])
+        assert str(info.value) == (
+            "could not download AAA, BBB: Yahoo Finance is rate-limiting this address (YFRateLimitError, too many "
+            "requests); wait a few minutes and retry, or use --data-dir DIR with CSV files"
+        )
+        assert sleeps == [15.0, 30.0]  # retried although the host probe failed: a rate limit is not "offline"
+
+
+def test_every_argument_passed_to_download_exists_in_the_installed_yfinance(monkeypatch: pytest.MonkeyPatch) -> None:
+    import inspect
+
+    fake = FakeDownload(yahoo_frame(["AAA"], "column"))
+    monkeypatch.setattr(yfinance, "download", fake)
+    provider()[0].fetch("AAA", start="2024-03-01", end="2024-03-05")
+    monkeypatch.undo()
+    accepted = set(inspect.signature(yfinance.download).parameters)
+    assert set(fake.calls[0]) - {"tickers"} <= accepted
