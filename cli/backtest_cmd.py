@@ -37,27 +37,32 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("give either a STRATEGY or --weights, not both")
     if not args.strategy and not args.weights:
         raise CliError('name a strategy (see `theses list`), a portfolio .toml file, or --weights "SPY=1"')
+    from theses.cli import render
+
     strategy = inline_strategy(args.weights, args.rebalance) if args.weights else args.strategy
-    run_ = history.backtest(strategy, settings=common.settings_of(args), **common.data_options(args))
+    with render.Progress("backtesting") as progress:
+        run_ = history.backtest(strategy, settings=common.settings_of(args), progress=progress,
+                                **common.data_options(args))
+        path = None
+        if args.out:
+            from theses.reports import write_report
+
+            path = write_report([run_.result], args.out, title=f"Backtest: {run_.name}", context=run_.header(),
+                                progress=progress)
 
     if args.format == "json":
         from theses.util import jsonable
 
         sys.stdout.write(json.dumps(jsonable(run_.to_dict()), indent=2) + "\n")
     else:
-        from theses.cli import render
-
         console = render.make_console()
         result, context = run_.result, run_.context
         rows = {result.name: result.metrics, **result.benchmark_metrics}
         title = f"{result.name}: {result.metrics.get('start')} to {result.metrics.get('end')} ({context.source})"
         console.print(render.metrics_columns_table(rows, title=title))
         header = run_.header()
-        console.print(f"[dim]{header['costs']}; {header['execution']}[/dim]")
+        console.print(f"[dim]{header['costs']}; {header['execution']}. {render.TABLE_FOOTNOTE}[/dim]")
         render.print_notes(console, context.notes)
-    if args.out:
-        from theses.reports import write_report
-
-        path = write_report([run_.result], args.out, title=f"Backtest: {run_.name}", context=run_.header())
-        print(f"report written to {path}", file=sys.stderr if args.format == "json" else sys.stdout)
+    if path is not None:
+        print(f"report written to {path / 'index.html'}", file=sys.stderr if args.format == "json" else sys.stdout)
     return 0

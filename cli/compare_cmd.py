@@ -46,13 +46,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from theses.cli import render
     from theses.reports import write_report
     from theses.studies import history
 
-    comparison = history.compare(args.strategies or None, since_essay=args.since_essay,
-                                 settings=common.settings_of(args), **common.data_options(args))
-    header = comparison.header()
-    path = write_report(comparison.results, args.out, title=comparison.title, context=header, sort_by=args.sort)
+    with render.Progress("comparing") as progress:
+        comparison = history.compare(args.strategies or None, since_essay=args.since_essay,
+                                     settings=common.settings_of(args), progress=progress,
+                                     **common.data_options(args))
+        header = comparison.header()
+        path = write_report(comparison.results, args.out, title=comparison.title, context=header,
+                            sort_by=args.sort, progress=progress)
 
     if args.format == "json":
         from theses.util import jsonable
@@ -61,9 +65,8 @@ def run(args: argparse.Namespace) -> int:
         document = {**{k: document[k] for k in ("window", "source")}, "sort": args.sort,
                     **{k: document[k] for k in ("strategies", "benchmarks", "notes")}, "report": str(path)}
         sys.stdout.write(json.dumps(jsonable(document), indent=2) + "\n")
+        print(f"report written to {path / 'index.html'}", file=sys.stderr)
         return 0
-
-    from theses.cli import render
 
     console = render.make_console()
     context = comparison.context
@@ -72,5 +75,5 @@ def run(args: argparse.Namespace) -> int:
                                        title=table_title))
     console.print(f"[dim]{header['costs']}; {header['execution']}. {render.TABLE_FOOTNOTE}[/dim]")
     render.print_notes(console, header["notes"])
-    console.print(f"report written to [bold]{path}[/bold]", soft_wrap=True)
+    console.print(f"report written to [bold]{path / 'index.html'}[/bold]", soft_wrap=True)
     return 0

@@ -75,18 +75,20 @@ def _status(args: argparse.Namespace) -> int:
 
 def _fetch(args: argparse.Namespace) -> int:
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+    from theses.cli import render
     from theses.studies.prices import fetch
 
     console = Console(stderr=True)
-    columns = (TextColumn("fetching"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-               TimeElapsedColumn())
-    # Off when stderr is not a terminal: a log file gets the result lines, not bar redraws.
-    with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as progress:
-        task = progress.add_task("", total=len(args.tickers))
-        done = fetch(args.tickers, start=args.start, end=args.end,
-                     progress=lambda ticker: progress.update(task, advance=1, description=ticker))
+    count = [0]
+
+    # A bar on a terminal; piped or logged, a line every few seconds (cli.render.Progress).
+    with render.Progress("fetching") as progress:
+        def step(ticker: str) -> None:
+            count[0] += 1
+            progress(f"fetching {ticker}", count[0], len(args.tickers))
+
+        done = fetch(args.tickers, start=args.start, end=args.end, progress=step)
     for note in done.notes:
         console.print(f"note: {note}", highlight=False)
     out = Console()

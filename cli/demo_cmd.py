@@ -41,26 +41,28 @@ def run(args: argparse.Namespace) -> int:
 
     console = render.make_console()
     dest = Path(args.out) if args.out else default_report_dir()
-    with render.Progress("simulating") as progress:
+    with render.Progress("demo") as progress:
         run_ = demo(data_dir=args.data_dir, paths=args.paths, years=args.years, seed=args.seed, progress=progress)
-    with atomic_folder(dest) as folder:
-        for label, sub, comparison in (("full history", "history", run_.history),
-                                       ("since the essay", "since-essay", run_.since_essay)):
-            context = comparison.context
-            title = f"{label}: {context.start} to {context.end} ({context.source})"
-            console.print(render.metrics_table(render.sorted_rows(comparison.rows(), "sharpe"),
-                                               compare_cmd.TABLE_METRICS, title=title))
+    sim = run_.simulation
+    parts = (("full history", "history", run_.history), ("since the essay", "since-essay", run_.since_essay))
+    with atomic_folder(dest) as folder, render.Progress("writing the reports") as progress:
+        for label, sub, comparison in parts:
             write_report(comparison.results, folder / sub, title=f"Strategy comparison, {label}",
-                         context=comparison.header())
-        sim = run_.simulation
-        console.print(render.metrics_table(
-            sim.blend, BLEND_COLUMNS, sort_by="cagr_p50",
-            title=f"Scenario blend ({', '.join(f'{k} {v:.0%}' for k, v in sim.probabilities.items())}): "
-            f"{sim.paths} paths x {sim.years:g} years, seed {sim.seed}",
-        ))
-        render.print_notes(console, run_.history.context.notes)
-        console.print(f"[bold]Verdict:[/bold] {run_.decision.verdict}", soft_wrap=True)
-        write_decision_report(run_.decision, folder / "scenarios", title="The essay's scenarios")
+                         context=comparison.header(), progress=progress)
+        write_decision_report(run_.decision, folder / "scenarios", title="The essay's scenarios", progress=progress)
+    # Tables after the progress bars: a live bar on stderr and tables on stdout would interleave.
+    for label, _, comparison in parts:
+        title = f"{label}: {comparison.context.start} to {comparison.context.end} ({comparison.context.source})"
+        console.print(render.metrics_table(render.sorted_rows(comparison.rows(), "sharpe"),
+                                           compare_cmd.TABLE_METRICS, title=title))
+    console.print(render.metrics_table(
+        sim.blend, BLEND_COLUMNS, sort_by="cagr_p50",
+        title=f"Scenario blend ({', '.join(f'{k} {v:.0%}' for k, v in sim.probabilities.items())}): "
+        f"{sim.paths} paths x {sim.years:g} years, seed {sim.seed}",
+    ))
+    console.print(f"[dim]{render.TABLE_FOOTNOTE}[/dim]")
+    render.print_notes(console, run_.history.header()["notes"])
+    console.print(f"[bold]Verdict:[/bold] {run_.decision.verdict}", soft_wrap=True)
     console.print(f"report: [bold]{dest.absolute() / 'scenarios' / 'index.html'}[/bold]", soft_wrap=True)
     if run_.history.results:
         console.print(f"        {dest.absolute() / 'history' / 'index.html'}", soft_wrap=True)

@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.scenarios import simulate
 
     options = scenario_options(args)
-    with render.Progress("simulating", enabled=args.format == "table") as progress:
+    with render.Progress("simulating") as progress:
         result = simulate(args.strategies or None, progress=progress, **options)
         report_path = write_report(result, args.out, progress) if args.out else None
     return render.emit(args.format, result.to_dict, lambda: print_tables(result), report_path)
@@ -130,8 +130,9 @@ def write_report(result, out: str, progress=None):
 
     if distinct_count(result) < 2:  # nothing to decide between: the scenario sections alone
         return write_simulation_report(result.results, result.report_meta(), out, title="Scenario simulation",
-                                       context=result.header())
-    return write_decision_report(analyse(result, progress=progress), out, title="Scenario simulation")
+                                       context=result.header(), progress=progress)
+    return write_decision_report(analyse(result, progress=progress), out, title="Scenario simulation",
+                                 progress=progress)
 
 
 def print_tables(result) -> None:

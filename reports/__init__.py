@@ -10,7 +10,7 @@ Folder contents: ``index.html`` (plotly inlined, opens offline), ``summary.md``,
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -42,6 +42,7 @@ def write_report(
     simulation_meta: Mapping[str, Any] | None = None,
     sort_by: str | None = "sharpe",
     lead: Lead | None = None,
+    progress: Callable[[str, int, int], Any] | None = None,
 ) -> Path:
     """Write a report folder atomically and return its path.
 
@@ -58,6 +59,7 @@ def write_report(
         ``blend`` ``{strategy: summary dict}`` of the simulation.
     sort_by : metric the tables are ordered by.
     lead : sections, Markdown and files shown first (see :class:`Lead`; the decision of a scenario report).
+    progress : called as ``progress(description, done, total)`` while the page's charts are built.
 
     Returns
     -------
@@ -76,7 +78,7 @@ def write_report(
             full_context.setdefault(key, simulation_meta[key])
     page = html.render_page(
         results, title=title, context=full_context, scenario_results=simulation,
-        simulation_meta=simulation_meta, sort_by=sort_by, lead_sections=lead.sections,
+        simulation_meta=simulation_meta, sort_by=sort_by, lead_sections=lead.sections, progress=progress,
     )
     summary = markdown.render_markdown(
         results, title=title, context=full_context, scenario_results=simulation, simulation_meta=simulation_meta,
@@ -105,18 +107,20 @@ def write_simulation_report(
     title: str = "Scenario simulation",
     context: Mapping[str, Any] | None = None,
     results: Sequence[BacktestResult] = (),
+    progress: Callable[[str, int, int], Any] | None = None,
 ) -> Path:
     """A report of scenario runs (optionally with historical backtests beside them); see ``write_report``."""
     return write_report(
-        results, out_dir, title=title, context=context, simulation=scenario_results, simulation_meta=meta
+        results, out_dir, title=title, context=context, simulation=scenario_results, simulation_meta=meta,
+        progress=progress,
     )
 
 
 def write_decision_report(
     decision: Any, out_dir: str | os.PathLike[str] | None = None, *, title: str = "Which book to hold",
-    context: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None, progress: Callable[[str, int, int], Any] | None = None,
 ) -> Path:
     """A scenario report that leads with a :class:`~theses.studies.decide.Decision` (see ``reports.decision``)."""
     from theses.reports import decision as decision_report
 
-    return decision_report.write_decision_report(decision, out_dir, title=title, context=context)
+    return decision_report.write_decision_report(decision, out_dir, title=title, context=context, progress=progress)

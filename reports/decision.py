@@ -300,7 +300,7 @@ def decision_markdown(decision: Any) -> list[str]:
 
 def write_decision_report(
     decision: Any, out_dir: str | os.PathLike[str] | None = None, *, title: str = "Which book to hold",
-    context: Mapping[str, Any] | None = None,
+    context: Mapping[str, Any] | None = None, progress: Any = None,
 ) -> Path:
     """A scenario report that leads with the decision; adds ``decision.json`` and ``scoreboard.csv``."""
     from theses.reports import Lead, write_report
@@ -313,4 +313,4 @@ def write_decision_report(
     }
     lead = Lead(decision_sections(decision), decision_markdown(decision), files)
     return write_report([], out_dir, title=title, context=context if context is not None else run.header(),
-                        simulation=run.results, simulation_meta=run.report_meta(), lead=lead)
+                        simulation=run.results, simulation_meta=run.report_meta(), lead=lead, progress=progress)

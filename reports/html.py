@@ -381,11 +381,16 @@ def comparison_sections(store: FigureStore, results: Sequence[BacktestResult], b
     return out
 
 
-def tearsheet_section(store: FigureStore, results: Sequence[BacktestResult]) -> str:
-    """Per-strategy tearsheet charts (a menu picks the strategy) and each one's table of deepest drawdowns."""
+def tearsheet_section(store: FigureStore, results: Sequence[BacktestResult], step: Any = None) -> str:
+    """Per-strategy tearsheet charts (a menu picks the strategy) and each one's table of deepest drawdowns.
+
+    ``step(i, name)`` is called as each strategy's charts are built.
+    """
     colors = charts.ticker_colors(results)
     tables, grid = [], []
     for i, result in enumerate(results):
+        if step is not None:
+            step(i, result.name)
         figures, worst = tearsheet.figures(result, colors)
         for key, fig in figures.items():
             store.add(f"tear/{i}/{key}", _untitled(fig))
@@ -430,6 +435,7 @@ def page(
     simulation_meta: Mapping[str, Any] | None = None,
     sort_by: str | None = "sharpe",
     lead_sections: Sequence[tuple[str, str, str]] = (),
+    progress: Any = None,
 ) -> str:
     """The whole ``index.html`` as a string.
 
@@ -443,8 +449,12 @@ def page(
     simulation_meta : ``seed``, ``method``, ``paths``, ``years``, ``probabilities``, ``blend`` of the simulation.
     sort_by : metric the metrics table is ordered by (descending, or ascending for costs/volatility).
     lead_sections : ``(id, nav label, html)`` sections shown first (the decision of a scenario report).
+    progress : ``progress(description, done, total)``, called as the charts are built.
     """
     results = list(results)
+    report = progress or (lambda description, done, total: None)
+    steps = 2 + len(results) + (1 if scenario_results else 0)
+    report("writing the report: comparison charts", 0, steps)
     meta = dict(simulation_meta or {})
     ctx = {**default_context(results), **{k: v for k, v in (context or {}).items() if v is not None}}
     for key in ("seed", "method", "paths", "years"):
@@ -471,9 +481,13 @@ def page(
             f'<div class="card">{metrics_table_html(results, colors, "cost_drag_bps", COST_KEYS, "costs-table-rows", False)}'
             f'<p class="foot">{esc(COSTS_FOOTNOTE)}</p></div>')))
         sections += comparison_sections(store, results, bench_names)
-        sections.append(("tearsheet", "Tearsheet", tearsheet_section(store, results)))
+        report("writing the report: tearsheets", 1, steps)
+        sections.append(("tearsheet", "Tearsheet", tearsheet_section(
+            store, results, lambda i, name: report(f"writing the report: tearsheet of {name}", 1 + i, steps))))
     if scenario_results:
+        report("writing the report: scenario charts", steps - 1, steps)
         sections.append(("scenarios", "Scenarios", _scenario_section(store, scenario_results, meta)))
+    report("writing the report", steps, steps)
 
     nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label, _ in sections)
     notes = ctx.get("notes") or []

@@ -46,8 +46,10 @@ def demo(
 ) -> DemoRun:
     """Compare every strategy with SPY and RSP on history, and decide between them across every scenario."""
     chosen = resolve_strategies(None)
-    history = compare(chosen, data_dir=data_dir)
-    since = compare(chosen, start=ESSAY_DATE, data_dir=data_dir)
+    history = compare(chosen, data_dir=data_dir,
+                      progress=None if progress is None else lambda d, i, n: progress(f"full history: {d}", i, n))
+    since = compare(chosen, start=ESSAY_DATE, data_dir=data_dir,
+                    progress=None if progress is None else lambda d, i, n: progress(f"since the essay: {d}", i, n))
     decision = decide(chosen, scenarios="all", paths=paths, years=years, seed=seed, settings=DEFAULT_SETTINGS,
                       progress=progress)
     return DemoRun(history, since, decision)

@@ -7,7 +7,7 @@ states: where the prices came from, the loaded window and the data notes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +25,14 @@ from theses.studies.settings import (
     resolve_strategy,
     tickers_for,
 )
+
+ProgressFn = Callable[[str, int, int], Any]
+"""``progress(description, done, total)``: how far a study has got (see ``cli.render.Progress``)."""
+
+
+def _no_progress(description: str, done: int, total: int) -> None:
+    return None
+
 
 if TYPE_CHECKING:
     from theses.data import PriceData
@@ -269,6 +277,7 @@ def backtest(
     source: str = "auto",
     data_dir: str | None = None,
     settings: RunSettings = DEFAULT_SETTINGS,
+    progress: ProgressFn | None = None,
 ) -> Backtest:
     """Backtest one strategy (a registered name, a portfolio ``.toml`` path, or a :class:`Strategy`).
 
@@ -279,11 +288,16 @@ def backtest(
     source : ``auto`` (cache, then ``data_dir``/``THESES_DATA_DIR`` CSVs, then yfinance), ``csv``, ``cache``, ``yahoo``.
     data_dir : folder of ``TICKER.csv`` files.
     settings : costs, rates, capital and execution.
+    progress : called as ``progress(description, done, total)`` as the work goes (the CLI draws it).
     """
+    report = progress or _no_progress
     chosen = resolve_strategy(strategy)
+    report("loading prices", 0, 2)
     price_data = load_window(tickers_for([chosen]), start=start, end=end, source=source, data_dir=data_dir)
     config = settings.config_for(chosen)
+    report(f"backtesting {chosen.name}", 1, 2)
     result = run_backtest(chosen, price_data, config)
+    report(f"backtested {chosen.name}", 2, 2)
     return Backtest(chosen, result, config, DataContext.of(price_data))
 
 
@@ -296,19 +310,25 @@ def compare(
     source: str = "auto",
     data_dir: str | None = None,
     settings: RunSettings = DEFAULT_SETTINGS,
+    progress: ProgressFn | None = None,
 ) -> Comparison:
     """Backtest several strategies (default: every registered one) over one window, prices loaded once.
 
-    ``since_essay`` starts the window at the essay's date (2024-12-02), its out-of-sample period.
+    ``since_essay`` starts the window at the essay's date (2024-12-02), its out-of-sample period;
+    ``progress(description, done, total)`` is called before each strategy.
     """
     if since_essay and start is not None:
         raise StudyError("give either --since-essay or --start, not both")
+    report = progress or _no_progress
     chosen = resolve_strategies(strategies)
+    report("loading prices", 0, len(chosen) + 1)
     price_data = load_window(tickers_for(chosen), start=ESSAY_DATE if since_essay else start, end=end,
                              source=source, data_dir=data_dir)
     context = DataContext.of(price_data)
     backtests = []
-    for strategy in chosen:
+    for i, strategy in enumerate(chosen, start=1):
+        report(f"backtesting {strategy.name}", i, len(chosen) + 1)
         config = settings.config_for(strategy)
         backtests.append(Backtest(strategy, run_backtest(strategy, price_data, config), config, context))
+    report("backtested", len(chosen) + 1, len(chosen) + 1)
     return Comparison(backtests, context, since_essay=since_essay)

@@ -137,3 +137,30 @@ def test_all_registered_strategies_since_essay_on_real_data(real_data_dir, tmp_p
                 value is None and written["strategies"][name][key] is None
             ) or (isinstance(value, float) and math.isnan(value))
             assert same, (name, key)
+
+
+def test_progress_is_a_line_every_few_seconds_when_piped():
+    import io
+
+    from theses.cli.render import Progress
+
+    stream = io.StringIO()
+    ticks = iter([0.0, 1.0, 2.0, 3.0, 6.0, 7.0, 8.0, 9.0])  # one reading per step, one on exit
+    with Progress("work", stream=stream, interval=5.0) as progress:
+        progress.clock = lambda: next(ticks)
+        progress.started = 0.0
+        for i in range(1, 8):
+            progress(f"step {i}", i, 10)
+    lines = stream.getvalue().splitlines()
+    # From 2 s on, one line per 5 s, then the last step on exit: never a line per step.
+    assert lines == ["step 3: 3/10 (30%), 2 s", "step 6: 6/10 (60%), 7 s", "step 7: 7/10 (70%), 9 s"]
+    quick = io.StringIO()  # a command done within 2 s (or ending in an error line) prints no progress
+    with Progress("work", stream=quick) as progress:
+        progress.clock = lambda: 1.0
+        progress.started = 0.0
+        progress("step", 1, 1)
+    assert quick.getvalue() == ""
+    quiet = io.StringIO()
+    with Progress("work", stream=quiet, enabled=False) as progress:
+        progress("step", 1, 1)
+    assert quiet.getvalue() == ""
