@@ -212,11 +212,12 @@ def distribution_figure(s: Series) -> Figure:
     pairs.append((metrics.monthly_returns(s.returns),
                   None if s.benchmark_returns is None else metrics.monthly_returns(s.benchmark_returns)))
     for col, (own, bench) in enumerate(pairs, start=1):
+        bins = HISTOGRAM_BINS if col == 1 else HISTOGRAM_BINS // 2  # a decade holds ~120 months, not ~2,500 days
         both = np.concatenate([own.dropna().to_numpy(), [] if bench is None else bench.dropna().to_numpy()])
         if not both.size:
             continue
         low, high = np.nanpercentile(both, [0.5, 99.5])
-        edges = np.linspace(low, high, HISTOGRAM_BINS + 1) if high > low else np.linspace(low - 1e-3, low + 1e-3, 3)
+        edges = np.linspace(low, high, bins + 1) if high > low else np.linspace(low - 1e-3, low + 1e-3, 3)
         centres = (edges[:-1] + edges[1:]) / 2
         for values, name, color in ((own, s.name, STRATEGY_COLOR), (bench, str(s.benchmark), BENCHMARK_COLOR)):
             if values is None:
