@@ -1038,6 +1038,28 @@ def scenario_summary(
     return summarize_paths(paths)
 
 
+def check_probabilities(scenarios: list[str], probabilities: Mapping[str, float]) -> None:
+    """Raise EngineError unless ``probabilities`` gives each of ``scenarios`` a probability, summing to 1.
+
+    The checks of :func:`scenario_blend`, callable before a simulation runs so a mistake fails at once.
+    """
+    missing = [name for name in scenarios if name not in probabilities]
+    unknown = [name for name in probabilities if name not in scenarios]
+    if missing:
+        raise EngineError(
+            f"probabilities: no probability for scenario {missing[0]!r}; give one for every scenario"
+        )
+    if unknown:
+        known = ", ".join(scenarios)
+        raise EngineError(f"probabilities: unknown scenario {unknown[0]!r}; the scenarios run are {known}")
+    for name, prob in probabilities.items():
+        if not np.isfinite(prob) or prob < 0:
+            raise EngineError(f"probabilities: {name}={prob!r} is not a probability; use a number in [0, 1]")
+    total = float(sum(probabilities.values()))
+    if abs(total - 1.0) > 1e-6:
+        raise EngineError(f"probabilities: they sum to {total:g}; make them sum to 1")
+
+
 def scenario_blend(
     path_results: Mapping[str, Mapping[str, np.ndarray]],
     probabilities: Mapping[str, float],
@@ -1071,21 +1093,7 @@ def scenario_blend(
         When a scenario has no probability, a probability names no scenario, one is negative, or they do
         not sum to 1.
     """
-    missing = [name for name in path_results if name not in probabilities]
-    unknown = [name for name in probabilities if name not in path_results]
-    if missing:
-        raise EngineError(
-            f"probabilities: no probability for scenario {missing[0]!r}; give one for every scenario"
-        )
-    if unknown:
-        known = ", ".join(path_results)
-        raise EngineError(f"probabilities: unknown scenario {unknown[0]!r}; the scenarios run are {known}")
-    for name, prob in probabilities.items():
-        if not np.isfinite(prob) or prob < 0:
-            raise EngineError(f"probabilities: {name}={prob!r} is not a probability; use a number in [0, 1]")
-    total = float(sum(probabilities.values()))
-    if abs(total - 1.0) > 1e-6:
-        raise EngineError(f"probabilities: they sum to {total:g}; make them sum to 1")
+    check_probabilities(list(path_results), probabilities)
     keys = ("terminal_wealth", "cagr", "max_drawdown")
     pooled: dict[str, list[np.ndarray]] = {key: [] for key in (*keys, "benchmark_terminal")}
     weights: list[np.ndarray] = []

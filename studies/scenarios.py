@@ -457,6 +457,9 @@ def simulate(
     if settings.execution == "open":
         raise StudyError("--execution open: simulated paths have closes only; use --execution close")
     probs, prob_notes = resolve_probabilities(specs, probabilities)
+    from theses.engine.metrics import check_probabilities
+
+    check_probabilities([s.name for s in specs], probs)  # before the paths: a mistake fails at once
     books = run_books(strategies, include_benchmarks)
     for spec in specs:
         _check_universe(books, spec)
