@@ -14,8 +14,8 @@ retried with exponential backoff; what still fails ends in one DataError line. A
 (``YFRateLimitError``, "Too Many Requests", raised or logged) waits longer (``rate_limit_backoff``) and says so;
 a symbol Yahoo does not know says so and suggests Yahoo's spelling (``BRK.B`` -> ``BRK-B``).
 
-Every argument passed to ``download`` exists from yfinance 0.2.48 on (``multi_level_index`` is the newest:
-added in 0.2.48, yfinance issue #2100), the floor in ``pyproject.toml``.
+Every argument passed to ``download`` exists from yfinance 0.2.48 on (``multi_level_index``, the newest, came
+in 0.2.48), the floor in ``pyproject.toml``.
 """
 
 from __future__ import annotations

@@ -460,52 +460,68 @@ def page(
     for key in ("seed", "method", "paths", "years"):
         if key in meta and key not in ctx:
             ctx[key] = meta[key]
-    names = [r.name for r in results]
-    bench_names = list(charts.benchmark_curves(results).columns) if results else []
-    colors = charts.color_map(names, bench_names)
     store = FigureStore()
-
-    sections: list[tuple[str, str, str]] = list(lead_sections)  # (id, nav label, html)
+    sections = list(lead_sections)  # (id, nav label, html)
     if results:
-        sections.append(("summary", "Summary", _section(
-            "summary", "At a glance",
-            f"{len(results)} strateg{'y' if len(results) == 1 else 'ies'}"
-            f"{' against ' + ', '.join(bench_names) if bench_names else ''}. "
-            "Costs are included; benchmarks are bought and held without costs.", kpi_cards_html(results))))
-        sections.append(("metrics", "Metrics", _section(
-            "metrics", "Metrics", "Click a column to sort; the best value of each column is highlighted.",
-            f'<div class="card">{metrics_table_html(results, colors, sort_by)}'
-            f'<p class="foot">{esc(METRICS_FOOTNOTE)}</p>{strategy_list_html(results)}</div>')))
-        sections.append(("costs-table", "Costs table", _section(
-            "costs-table", "Costs and turnover", "Figures that compare across books of any length and size.",
-            f'<div class="card">{metrics_table_html(results, colors, "cost_drag_bps", COST_KEYS, "costs-table-rows", False)}'
-            f'<p class="foot">{esc(COSTS_FOOTNOTE)}</p></div>')))
-        sections += comparison_sections(store, results, bench_names)
-        report("writing the report: tearsheets", 1, steps)
-        sections.append(("tearsheet", "Tearsheet", tearsheet_section(
-            store, results, lambda i, name: report(f"writing the report: tearsheet of {name}", 1 + i, steps))))
+        sections += backtest_sections(store, results, sort_by, report, steps)
     if scenario_results:
         report("writing the report: scenario charts", steps - 1, steps)
         sections.append(("scenarios", "Scenarios", _scenario_section(store, scenario_results, meta)))
     report("writing the report", steps, steps)
-
-    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label, _ in sections)
-    notes = ctx.get("notes") or []
-    notes_html = ""
-    if notes:
-        items = "".join(
-            f'<li class="warning">{esc(n)}</li>' if str(n).startswith("warning: ") else f"<li>{esc(n)}</li>"
-            for n in notes
-        )
-        notes_html = f'<section id="notes"><h2>Notes</h2><ul class="notes card">{items}</ul></section>'
     subtitle = _subtitle(results, scenario_results, ctx)
+    return document_html(title, subtitle, ctx, sections, store)
+
+
+def backtest_sections(
+    store: FigureStore, results: Sequence[BacktestResult], sort_by: str | None, report: Any, steps: int
+) -> list[tuple[str, str, str]]:
+    """``(id, nav label, html)`` of the backtest sections: summary, tables, comparison charts, tearsheet."""
+    bench_names = list(charts.benchmark_curves(results).columns)
+    colors = charts.color_map([r.name for r in results], bench_names)
+    costs_table = metrics_table_html(results, colors, "cost_drag_bps", COST_KEYS, "costs-table-rows", False)
+    sections = [
+        ("summary", "Summary", _section(
+            "summary", "At a glance",
+            f"{len(results)} strateg{'y' if len(results) == 1 else 'ies'}"
+            f"{' against ' + ', '.join(bench_names) if bench_names else ''}. "
+            "Costs are included; benchmarks are bought and held without costs.", kpi_cards_html(results))),
+        ("metrics", "Metrics", _section(
+            "metrics", "Metrics", "Click a column to sort; the best value of each column is highlighted.",
+            f'<div class="card">{metrics_table_html(results, colors, sort_by)}'
+            f'<p class="foot">{esc(METRICS_FOOTNOTE)}</p>{strategy_list_html(results)}</div>')),
+        ("costs-table", "Costs table", _section(
+            "costs-table", "Costs and turnover", "Figures that compare across books of any length and size.",
+            f'<div class="card">{costs_table}<p class="foot">{esc(COSTS_FOOTNOTE)}</p></div>')),
+    ]
+    sections += comparison_sections(store, results, bench_names)
+    report("writing the report: tearsheets", 1, steps)
+    sections.append(("tearsheet", "Tearsheet", tearsheet_section(
+        store, results, lambda i, name: report(f"writing the report: tearsheet of {name}", 1 + i, steps))))
+    return sections
+
+
+def notes_html(notes: Sequence[str]) -> str:
+    """The notes section (warnings highlighted); empty without notes."""
+    if not notes:
+        return ""
+    items = "".join(
+        f'<li class="warning">{esc(n)}</li>' if str(n).startswith("warning: ") else f"<li>{esc(n)}</li>"
+        for n in notes
+    )
+    return f'<section id="notes"><h2>Notes</h2><ul class="notes card">{items}</ul></section>'
+
+
+def document_html(title: str, subtitle: str, ctx: Mapping[str, Any], sections: Sequence[tuple[str, str, str]],
+                  store: FigureStore) -> str:
+    """The page around the sections: head, header, navigation, notes, footer, data and scripts."""
+    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label, _ in sections)
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>{esc(title)}</title><style>{CSS}</style></head><body>"
         f"{header_html(title, subtitle, ctx)}"
         f"<nav class=\"toc\"><div class=\"wrap\">{nav}</div></nav>"
-        f"<main class=\"wrap\">{notes_html}{''.join(html_ for _, _, html_ in sections)}</main>"
+        f"<main class=\"wrap\">{notes_html(ctx.get('notes') or [])}{''.join(h for _, _, h in sections)}</main>"
         f"<footer class=\"wrap\">Generated by theses {esc(ctx.get('version', ''))} on {esc(ctx.get('generated', ''))}. "
         "Past and simulated performance are not forecasts; nothing here is investment advice.</footer>"
         f"<script>{SORT_JS}{SELECT_JS}</script>"
