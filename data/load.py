@@ -21,6 +21,9 @@ from theses.data.yahoo_provider import YahooProvider
 SOURCES = ("auto", "cache", "csv", "yahoo", "sample")
 # A requested start this many days before the first price is reported (weekends and holidays are not).
 _START_GAP_DAYS = 7
+# Calendar days fetched per trading day of look-back history, plus a margin for holidays: 365/252 = 1.45.
+_CALENDAR_PER_TRADING_DAY = 1.5
+_HISTORY_MARGIN_DAYS = 14
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,9 @@ class PriceData:
         Tickers whose first price comes after the first date of the frame, with that first date.
     notes
         Human-readable remarks (renamed tickers, late starts, end trimmed, ...).
+    window_start
+        The first day of the requested window when rows of look-back history precede it (``history_days``
+        of :func:`load_prices`); ``None`` when the window starts at the frame's first row.
     """
 
     close: pd.DataFrame
@@ -48,6 +54,7 @@ class PriceData:
     source: str
     late_starts: dict[str, pd.Timestamp] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    window_start: pd.Timestamp | None = None
 
     @property
     def tickers(self) -> list[str]:
@@ -58,6 +65,11 @@ class PriceData:
     def warnings(self) -> list[str]:
         """The notes that warn the result is cut short (stale tickers) -- also in ``notes``."""
         return warnings_of(self.notes)
+
+    @property
+    def window_row(self) -> int:
+        """Row of ``close`` where the requested window starts (the rows before it are look-back history)."""
+        return 0 if self.window_start is None else int(self.close.index.searchsorted(self.window_start))
 
 
 def default_data_dir(data_dir: str | Path | None = None) -> Path | None:
@@ -73,6 +85,7 @@ def load_prices(
     source: str = "auto",
     data_dir: str | Path | None = None,
     trim_end: bool = True,
+    history_days: int = 0,
 ) -> PriceData:
     """Load adjusted prices of ``tickers`` between ``start`` and ``end`` (inclusive) and align them.
 
@@ -92,6 +105,11 @@ def load_prices(
     trim_end
         Cut the frame at the last date on which every ticker has a price of its own (not carried
         forward) and say so in ``notes``.
+    history_days
+        Also keep up to this many trading days before ``start`` (the look-back a signal needs); fewer when
+        the data starts later. ``window_start`` then marks where the window begins; the checks and notes
+        about the window (no prices in range, a start later than asked) are about ``start``, not the
+        history before it.
 
     Returns
     -------
@@ -106,14 +124,25 @@ def load_prices(
         raise DataError(f"unknown price source {source!r}: use one of {', '.join(SOURCES)}")
     names, notes = resolve_aliases(normalize_tickers(tickers))
     start_ts, end_ts = check_range(start, end)
-    bars, sources = _collect_bars(names, start_ts, end_ts, source, default_data_dir(data_dir), notes)
-    close, open_, late_starts, align_notes = align_bars(bars, names, start_ts, end_ts, trim_end)
+    if isinstance(history_days, bool) or not isinstance(history_days, int | np.integer) or history_days < 0:
+        raise DataError(f"history_days {history_days!r}: give a whole number of trading days >= 0")
+    with_history = start_ts is not None and history_days > 0
+    fetch_from = start_ts
+    if with_history:
+        margin = int(history_days * _CALENDAR_PER_TRADING_DAY) + _HISTORY_MARGIN_DAYS
+        fetch_from = start_ts - pd.Timedelta(days=margin)
+    bars, sources = _collect_bars(names, fetch_from, end_ts, source, default_data_dir(data_dir), notes)
+    close, open_, late_starts, align_notes = align_bars(
+        bars, names, start_ts, end_ts, trim_end, history_days=history_days if with_history else 0
+    )
+    window_start = close.index[close.index.searchsorted(start_ts)] if with_history else None
     return PriceData(
         close=close,
         open=open_,
         source="+".join(dict.fromkeys(sources)),
         late_starts=late_starts,
         notes=tuple(notes + align_notes),
+        window_start=window_start,
     )
 
 
@@ -230,8 +259,12 @@ def align_bars(
     start: pd.Timestamp | None,
     end: pd.Timestamp | None,
     trim_end: bool = True,
+    history_days: int = 0,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, dict[str, pd.Timestamp], list[str]]:
     """Align per-ticker bars on the union of their dates.
+
+    With ``history_days`` the frame also holds up to that many of the union's dates before ``start``
+    (look-back history); the window checks and the late-start-of-window note are about ``start``.
 
     Returns
     -------
@@ -239,8 +272,8 @@ def align_bars(
         See :class:`PriceData`. ``open`` is ``None`` unless every ticker has some open price.
     """
     notes: list[str] = []
-    clipped = {name: clip_range(bars[name], start, end) for name in names}
-    for name, frame in clipped.items():
+    window = {name: clip_range(bars[name], start, end) for name in names}
+    for name, frame in window.items():
         if frame.empty:
             full = bars[name]
             span = f"its prices run {full.index[0].date()} to {full.index[-1].date()}" if len(full) else "no rows"
@@ -248,6 +281,10 @@ def align_bars(
                 f"{name} has no prices between {_day(start, 'the start')} and {_day(end, 'the end')} ({span}); "
                 "widen the date range"
             )
+    clipped = window
+    if history_days and start is not None:
+        clipped = {name: clip_range(bars[name], _history_start(bars, names, start, history_days), end)
+                   for name in names}
     raw_close = pd.concat({name: clipped[name]["Close"] for name in names}, axis=1).sort_index()
     last_own = {name: clipped[name].index[-1] for name in names}
     if trim_end:
@@ -263,8 +300,9 @@ def align_bars(
     late_starts = {name: clipped[name].index[0] for name in names if clipped[name].index[0] > first_day}
     for name, day in late_starts.items():
         notes.append(f"{name} starts {day.date()}, after the first date {first_day.date()}; it is NaN before")
-    if start is not None and (first_day - start).days > _START_GAP_DAYS:
-        notes.append(f"prices start {first_day.date()}, later than the requested start {start.date()}")
+    window_first = close.index[close.index.searchsorted(start)] if start is not None else first_day
+    if start is not None and (window_first - start).days > _START_GAP_DAYS:
+        notes.append(f"prices start {window_first.date()}, later than the requested start {start.date()}")
     open_ = _align_open(clipped, names, close)
     return close, open_, late_starts, notes
 
@@ -291,6 +329,13 @@ def trim_note(common_end: pd.Timestamp, latest: pd.Timestamp, early: list[str]) 
 def warnings_of(notes: tuple[str, ...] | list[str]) -> list[str]:
     """The notes that are warnings (see :data:`WARNING`)."""
     return [note for note in notes if note.startswith(WARNING)]
+
+
+def _history_start(bars: dict[str, pd.DataFrame], names: list[str], start: pd.Timestamp, days: int) -> pd.Timestamp:
+    """The date ``days`` trading days (of the tickers' union of dates) before ``start``, or the first date."""
+    before = [bars[name].index[bars[name].index < start].to_numpy(dtype="datetime64[ns]") for name in names]
+    dates = np.unique(np.concatenate(before)) if before else np.array([], dtype="datetime64[ns]")
+    return start if not len(dates) else pd.Timestamp(dates[max(len(dates) - days, 0)])
 
 
 def _align_open(clipped: dict[str, pd.DataFrame], names: list[str], close: pd.DataFrame) -> pd.DataFrame | None:

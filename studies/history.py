@@ -2,7 +2,16 @@
 
 :func:`backtest` runs one strategy, :func:`compare` several over one window (prices loaded once), each against
 SPY and RSP bought and held over the same executed window. Results carry the data context every report
-states: where the prices came from, the loaded window and the data notes.
+states: where the prices came from, the window and the data notes.
+
+Look-back: a strategy's signal may need history before the window (``Strategy.lookback`` trading days, e.g.
+a 200-day average). :func:`load_window` loads that much before ``start``; :func:`window_targets` computes the
+weights on the whole frame and cuts prices and weights to the window, so the engine trades and measures the
+window only, with the signal as it stood on the window's first day. The engine's timing is unchanged: the
+window's first day is the base (equity = the initial cash, nothing traded), its target -- decided from that
+day's close with the full look-back -- is traded at the second day's close. When a target was set earlier
+and held (a buy-and-hold row, a regime switch), the target in force is put on the window's first row, so
+the book enters it. When the data does not reach back far enough, the notes say so.
 """
 
 from __future__ import annotations
@@ -11,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from theses.studies.errors import StudyError
@@ -50,10 +60,11 @@ class DataContext:
     notes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, price_data: PriceData) -> DataContext:
+    def of(cls, price_data: PriceData, notes: Sequence[str] = ()) -> DataContext:
+        """The window (from its first day, after any look-back rows) of ``price_data``, plus ``notes``."""
         index = price_data.close.index
-        return cls(price_data.source, index[0].strftime("%Y-%m-%d"), index[-1].strftime("%Y-%m-%d"),
-                   tuple(price_data.notes))
+        return cls(price_data.source, index[price_data.window_row].strftime("%Y-%m-%d"),
+                   index[-1].strftime("%Y-%m-%d"), (*price_data.notes, *notes))
 
     def header(self, config: BacktestConfig | None = None) -> dict[str, Any]:
         """The facts a report header states (source, window, version, execution, costs, notes)."""
@@ -236,31 +247,102 @@ def window_notes(backtests: Sequence[Backtest]) -> list[str]:
 
 def load_window(
     tickers: Sequence[str], *, start: object = None, end: object = None, source: str = "auto",
-    data_dir: str | None = None,
+    data_dir: str | None = None, lookback: int = 0,
 ) -> PriceData:
-    """Aligned closes (and opens) of ``tickers`` over the window, from the data layer."""
+    """Aligned closes (and opens) of ``tickers`` over the window, with ``lookback`` trading days before ``start``.
+
+    The rows before the window are history for the signals (``PriceData.window_start`` marks where the
+    window begins); :func:`run_backtest` trades and measures the window only. Give ``lookback`` as
+    :func:`lookback_of` the strategies to run.
+    """
     from theses.data import load_prices
 
-    return load_prices(list(tickers), start=start, end=end, source=source, data_dir=data_dir)
+    return load_prices(list(tickers), start=start, end=end, source=source, data_dir=data_dir,
+                       history_days=int(lookback))
+
+
+def lookback_of(strategies: Iterable[Strategy]) -> int:
+    """The most look-back (trading days) any of ``strategies`` needs."""
+    return max((int(s.lookback) for s in strategies), default=0)
+
+
+@dataclass(frozen=True)
+class WindowTargets:
+    """One strategy's closes and target weights over the trade window (see the module docstring).
+
+    ``history_rows`` is how many rows before the window its signal read (at most its look-back).
+    """
+
+    close: pd.DataFrame
+    weights: pd.DataFrame
+    history_rows: int
+    notes: tuple[str, ...]
+
+
+def targets_in_force(weights: pd.DataFrame, row: int) -> pd.DataFrame:
+    """``weights`` from ``row`` on; an all-NaN first row takes the last target set before it (held since)."""
+    out = weights.iloc[row:].copy()
+    if row > 0 and len(out) and out.iloc[0].isna().all():
+        earlier = np.flatnonzero(weights.iloc[:row].notna().any(axis=1).to_numpy())
+        if len(earlier):
+            out.iloc[0] = weights.iloc[int(earlier[-1])]
+    return out
+
+
+def missing_history_note(strategy: Strategy, index: pd.DatetimeIndex, row: int) -> str | None:
+    """A note when fewer than ``strategy.lookback`` rows precede ``index[row]``; None when the history suffices."""
+    need = int(strategy.lookback)
+    if row >= need:
+        return None
+    have = f"{row} (from {index[0]:%Y-%m-%d})" if row else "none"
+    complete = (f"its signal is complete from {index[need]:%Y-%m-%d}" if len(index) > need
+                else "its signal is never complete in this data")
+    return (f"{strategy.name}: its signal needs {need} trading days of history before {index[row]:%Y-%m-%d}, but "
+            f"the data has {have}: {complete}; start later or add earlier prices")
+
+
+def lookback_notes(strategy: Strategy, index: pd.DatetimeIndex, first: int) -> tuple[str, ...]:
+    """What a strategy's signal read before the window's first day ``index[first]``, or what it lacked."""
+    need = int(strategy.lookback)
+    if need <= 0:
+        return ()
+    missing = missing_history_note(strategy, index, first)
+    if missing is not None:
+        return (missing,)
+    day = f"{index[first]:%Y-%m-%d}"
+    return (f"{strategy.name}: its signal reads the {need} trading days before {day} (from "
+            f"{index[first - need]:%Y-%m-%d}); trades and metrics start {day}",)
+
+
+def window_targets(strategy: Strategy, price_data: PriceData) -> WindowTargets:
+    """Target weights computed with the strategy's look-back, then cut with the closes to the window."""
+    close = price_data.close
+    first = price_data.window_row
+    begin = max(first - int(strategy.lookback), 0)
+    universe = list(strategy.universe)
+    weights = strategy.target_weights(close.iloc[begin:][universe])
+    return WindowTargets(close.iloc[first:][universe], targets_in_force(weights, first - begin), first - begin,
+                         lookback_notes(strategy, close.index, first))
 
 
 def run_backtest(
     strategy: Strategy, price_data: PriceData, config: BacktestConfig, benchmarks: Sequence[str] = BENCHMARKS
 ) -> BacktestResult:
-    """Target weights from the strategy, executed by the engine, measured against the benchmarks."""
+    """Target weights from the strategy (with its look-back), executed by the engine over the window, measured
+    against the benchmarks."""
     from theses.engine import backtest as engine_backtest
 
-    close = price_data.close
-    universe = list(strategy.universe)
-    weights = strategy.target_weights(close[universe])
+    targets = window_targets(strategy, price_data)
+    first = price_data.window_row
+    close = price_data.close.iloc[first:]
     opens = None
     if config.execution == "open":
         if price_data.open is None:
             raise StudyError("--execution open needs Open prices, and this data source has none: use --execution close")
-        opens = price_data.open[universe]
+        opens = price_data.open.iloc[first:][list(strategy.universe)]
     bench_cols = [b for b in dict.fromkeys([strategy.benchmark, *benchmarks]) if b in close.columns]
     result = engine_backtest(
-        close[universe], weights, config, open_prices=opens, benchmarks=close[bench_cols], name=strategy.name
+        targets.close, targets.weights, config, open_prices=opens, benchmarks=close[bench_cols], name=strategy.name
     )
     result.config.update(
         {"strategy": strategy.name, "description": strategy.description, "rebalance": strategy.rebalance,
@@ -293,12 +375,14 @@ def backtest(
     report = progress or _no_progress
     chosen = resolve_strategy(strategy)
     report("loading prices", 0, 2)
-    price_data = load_window(tickers_for([chosen]), start=start, end=end, source=source, data_dir=data_dir)
+    price_data = load_window(tickers_for([chosen]), start=start, end=end, source=source, data_dir=data_dir,
+                             lookback=chosen.lookback)
     config = settings.config_for(chosen)
     report(f"backtesting {chosen.name}", 1, 2)
     result = run_backtest(chosen, price_data, config)
     report(f"backtested {chosen.name}", 2, 2)
-    return Backtest(chosen, result, config, DataContext.of(price_data))
+    notes = lookback_notes(chosen, price_data.close.index, price_data.window_row)
+    return Backtest(chosen, result, config, DataContext.of(price_data, notes))
 
 
 def compare(
@@ -315,7 +399,8 @@ def compare(
     """Backtest several strategies (default: every registered one) over one window, prices loaded once.
 
     ``since_essay`` starts the window at the essay's date (2024-12-02), its out-of-sample period;
-    ``progress(description, done, total)`` is called before each strategy.
+    ``progress(description, done, total)`` is called before each strategy. Each strategy's signal reads
+    its own look-back before the window (see the module docstring).
     """
     if since_essay and start is not None:
         raise StudyError("give either --since-essay or --start, not both")
@@ -323,12 +408,13 @@ def compare(
     chosen = resolve_strategies(strategies)
     report("loading prices", 0, len(chosen) + 1)
     price_data = load_window(tickers_for(chosen), start=ESSAY_DATE if since_essay else start, end=end,
-                             source=source, data_dir=data_dir)
+                             source=source, data_dir=data_dir, lookback=lookback_of(chosen))
     context = DataContext.of(price_data)
-    backtests = []
+    backtests, notes = [], []
     for i, strategy in enumerate(chosen, start=1):
         report(f"backtesting {strategy.name}", i, len(chosen) + 1)
         config = settings.config_for(strategy)
         backtests.append(Backtest(strategy, run_backtest(strategy, price_data, config), config, context))
+        notes += lookback_notes(strategy, price_data.close.index, price_data.window_row)
     report("backtested", len(chosen) + 1, len(chosen) + 1)
-    return Comparison(backtests, context, since_essay=since_essay)
+    return Comparison(backtests, context, since_essay=since_essay, notes=tuple(notes))

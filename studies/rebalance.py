@@ -3,7 +3,8 @@
 Prices are each ticker's latest close on or before ``as_of`` (default: the latest in the data), and the result
 says which date every price is from. Targets are the strategy's weights row as of that date (the last row that
 is not all-NaN, so a signal strategy such as ``bubble_watch`` uses its signal as of ``as_of`` and a
-buy-and-hold strategy its first and only row). Sizing and skip rules live in :mod:`theses.engine.trade_list`.
+buy-and-hold strategy its first and only row), computed on all the history up to ``as_of``, so a signal has its
+look-back; when the data holds fewer than ``Strategy.lookback`` days before that row, the notes say so. Sizing and skip rules live in :mod:`theses.engine.trade_list`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from theses.studies.errors import StudyError
+from theses.studies.history import missing_history_note
 from theses.studies.settings import DEFAULT_FEES_BPS, resolve_strategy
 
 if TYPE_CHECKING:
@@ -240,7 +242,9 @@ def target_weights_as_of(
         )
     last = int(np.flatnonzero(rows)[-1])
     row = weights.iloc[last].fillna(0.0)
-    return pd.Timestamp(weights.index[last]), {t: float(w) for t, w in row.items()}, data.source, tuple(data.notes)
+    short = missing_history_note(strategy, close.index, len(close) - 1)
+    notes = (*data.notes, *([short] if short else []))
+    return pd.Timestamp(weights.index[last]), {t: float(w) for t, w in row.items()}, data.source, notes
 
 
 def _first_prices(tickers: list[str], first: dict[str, pd.Timestamp]) -> str:
