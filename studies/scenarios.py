@@ -290,7 +290,45 @@ def path_source(
     index = simulation_index(first_day, years)
     notes.append(f"calibration {calibration.start.date()} to {calibration.end.date()}, "
                  f"shrinkage {calibration.shrinkage:.3f}; method {method}; seed {seed}")
+    notes += timeline_notes(scenarios, index)
     return PathSource(calibration, method, index, int(seed), mean_block, history, tuple(notes))
+
+
+def _outside(what: str, start: pd.Timestamp, end: pd.Timestamp | None, index: pd.DatetimeIndex) -> str | None:
+    """How the dates ``start .. end`` (None: open) fall outside the simulated ``index``, or None when inside."""
+    first, last = index[0], index[-1]
+    span = f"{what} ({start.date()} to {end.date() if end is not None else 'open end'})"
+    window = f"the simulated window ({first.date()} to {last.date()})"
+    if end is not None and end < first:
+        return f"{span} lies before {window}: it shapes no path"
+    if start > last:
+        return f"{span} lies after {window}: it shapes no path"
+    days = pd.bdate_range(start, end if end is not None else max(last, start))
+    inside = int(((days >= first) & (days <= last)).sum())
+    if start < first:
+        return f"{span} starts before {window}: only {inside} of its {len(days)} business days are simulated"
+    if end is not None and end > last:
+        return f"{span} runs past {window}: only {inside} of its {len(days)} business days are simulated"
+    return None
+
+
+def timeline_notes(specs: Sequence[ScenarioSpec], index: pd.DatetimeIndex) -> tuple[str, ...]:
+    """One note per scenario phase (and crash window) that lies wholly or partly outside the simulated dates.
+
+    A phase edited there changes the paths little or not at all, so the note names it and its dates. A
+    crash window partly outside strikes only the paths whose drawn day is simulated.
+    """
+    notes = []
+    for spec in specs:
+        for phase in spec.phases:
+            note = _outside(f"phase '{phase.name}'", phase.start, phase.end, index)
+            if note is not None:
+                notes.append(f"scenario {spec.name}: {note}")
+        for event in spec.crashes:
+            note = _outside(f"crash '{event.name}'", event.start, event.end, index)
+            if note is not None:
+                notes.append(f"scenario {spec.name}: {note} (it strikes only the paths whose drawn day is simulated)")
+    return tuple(notes)
 
 
 # ----------------------------------------------------------------------------------------- evaluation
