@@ -494,6 +494,11 @@ def backtest_sections(
             f'<div class="card">{costs_table}<p class="foot">{esc(COSTS_FOOTNOTE)}</p></div>')),
     ]
     sections += comparison_sections(store, results, bench_names)
+    from theses.reports.attribution import attribution_section
+
+    attribution = attribution_section(results, lambda fig, div_id: figure_div(store, "attribution", fig, div_id))
+    if attribution:
+        sections.append(("attribution", "Attribution", attribution))
     report("writing the report: tearsheets", 1, steps)
     sections.append(("tearsheet", "Tearsheet", tearsheet_section(
         store, results, lambda i, name: report(f"writing the report: tearsheet of {name}", 1 + i, steps))))

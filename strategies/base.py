@@ -8,7 +8,7 @@ entry point used for batches of simulated paths. Both check their inputs once he
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,39 @@ if TYPE_CHECKING:  # pandas is imported where it is used, so listing strategies 
 
 #: Rebalance calendars understood by the engine's ``RebalanceRule(calendar=...)`` (``theses.util.CALENDARS``).
 REBALANCE_RULES: tuple[str, ...] = CALENDARS
+#: Named parts of a book: (sleeve, tickers) pairs.
+Sleeves = tuple[tuple[str, tuple[str, ...]], ...]
+#: The sleeve of the tickers a strategy's sleeves do not name.
+OTHER_SLEEVE = "other"
+
+
+def held_sleeves(sleeves: Sleeves, held: Sequence[str] | Mapping[str, float]) -> Sleeves:
+    """``sleeves`` restricted to the tickers in ``held`` (a sleeve left empty is dropped), for books whose
+    parameters may leave a default sleeve's ticker out."""
+    kept = ((name, tuple(t for t in members if t in held)) for name, members in sleeves)
+    return tuple((name, members) for name, members in kept if members)
+
+
+def check_sleeves(name: str, sleeves: Sleeves | Mapping[str, Sequence[str]], universe: Sequence[str]) -> Sleeves:
+    """Sleeves as (name, tickers) pairs after checking every ticker is in the universe and in one sleeve only."""
+    pairs = sleeves.items() if isinstance(sleeves, Mapping) else sleeves
+    out: list[tuple[str, tuple[str, ...]]] = []
+    seen: dict[str, str] = {}
+    for sleeve, members in pairs:
+        tickers = (members,) if isinstance(members, str) else tuple(str(t) for t in members)
+        if not str(sleeve).strip() or not tickers or str(sleeve) == OTHER_SLEEVE:
+            raise StrategyError(f"strategy {name!r}: sleeve {sleeve!r} needs a name other than {OTHER_SLEEVE!r} "
+                                "and at least one ticker")
+        for ticker in tickers:
+            if ticker not in universe:
+                raise StrategyError(f"strategy {name!r}: sleeve {sleeve!r} names {ticker}, which the strategy "
+                                    f"does not hold; use tickers of {', '.join(universe)}")
+            if ticker in seen:
+                raise StrategyError(f"strategy {name!r}: {ticker} is in sleeves {seen[ticker]!r} and {sleeve!r}; "
+                                    "put each ticker in one sleeve")
+            seen[ticker] = str(sleeve)
+        out.append((str(sleeve), tickers))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -50,6 +83,10 @@ class Strategy:
         One of :data:`MISSING_POLICIES`.
     fees_bps, slippage_bps, borrow_bps : float or None
         Cost overrides; only user TOML portfolios set them.
+    sleeves : mapping or tuple of (name, tickers) pairs
+        Named parts of the book (e.g. ``{"index beta": ("SPY",)}``) that reports attribute return to; each
+        ticker in one sleeve at most, every ticker in the universe. Tickers in no sleeve form the sleeve
+        ``"other"`` (see :meth:`sleeve_map`). Empty (the default): no attribution.
 
     Attributes
     ----------
@@ -72,12 +109,14 @@ class Strategy:
     fees_bps: float | None = None
     slippage_bps: float | None = None
     borrow_bps: float | None = None
+    sleeves: Sleeves | Mapping[str, Sequence[str]] = ()
     universe: tuple[str, ...] = field(init=False)
     lookback: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "universe", tuple(self.rule.universe))
         object.__setattr__(self, "lookback", int(self.rule.lookback))
+        object.__setattr__(self, "sleeves", check_sleeves(self.name, self.sleeves, self.universe))
         if self.rebalance not in REBALANCE_RULES:
             raise StrategyError(
                 f"strategy {self.name!r}: rebalance {self.rebalance!r} is not one of {', '.join(REBALANCE_RULES)}"
@@ -89,6 +128,14 @@ class Strategy:
             )
         if not self.universe:
             raise StrategyError(f"strategy {self.name!r}: empty universe; give it at least one ticker")
+
+    def sleeve_map(self) -> dict[str, tuple[str, ...]]:
+        """``{sleeve: tickers}``, with the universe's tickers in no sleeve as ``"other"``; {} without sleeves."""
+        if not self.sleeves:
+            return {}
+        named = dict(self.sleeves)
+        rest = tuple(t for t in self.universe if not any(t in members for members in named.values()))
+        return named | ({OTHER_SLEEVE: rest} if rest else {})
 
     def _weights(self, prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
         """The rule's weights after the one check of shapes, dates and tickers."""

@@ -6,6 +6,9 @@ core, the platform winners, the autonomy bet, a fading Nvidia and a durable TSMC
 the legacy carmakers. Longs SPY 40, META 15, MSFT 10, AMZN 10, DASH 10, NVDA 5, TSM 10 (100%); shorts
 F, GM, STLA -10% in total (equal); net 90%, gross 110%; rebalanced monthly.
 
+Sleeves (for attribution): index beta (SPY), platform winners (META, MSFT, AMZN), autonomy (DASH), semis
+(NVDA, TSM), legacy-auto shorts (F, GM, STLA) -- the essay's own table of positions.
+
 Missing prices: a fixed target on every row; before a ticker lists (DASH until 2020-12-09) its slice
 follows the engine's missing-asset policy -- with the default "cash" policy that 10% waits in cash.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from theses.strategies.base import Strategy
+from theses.strategies.base import Strategy, held_sleeves
 from theses.strategies.combinators import StaticBook
 from theses.strategies.signals import equal_weights
 
@@ -31,6 +34,8 @@ class EssayBookParams:
         Shorted in equal weight.
     short_total : float
         Total short as a fraction of equity (positive number; the shorts sum to ``-short_total``).
+    sleeves : tuple of (name, tickers)
+        The parts of the book reports attribute return to.
     """
 
     longs: tuple[tuple[str, float], ...] = (
@@ -44,6 +49,13 @@ class EssayBookParams:
     )
     shorts: tuple[str, ...] = ("F", "GM", "STLA")
     short_total: float = 0.10
+    sleeves: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("index beta", ("SPY",)),
+        ("platform winners", ("META", "MSFT", "AMZN")),
+        ("autonomy", ("DASH",)),
+        ("semis", ("NVDA", "TSM")),
+        ("legacy-auto shorts", ("F", "GM", "STLA")),
+    )
 
     def book(self) -> dict[str, float]:
         """All weights (shorts negative) as a dict."""
@@ -63,6 +75,7 @@ def make_strategy(params: EssayBookParams = EssayBookParams()) -> Strategy:
         benchmark="SPY",
         params=params,
         rule=StaticBook(params.book()),
+        sleeves=held_sleeves(params.sleeves, params.book()),
     )
 
 

@@ -26,6 +26,10 @@ A portfolio file looks like::
     slippage_bps = 2.0
     borrow_bps = 50.0
 
+    [sleeves]                                      # optional: named parts of the book, for attribution
+    core = ["SPY", "BRK-B"]
+    ai = ["META"]                                  # tickers in no sleeve are reported as "other"
+
 The trend filter works like ``bubble_watch``: an equal-weight daily-return index of the basket, "on"
 when it is strictly above its trailing average (closes up to t only); while on the book holds the
 weights, while off (and before ``window`` observations exist) it holds the fallback. A drift band (e.g.
@@ -46,7 +50,7 @@ from typing import Any
 
 import numpy as np
 
-from theses.strategies.base import MISSING_POLICIES, REBALANCE_RULES, Strategy
+from theses.strategies.base import MISSING_POLICIES, OTHER_SLEEVE, REBALANCE_RULES, Strategy
 from theses.strategies.combinators import Rule, StaticBook, TrendFilter
 from theses.strategies.errors import StrategyError
 from theses.util import TomlLocator, did_you_mean, unknown_key
@@ -67,6 +71,7 @@ TOP_KEYS = (
     "costs",
     "missing_policy",
     "benchmark",
+    "sleeves",
 )
 TREND_KEYS = ("basket", "window", "fallback")
 COST_KEYS = ("fees_bps", "slippage_bps", "borrow_bps")
@@ -258,6 +263,32 @@ def _trend_filter(doc: _Toml, table: Any, book: tuple[tuple[str, float], ...]) -
     return TrendFilterParams(basket=tuple(dict.fromkeys(tickers)), window=window, fallback=fallback)
 
 
+def _sleeves(doc: _Toml, table: Any, universe: Sequence[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """``[sleeves]``: sleeve = [tickers of the portfolio], each ticker in one sleeve."""
+    if not isinstance(table, dict) or not table:
+        raise doc.error(None, "sleeves", 'expected a table of sleeve = [tickers], e.g. [sleeves] then core = ["SPY"]')
+    seen: dict[str, str] = {}
+    out = []
+    for sleeve, members in table.items():
+        if not isinstance(members, list) or not members:
+            raise doc.error("sleeves", sleeve, f'expected a non-empty list of tickers like ["SPY"], got {members!r}')
+        if sleeve == OTHER_SLEEVE:
+            raise doc.error("sleeves", sleeve, f"{OTHER_SLEEVE!r} holds the tickers no sleeve names; choose another name")
+        tickers = []
+        for member in members:
+            ticker = _ticker(doc, "sleeves", sleeve, member)
+            if ticker not in universe:
+                raise doc.error("sleeves", sleeve, f"{ticker} is not in the portfolio; "
+                                f"{_suggest(ticker, universe)}use tickers of [weights] or [trend_filter]")
+            if ticker in seen:
+                raise doc.error("sleeves", sleeve, f"{ticker} is already in sleeve {seen[ticker]!r}; "
+                                "put each ticker in one sleeve")
+            seen[ticker] = sleeve
+            tickers.append(ticker)
+        out.append((sleeve, tuple(tickers)))
+    return tuple(out)
+
+
 def strategy_from_toml(text: str, source: str) -> Strategy:
     """Build a :class:`Strategy` from the text of a portfolio TOML file.
 
@@ -277,7 +308,8 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
     StrategyError
         One line naming ``source``, the line and the key: TOML syntax, unknown or misspelt keys, missing
         name/weights/rebalance, wrong types, bad ticker format, exposure beyond gross 3 / net 1.5, unknown
-        rebalance rule or missing policy.
+        rebalance rule or missing policy, a sleeve naming a ticker the portfolio does not hold or one
+        already in another sleeve.
     """
     try:
         raw = tomllib.loads(text)
@@ -313,17 +345,20 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
 
     trend = _trend_filter(doc, raw["trend_filter"], book) if "trend_filter" in raw else None
     params = UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none")
+    rule = portfolio_rule(params)
+    sleeves = _sleeves(doc, raw["sleeves"], rule.universe) if "sleeves" in raw else ()
     return Strategy(
         name=name.strip(),
         description=" ".join(description.split()),
         rebalance=rebalance,
         benchmark=benchmark,
         params=params,
-        rule=portfolio_rule(params),
+        rule=rule,
         band_abs=bands["band_abs"],
         band_rel=bands["band_rel"],
         missing_policy=missing_policy,
         fees_bps=costs["fees_bps"],
         slippage_bps=costs["slippage_bps"],
         borrow_bps=costs["borrow_bps"],
+        sleeves=sleeves,
     )

@@ -348,6 +348,8 @@ def run_backtest(
         {"strategy": strategy.name, "description": strategy.description, "rebalance": strategy.rebalance,
          "data_source": price_data.source}
     )
+    if strategy.sleeves:
+        result.config["sleeves"] = {name: list(members) for name, members in strategy.sleeve_map().items()}
     return result
 
 

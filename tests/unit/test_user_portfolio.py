@@ -257,3 +257,46 @@ def test_rebalance_none_with_trend_filter_emits_rows_only_on_switches():
     rows = weights.dropna(how="all")
     assert [weights.index.get_loc(d) for d in rows.index] == [0, 10]
     assert rows["SPY"].tolist() == [1.0, 0.0] and rows["AAA"].tolist() == [0.0, 1.0]
+
+
+# --- sleeves ----------------------------------------------------------------------------------------------
+
+SLEEVED = MINIMAL + '\n[sleeves]\ncore = ["SPY"]\n"ai platforms" = ["META"]\n'
+
+
+def test_sleeves_name_parts_of_the_book_and_the_rest_is_other():
+    strategy = load(SLEEVED)
+    assert strategy.sleeves == (("core", ("SPY",)), ("ai platforms", ("META",)))
+    assert strategy.sleeve_map() == {"core": ("SPY",), "ai platforms": ("META",), "other": ("F",)}
+    assert load(MINIMAL).sleeve_map() == {}
+
+
+@pytest.mark.parametrize(
+    ("sleeves", "expected"),
+    [
+        ('[sleeves]\ncore = ["SPY"]\nai = ["MSFT"]\n', ["line 11", "sleeves.ai", "MSFT is not in the portfolio"]),
+        ('[sleeves]\ncore = ["SPY"]\nai = ["SPY", "META"]\n', ["line 11", "sleeves.ai", "already in sleeve 'core'"]),
+        ('[sleeves]\ncore = "SPY"\n', ["line 10", "sleeves.core", "non-empty list of tickers"]),
+        ('[sleeves]\ncore = []\n', ["line 10", "sleeves.core", "non-empty list"]),
+        ('[sleeves]\nother = ["SPY"]\n', ["line 10", "sleeves.other", "choose another name"]),
+        ('[sleeves]\ncore = ["spy"]\n', ["line 10", "sleeves.core", "write it as 'SPY'"]),
+        ('[sleeves]\n', ["line 9", "sleeves", "expected a table of sleeve = [tickers]"]),
+    ],
+)
+def test_sleeve_errors_are_one_line_naming_key_and_line(sleeves, expected):
+    message = _err(MINIMAL + "\n" + sleeves)
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_a_strategy_checks_its_sleeves():
+    from theses.strategies import Strategy
+    from theses.strategies.combinators import StaticBook
+
+    rule = StaticBook({"SPY": 0.5, "QQQ": 0.5})
+    with pytest.raises(StrategyError, match="sleeve 'tech' names NVDA, which the strategy does not hold"):
+        Strategy(name="s", description="", rebalance="monthly", benchmark="SPY", params=None, rule=rule,
+                 sleeves={"tech": ("NVDA",)})
+    with pytest.raises(StrategyError, match="SPY is in sleeves 'a' and 'b'"):
+        Strategy(name="s", description="", rebalance="monthly", benchmark="SPY", params=None, rule=rule,
+                 sleeves={"a": ("SPY",), "b": ("SPY", "QQQ")})
