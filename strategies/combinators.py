@@ -16,8 +16,9 @@ get float prices, the dates as ``datetime64[ns]`` and the column names.
 
 The rules: :class:`StaticBook` (fixed weights, optionally bought once and held), :class:`Glide` (weights
 moving linearly in calendar time between two books), :class:`HedgedShort` (equal-weight shorts plus a long
-hedge of equal notional), :class:`ListedEqualWeight` (equal weight over the names that have a price) and
-:class:`TrendFilter` (one rule while a basket trends up, another while it does not).
+hedge of equal notional), :class:`ListedEqualWeight` (equal weight over the names that have a price),
+:class:`TrendFilter` (one rule while a basket trends up, another while it does not) and
+:class:`DrawdownSwitch` (one rule while a basket is in a drawdown from its recent high, another otherwise).
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ import numpy as np
 from theses.strategies.errors import StrategyError
 from theses.strategies.signals import (
     column_positions,
+    drawdown_from_high,
     equal_weight_index,
     first_row_only,
     glide_bounds,
     glide_fraction,
+    hysteresis,
     listed_mask,
     static_weights,
     trend_on,
@@ -281,11 +284,87 @@ class TrendFilter:
         return trend_on(level, self.window)
 
     def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
-        on = self.signal(prices, tickers)[..., None]
-        dense = np.where(on, self.on.weights(prices, dates, tickers), self.off.weights(prices, dates, tickers))
-        if not self.buy_and_hold:
-            return dense
-        # Keep the first row and the rows where the switch flips; the engine holds in between.
-        changed = np.ones(on.shape, dtype=bool)
-        changed[..., 1:, :] = on[..., 1:, :] != on[..., :-1, :]
-        return np.where(changed, dense, np.nan)
+        return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
+                              self.buy_and_hold)
+
+
+def switch_weights(
+    on: np.ndarray, on_rule: Rule, off_rule: Rule, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
+    buy_and_hold: bool = False,
+) -> np.ndarray:
+    """``on_rule``'s weights where the switch ``on`` ((T,) or (P, T)) holds, ``off_rule``'s elsewhere.
+
+    With ``buy_and_hold`` only the first row and the rows where the switch flips keep their numbers (NaN in
+    between), so with the engine's ``calendar="none"`` the book is traded once per regime.
+    """
+    state = on[..., None]
+    dense = np.where(state, on_rule.weights(prices, dates, tickers), off_rule.weights(prices, dates, tickers))
+    if not buy_and_hold:
+        return dense
+    # Keep the first row and the rows where the switch flips; the engine holds in between.
+    changed = np.ones(state.shape, dtype=bool)
+    changed[..., 1:, :] = state[..., 1:, :] != state[..., :-1, :]
+    return np.where(changed, dense, np.nan)
+
+
+@dataclass(frozen=True)
+class DrawdownSwitch:
+    """``on`` while a basket is in a drawdown from its recent high, ``off`` otherwise (and before it is known).
+
+    The basket is the equal-weight daily-return index of ``basket`` (as in :class:`TrendFilter`). Its
+    drawdown on day t is its level over the highest level of the trailing ``window`` days, less 1
+    (:func:`~strategies.signals.drawdown_from_high`, closes up to and including t). The switch turns on on
+    a day the drawdown is ``enter`` or deeper (``<= -enter``) and off on a day it is back within ``leave``
+    of the high (``>= -leave``); in between it keeps its state (hysteresis,
+    :func:`~strategies.signals.hysteresis`), and it is off until ``window`` observations exist.
+    ``(T, N)`` only for a single price history; for paths ``(P, T, N)``.
+
+    Attributes
+    ----------
+    basket : tuple of str
+        Tickers of the watched index.
+    window : int
+        Days over which the recent high is taken; also the rule's ``lookback``.
+    enter, leave : float
+        Drawdowns (positive fractions) that switch on and off; ``leave < enter``.
+    on, off : Rule
+        What to hold in a drawdown and otherwise.
+    buy_and_hold : bool
+        As in :class:`TrendFilter`.
+    """
+
+    basket: tuple[str, ...]
+    window: int
+    enter: float
+    leave: float
+    on: Rule
+    off: Rule
+    buy_and_hold: bool = False
+
+    def __post_init__(self) -> None:
+        if self.window < 1:
+            raise StrategyError(f"recent-high window must be at least 1 day; got {self.window}")
+        if not 0.0 <= self.leave < self.enter < 1.0:
+            raise StrategyError(
+                f"drawdown thresholds: need 0 <= leave < enter < 1 (fractions below the high); got enter "
+                f"{self.enter!r}, leave {self.leave!r}"
+            )
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers(self.on.universe, self.basket, self.off.universe)
+
+    @property
+    def lookback(self) -> int:
+        return max(self.window, self.on.lookback, self.off.lookback)
+
+    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        """True while the basket is in a drawdown (between an ``enter`` and a ``leave`` day); ``(T,)`` or ``(P, T)``."""
+        level = equal_weight_index(prices, column_positions(tickers, self.basket))
+        drawdown = drawdown_from_high(level, self.window)
+        with np.errstate(invalid="ignore"):
+            return hysteresis(drawdown <= -self.enter, drawdown >= -self.leave)
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
+                              self.buy_and_hold)

@@ -1,4 +1,4 @@
-"""Name -> Strategy for the eleven thesis strategies, in the order of THESES.md."""
+"""Name -> Strategy for the twelve thesis strategies, in the order of THESES.md."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from theses.strategies import (
     concentration_unwind,
     essay_book,
     index_beta,
+    jevons_dip,
     meta_single_pick,
     obvious_losers_short,
     platform_winners,
@@ -32,6 +33,7 @@ _MODULES = (
     compute_buildout,
     concentration_unwind,
     bubble_watch,
+    jevons_dip,
     essay_book,
 )
 

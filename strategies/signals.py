@@ -162,6 +162,42 @@ def trend_on(level: np.ndarray, window: int) -> np.ndarray:
         return np.isfinite(average) & (level > average)
 
 
+def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
+    """Trailing maximum along the last axis over rows ``t-window+1 .. t``.
+
+    NaN until ``window`` observations exist and wherever the window contains a NaN (as :func:`rolling_mean`).
+    ``values`` is ``(T,)`` or ``(P, T)``.
+    """
+    if window < 1:
+        raise StrategyError(f"rolling-high window must be at least 1 day; got {window}")
+    values = np.asarray(values, dtype=float)
+    out = np.full(values.shape, np.nan)
+    if values.shape[-1] >= window:
+        windows = np.lib.stride_tricks.sliding_window_view(values, window, axis=-1)
+        out[..., window - 1 :] = windows.max(axis=-1)  # a NaN inside a window makes its max NaN
+    return out
+
+
+def drawdown_from_high(level: np.ndarray, window: int) -> np.ndarray:
+    """``level / trailing window-day high - 1`` (<= 0), NaN until the high is defined; rows <= t only."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return level / rolling_max(level, window) - 1.0
+
+
+def hysteresis(enter: np.ndarray, leave: np.ndarray) -> np.ndarray:
+    """A switch that turns on on a row where ``enter`` holds and off on a row where ``leave`` holds.
+
+    Between such rows it keeps its last state; it starts off. ``enter`` wins on a row where both hold. Both
+    are boolean ``(T,)`` or ``(P, T)`` (time last); the state on row t depends on rows <= t only.
+    """
+    enter = np.asarray(enter, dtype=bool)
+    leave = np.asarray(leave, dtype=bool) & ~enter
+    steps = np.arange(enter.shape[-1])
+    last_enter = np.maximum.accumulate(np.where(enter, steps, -1), axis=-1)
+    last_leave = np.maximum.accumulate(np.where(leave, steps, -1), axis=-1)
+    return last_enter > last_leave
+
+
 def glide_fraction(dates: Any, start: str, end: str) -> np.ndarray:
     """How far along a glide each date is: 0 at and before ``start``, 1 at and after ``end``, linear in calendar time.
 

@@ -8,6 +8,7 @@ import pytest
 
 from theses.strategies import (
     REGISTRY,
+    DrawdownSwitch,
     Glide,
     HedgedShort,
     ListedEqualWeight,
@@ -17,7 +18,7 @@ from theses.strategies import (
     TrendFilter,
     strategy_from_toml,
 )
-from theses.strategies.signals import linear_glide
+from theses.strategies.signals import drawdown_from_high, hysteresis, linear_glide, rolling_max
 
 DATES = pd.bdate_range("2024-01-01", periods=8).to_numpy(dtype="datetime64[ns]")
 
@@ -132,7 +133,10 @@ def test_trend_filter_buy_and_hold_emits_only_switch_rows():
 
 # ------------------------------------------------------------------------------------------ Strategy
 def test_lookback_is_derived_from_the_rule():
-    assert {name: s.lookback for name, s in REGISTRY.items() if s.lookback} == {"bubble_watch": 200}
+    assert {name: s.lookback for name, s in REGISTRY.items() if s.lookback} == {"bubble_watch": 200, "jevons_dip": 126}
+    switch = DrawdownSwitch(("A",), 30, 0.2, 0.05, on=TrendFilter(("A",), 80, StaticBook({"A": 1}), StaticBook({})),
+                            off=StaticBook({"A": 0.5}))
+    assert switch.lookback == 80  # the deepest look-back of the switch and its books
     trend = strategy_from_toml('name = "t"\nrebalance = "monthly"\n[weights]\nSPY = 1\n[trend_filter]\nwindow = 50\n',
                                "t.toml")
     assert trend.lookback == 50
@@ -168,3 +172,54 @@ def test_inputs_are_checked_once_in_strategy():
         with pytest.raises(StrategyError, match=match):
             strategy.target_weights_array(prices, dates, tickers)
     assert len(rule.calls) == 1  # a bad input never reaches the rule
+
+
+def test_rolling_max_and_drawdown_match_pandas():
+    level = np.r_[np.nan, 1.0, 1.2, 1.1, 0.9, 1.3, 1.0, 0.8]
+    expected = pd.Series(level).rolling(3).max().to_numpy()
+    np.testing.assert_array_equal(rolling_max(level, 3), expected)
+    np.testing.assert_allclose(drawdown_from_high(level, 3), level / expected - 1)
+    paths = walk(3, 40, 1, seed=4)[..., 0]
+    for p in range(3):
+        np.testing.assert_array_equal(rolling_max(paths, 7)[p], pd.Series(paths[p]).rolling(7).max().to_numpy())
+
+
+def test_hysteresis_by_hand():
+    enter = np.array([0, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
+    leave = np.array([1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)
+    np.testing.assert_array_equal(hysteresis(enter, leave), [0, 1, 1, 0, 0, 1, 1, 0])
+
+
+def _switch_loop(level: np.ndarray, window: int, enter: float, leave: float) -> np.ndarray:
+    """The drawdown switch as a plain loop over days."""
+    state, out = False, np.zeros(len(level), dtype=bool)
+    for t in range(len(level)):
+        if t >= window - 1 and np.isfinite(level[t - window + 1 : t + 1]).all():
+            drawdown = level[t] / level[t - window + 1 : t + 1].max() - 1
+            if drawdown <= -enter:
+                state = True
+            elif drawdown >= -leave:
+                state = False
+        out[t] = state
+    return out
+
+
+def test_drawdown_switch_matches_a_plain_loop_on_every_path():
+    rule = DrawdownSwitch(("AAA", "BBB"), window=20, enter=0.15, leave=0.04, on=StaticBook({"AAA": 0.6, "SPY": 0.4}),
+                          off=StaticBook({"AAA": 0.2, "SPY": 0.8}))
+    assert rule.universe == ("AAA", "SPY", "BBB") and rule.lookback == 20
+    prices = walk(4, 300, 3, seed=9)
+    dates = pd.bdate_range("2024-01-01", periods=300).to_numpy(dtype="datetime64[ns]")
+    weights = rule.weights(prices, dates, ["AAA", "BBB", "SPY"])
+    assert weights.shape == (4, 300, 3)
+    switches = 0
+    for p in range(4):
+        level = np.cumprod(np.r_[1.0, 1 + (prices[p, 1:, :2] / prices[p, :-1, :2] - 1).mean(axis=1)])
+        on = _switch_loop(level, 20, 0.15, 0.04)
+        switches += int(np.abs(np.diff(on.astype(int))).sum())
+        np.testing.assert_allclose(weights[p, :, 0], np.where(on, 0.6, 0.2))
+        np.testing.assert_allclose(weights[p, :, 2], np.where(on, 0.4, 0.8))
+        assert (weights[p, :, 1] == 0).all()
+    assert switches >= 4  # the walks dip often enough for the comparison to mean something
+    with pytest.raises(StrategyError, match="leave < enter"):
+        DrawdownSwitch(("A",), 20, 0.05, 0.1, on=StaticBook({"A": 1}), off=StaticBook({}))

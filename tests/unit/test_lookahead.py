@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from theses.engine import BacktestConfig, RebalanceRule, backtest
+from theses.strategies import REGISTRY
 
 N_BARS = 2520
 SIGMA = 0.01
@@ -70,3 +72,37 @@ def test_nothing_trades_at_bar_zero_and_last_row_is_never_traded():
     result = backtest(prices, weights)
     assert result.trades["date"].min() == prices.index[1]
     assert result.equity.iloc[0] == 10_000.0
+
+
+SIGNAL_STRATEGIES = [name for name, strategy in REGISTRY.items() if strategy.lookback > 0]
+
+
+def _crashy_market(tickers, seed: int) -> pd.DataFrame:
+    """Random walks with a few sharp sell-offs, so drawdown and trend signals switch several times."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(0.0004, 0.015, (900, len(tickers)))
+    steps[rng.choice(900, 6, replace=False)] -= 0.18
+    dates = pd.bdate_range("2018-01-01", periods=900)
+    return pd.DataFrame(100 * np.exp(np.cumsum(steps, axis=0)), index=dates, columns=list(tickers))
+
+
+def test_signal_strategies_are_among_those_checked():
+    assert SIGNAL_STRATEGIES == ["bubble_watch", "jevons_dip"]
+
+
+@pytest.mark.parametrize("name", SIGNAL_STRATEGIES)
+def test_a_signal_strategy_decides_from_closes_up_to_the_signal_day(name):
+    strategy = REGISTRY[name]
+    prices = _crashy_market(strategy.universe, seed=21)
+    weights = strategy.target_weights(prices)
+    assert weights.diff().abs().sum(axis=1).gt(0).sum() >= 4  # the signal switches: the test can fail
+    config = BacktestConfig(rebalance=RebalanceRule(strategy.rebalance, band_abs=strategy.band_abs))
+    base = backtest(prices, weights, config).equity.to_numpy()
+    rng = np.random.default_rng(3)
+    for t in (250, 420, 700):
+        changed = prices.copy()
+        changed.iloc[t + 1 :] *= rng.uniform(0.5, 2.0, size=changed.iloc[t + 1 :].shape)
+        again = strategy.target_weights(changed)
+        np.testing.assert_array_equal(again.iloc[: t + 1].to_numpy(), weights.iloc[: t + 1].to_numpy())
+        equity = backtest(changed, again, config).equity.to_numpy()
+        np.testing.assert_array_equal(equity[: t + 1], base[: t + 1])  # nothing up to bar t moves

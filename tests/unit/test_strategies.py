@@ -15,6 +15,7 @@ from theses.strategies import (
     StrategyError,
     bubble_watch,
     get_strategy,
+    jevons_dip,
     list_strategies,
     obvious_losers_short,
     semis_barbell,
@@ -35,6 +36,7 @@ NAMES = [
     "compute_buildout",
     "concentration_unwind",
     "bubble_watch",
+    "jevons_dip",
     "essay_book",
 ]
 
@@ -62,7 +64,7 @@ def small_bubble(window=5, switch_band=None) -> Strategy:
 # --- registry -------------------------------------------------------------------------------------------
 
 
-def test_registry_holds_the_eleven_theses_in_order():
+def test_registry_holds_the_twelve_theses_in_order():
     assert list(REGISTRY) == NAMES
     assert [s.name for s in list_strategies()] == NAMES
     for strategy in list_strategies():
@@ -75,7 +77,7 @@ def test_rebalance_rules_match_theses():
         "index_beta": "none", "meta_single_pick": "none", "platform_winners": "quarterly",
         "autonomy_doordash": "quarterly", "short_legacy_autos": "monthly", "semis_barbell": "monthly",
         "obvious_losers_short": "monthly", "compute_buildout": "monthly", "concentration_unwind": "monthly",
-        "bubble_watch": "monthly", "essay_book": "monthly",
+        "bubble_watch": "monthly", "jevons_dip": "monthly", "essay_book": "monthly",
     }  # fmt: skip
     assert {s.name: s.rebalance for s in list_strategies()} == expected
 
@@ -364,11 +366,59 @@ def test_bubble_switch_waits_for_the_monthly_rebalance_by_default():
     assert held.iloc[first_february] == pytest.approx(1.0, rel=1e-3)
 
 
+# --- jevons_dip -----------------------------------------------------------------------------------------
+
+
+def small_jevons(**changes) -> Strategy:
+    params = jevons_dip.JevonsDipParams(basket=("AAA", "BBB"), window=10, **changes)
+    return jevons_dip.make_strategy(params)
+
+
+def _shock_and_recovery() -> pd.DataFrame:
+    """Flat at 100 for 15 days, a one-day 20% efficiency shock on day 15, then back to 100 by day 20."""
+    path = np.r_[np.full(15, 100.0), 80.0, 84.0, 88.0, 92.0, 96.0, np.full(10, 100.0)]
+    return fixed_prices({"AAA": path, "BBB": path, "SPY": np.linspace(100.0, 110.0, len(path))})
+
+
+def test_jevons_adds_on_the_shock_and_scales_back_after_recovery():
+    weights = small_jevons().target_weights(_shock_and_recovery())
+    basket = weights["AAA"] + weights["BBB"]
+    np.testing.assert_allclose(basket.iloc[:15], 0.30)  # normal book (and before the 10-day high exists)
+    np.testing.assert_allclose(basket.iloc[15:19], 0.60)  # 20% below the high: the dip book, held while recovering
+    # Day 19 closes at 96, 4% below the high: back within 5%, so the book scales back.
+    np.testing.assert_allclose(basket.iloc[19:], 0.30)
+    np.testing.assert_allclose(weights.sum(axis=1), 1.0)
+    np.testing.assert_allclose(weights["SPY"], 1.0 - basket)
+
+
+def test_jevons_dip_is_traded_the_bar_after_the_shock():
+    from theses import engine
+
+    strategy = small_jevons()
+    prices = _shock_and_recovery()
+    config = engine.BacktestConfig(
+        rebalance=engine.RebalanceRule(calendar=strategy.rebalance, band_abs=strategy.band_abs),
+        costs=engine.CostModel(fees_bps=0.0, slippage_bps=0.0),
+    )
+    result = engine.backtest(prices, strategy.target_weights(prices), config)
+    held = result.weights["AAA"] + result.weights["BBB"]
+    assert held.iloc[15] < 0.30  # the shock day itself: still the normal book (after the fall)
+    assert held.iloc[16] == pytest.approx(0.60)  # decided from day 15's close, traded at day 16's
+    assert held.iloc[20] == pytest.approx(0.30)  # recovery seen on day 19, traded on day 20
+
+
+def test_jevons_thresholds_are_parameters_and_checked():
+    deeper = small_jevons(enter=0.25).target_weights(_shock_and_recovery())
+    np.testing.assert_allclose(deeper["AAA"] + deeper["BBB"], 0.30)  # a 20% fall is not a 25% dip
+    with pytest.raises(StrategyError, match="leave < enter"):
+        small_jevons(enter=0.05, leave=0.10)
+
+
 # --- no peeking and path consistency, every strategy ---------------------------------------------------
 
 
-ALL = [*(REGISTRY[n] for n in NAMES), small_bubble(5)]
-ALL_IDS = [*NAMES, "bubble_watch_window5"]
+ALL = [*(REGISTRY[n] for n in NAMES), small_bubble(5), small_jevons(enter=0.06, leave=0.02)]
+ALL_IDS = [*NAMES, "bubble_watch_window5", "jevons_dip_window10"]
 
 
 @pytest.mark.parametrize("strategy", ALL, ids=ALL_IDS)
@@ -388,6 +438,9 @@ def test_no_peeking_test_sees_bubble_switches():
     prices = random_prices(small_bubble(5).universe, n_days=320, seed=11)
     spy = small_bubble(5).target_weights(prices)["SPY"]
     assert 5 < (spy.diff().abs() > 0).sum()
+    twitchy = small_jevons(enter=0.06, leave=0.02)
+    jevons = twitchy.target_weights(random_prices(twitchy.universe, n_days=320, seed=11))["SPY"]
+    assert 3 < (jevons.diff().abs() > 0).sum()
 
 
 @pytest.mark.parametrize("strategy", ALL, ids=ALL_IDS)
@@ -401,7 +454,7 @@ def test_paths_give_the_single_path_result(strategy):
     stacked = strategy.target_weights_array(np.stack([f.to_numpy() for f in frames]), index, tickers)
     for path in range(3):
         np.testing.assert_array_equal(np.broadcast_to(stacked, shape)[path], singles[path])
-    path_dependent = strategy.name == "bubble_watch"
+    path_dependent = strategy.name in ("bubble_watch", "jevons_dip")
     assert stacked.shape == (shape if path_dependent else shape[1:])
 
 
