@@ -441,12 +441,13 @@ def _rgba(hex_color: str, alpha: float) -> str:
 
 
 def fan_figure(scenario: str, batches: Mapping[str, Any], reference: Any | None = None,
-               reference_name: str = "SPY") -> go.Figure:
+               reference_name: str = "SPY", realised: Mapping[str, pd.Series] | None = None) -> go.Figure:
     """Percentile fan (5-95% and 25-75% bands, median line) of one scenario; a dropdown picks the strategy.
 
     Bands are equity as a multiple of the initial cash (``BatchResult.equity_bands``), so 1.0 is break-even.
     With ``reference`` (a batch, e.g. SPY on the same paths) its median (dashed) and 25-75% band (dotted) stay
-    drawn over whichever strategy's fan is shown.
+    drawn over whichever strategy's fan is shown. ``realised`` adds each strategy's realised path (same units)
+    as a black line inside its fan.
     """
     names = list(batches)
     colors = color_map(names)
@@ -471,6 +472,13 @@ def fan_figure(scenario: str, batches: Mapping[str, Any], reference: Any | None 
         fig.add_trace(go.Scatter(y=bands[50].to_numpy(), name=f"{name}: median", line={"width": 2.4, "color": color},
                                  hovertemplate="median: %{y:.2f}x<extra></extra>", **common))
         counts.append(5)
+        path = (realised or {}).get(name)
+        if path is not None:
+            path = thin(path)
+            fig.add_trace(go.Scatter(x=iso_dates(path.index), y=path.to_numpy(), name=f"{name}: realised",
+                                     mode="lines", visible=i == 0, line={"width": 2.2, "color": "#111827"},
+                                     hovertemplate="realised: %{y:.2f}x<extra></extra>"))
+            counts[-1] += 1
     title = f"Scenario {scenario}: range of outcomes"
     base_layout(fig, title=title if len(names) > 1 else f"{title} ({names[0]})", height=460, yformat=".2f")
     fig.add_hline(y=1.0, line={"color": "#9ca3af", "width": 1, "dash": "dot"})

@@ -368,3 +368,58 @@ class DrawdownSwitch:
     def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
                               self.buy_and_hold)
+
+
+@dataclass(frozen=True, eq=False)
+class Primed:
+    """``rule`` run on real history followed by the prices, so its signal starts with its look-back filled.
+
+    For simulated paths that start on a past date: the history holds the closes of ``rule.universe`` on the
+    days before the paths' first day (at least ``rule.lookback`` of them). Each ticker's history is rescaled
+    so that its last close equals ``anchor`` (the price the paths start from, the day before their first
+    row), so the signal sees the history's returns, then the path's returns, with no jump at the join; with
+    ``anchor`` None the history is joined to the paths' first row (that row's return is then read as 0).
+    The weights of the history rows are dropped: the rule's ``lookback`` is 0.
+
+    Attributes
+    ----------
+    rule : Rule
+        The rule to prime.
+    history : ndarray
+        ``(L, len(rule.universe))`` closes (NaN before a listing), in ``rule.universe`` order.
+    dates : ndarray
+        The L dates of ``history`` (datetime64).
+    anchor : ndarray or None
+        ``(len(rule.universe),)`` start prices of the paths.
+    """
+
+    rule: Rule
+    history: np.ndarray
+    dates: np.ndarray
+    anchor: np.ndarray | None = None
+    lookback: ClassVar[int] = 0
+
+    def __post_init__(self) -> None:
+        history = np.asarray(self.history, dtype=float)
+        if history.ndim != 2 or history.shape[1] != len(self.rule.universe) or len(self.dates) != len(history):
+            raise StrategyError(
+                f"primed history must be (days, {len(self.rule.universe)}) closes of {', '.join(self.rule.universe)} "
+                f"with one date per day; got shape {history.shape} and {len(self.dates)} dates"
+            )
+        object.__setattr__(self, "history", history)
+        object.__setattr__(self, "dates", np.asarray(self.dates, dtype="datetime64[ns]"))
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return tuple(self.rule.universe)
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        positions = column_positions(tickers, self.rule.universe)
+        last = self.history[-1]
+        join = np.asarray(self.anchor, dtype=float) if self.anchor is not None else prices[..., 0, positions]
+        scale = np.where(np.isfinite(last) & (last > 0), join / np.where(last > 0, last, 1.0), np.nan)
+        lead = np.full(prices.shape[:-2] + self.history.shape[:1] + prices.shape[-1:], np.nan)
+        lead[..., positions] = self.history * scale[..., None, :]
+        joined = np.concatenate([lead, prices], axis=-2)
+        out = self.rule.weights(joined, np.concatenate([self.dates, dates]), tickers)
+        return out[..., len(self.history):, :]

@@ -44,6 +44,8 @@ DEFAULT_RISK_AVERSION = 2.0  # CRRA gamma: between log utility (1, Kelly) and th
 DECISION_GAMMAS = (1.0, 2.0, 5.0)  # risk aversions shown side by side
 DEFAULT_MAX_WEIGHT = 1.0  # cap on one book's weight in the best mix (1: no cap)
 DEMO_PATHS = 1000  # `theses demo`: paths per scenario, years, seed
+TRACK_PATHS = 500  # `theses track`: paths per scenario for the fans and the realised percentiles
+TRACK_CONFUSION_PATHS = 300  # `theses track`: paths per scenario for the confusion matrix
 DEMO_YEARS = 5.0
 DEMO_SEED = 2024
 _INLINE_WEIGHT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")

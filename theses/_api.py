@@ -15,7 +15,14 @@ from theses.studies import decide as decide_study
 from theses.studies import history
 from theses.studies import rebalance as rebalance_study
 from theses.studies import scenarios as scenario_study
-from theses.studies.settings import DEFAULT_INITIAL_CASH, RunSettings
+from theses.studies.settings import (
+    DEFAULT_INITIAL_CASH,
+    DEFAULT_SEED,
+    DEFAULT_YEARS,
+    TRACK_CONFUSION_PATHS,
+    TRACK_PATHS,
+    RunSettings,
+)
 
 
 def _settings(
@@ -125,8 +132,30 @@ def rebalance(
                                      data_dir=data_dir)
 
 
+def track(
+    strategies: Iterable[Any] | None = None, *, as_of: object = None, paths: int = TRACK_PATHS,
+    confusion_paths: int = TRACK_CONFUSION_PATHS, years: float = DEFAULT_YEARS, seed: int = DEFAULT_SEED,
+    probabilities: Mapping[str, float] | None = None, data_dir: str | None = None, source: str = "auto",
+    decide: bool = True,
+) -> Any:
+    """Track the essay's scenarios against what happened since 2024-12-02: ``theses.track(data_dir=...)``.
+
+    The model is calibrated on prices before the essay only; every scenario is simulated from 2024-12-02 and
+    the realised path of each book and ticker group is placed inside it. ``.posterior`` holds the updated odds
+    (drift and crash evidence; volatility reported apart), ``.log_bayes_factors()`` the evidence by group,
+    ``.confusion`` what data of this length can tell, ``.percentiles`` where the realised values sit,
+    ``.event_study`` the 2025-01-27 shock, ``.decision_before`` / ``.decision_after`` the decision with the
+    priors and the posterior, ``.headline()`` the findings in words, ``.to_dict()`` the JSON document.
+    """
+    from theses.studies.track import track as track_study
+
+    return track_study(strategies, as_of=as_of, paths=paths, confusion_paths=confusion_paths, years=years, seed=seed,
+                       probabilities=probabilities, source=source, data_dir=data_dir, decide=decide)
+
+
 def report(result: Any, out_dir: str | Path | None = None, *, title: str | None = None) -> Path:
-    """Write a result of :func:`backtest`, :func:`compare`, :func:`simulate` or :func:`decide` as a report folder.
+    """Write a result of :func:`backtest`, :func:`compare`, :func:`simulate`, :func:`decide` or :func:`track` as a
+    report folder.
 
     The folder holds a self-contained ``index.html`` plus Markdown, CSV and JSON; returns its path
     (default ``./theses-report/<timestamp>/``).
@@ -143,5 +172,11 @@ def report(result: Any, out_dir: str | Path | None = None, *, title: str | None 
     if isinstance(result, scenario_study.SimulationRun):
         return write_simulation_report(result.results, result.report_meta(), out_dir,
                                        title=title or "Scenario simulation", context=result.header())
+    from theses.studies.track import TrackRun
+
+    if isinstance(result, TrackRun):
+        from theses.reports.track import write_track_report
+
+        return write_track_report(result, out_dir, title=title or "Tracking the essay")
     raise ReportError(f"cannot report a {type(result).__name__}; pass the result of theses.backtest, "
-                      "theses.compare, theses.simulate or theses.decide")
+                      "theses.compare, theses.simulate, theses.decide or theses.track")
