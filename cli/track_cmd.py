@@ -28,6 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "study the efficiency shock of 2025-01-27, and run the decision study forward with the priors and with "
         "the posterior. Needs the real price CSVs (--data-dir or THESES_DATA_DIR).",
     )
+    parser.add_argument("strategies", nargs="*", metavar="STRATEGY",
+                        help="books to track: names or portfolio .toml files (default: all registered); SPY and RSP "
+                        "are always added, and a basket per ticker group")
+    parser.add_argument("--scenario", default="all", metavar="NAME",
+                        help="'all' (default), shipped names or scenario .toml paths, comma-separated")
     parser.add_argument("--as-of", metavar="DATE", help="last date of the realised record (default: the latest data)")
     parser.add_argument("--paths", type=int, default=TRACK_PATHS, metavar="N",
                         help=f"paths per scenario for the fans and percentiles (default {TRACK_PATHS})")
@@ -48,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.track import track
 
     with render.Progress("tracking") as progress:
-        result = track(as_of=args.as_of, paths=args.paths, confusion_paths=args.confusion_paths, years=args.years,
+        result = track(args.strategies or None, scenarios=args.scenario, as_of=args.as_of, paths=args.paths, confusion_paths=args.confusion_paths, years=args.years,
                        seed=args.seed, source=args.source, data_dir=args.data_dir, decide=not args.no_decision,
                        progress=progress)
     path = None

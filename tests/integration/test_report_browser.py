@@ -248,3 +248,57 @@ def test_decision_report_renders_in_chromium(decision_report_dir: tuple[Path, st
     assert set(decision_charts) <= {cid for cid, drawn in scan.charts.items() if drawn}
     assert verdict.split(" (")[0] in dom and 'id="verdict"' in dom
     assert "updatemenu" in dom  # the scoreboard's metric menu was drawn
+
+
+class LegendScan(HTMLParser):
+    """The legend entries each plotly chart shows (the text of its ``legendtext`` elements)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.legends: dict[str, list[str]] = {}
+        self._stack: list[str | None] = []
+        self._in_legend: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        classes = (a.get("class") or "").split()
+        owner = next((o for o in reversed(self._stack) if o), None)
+        if tag == "text" and "legendtext" in classes and owner:
+            self._in_legend = owner
+        if tag == "div":
+            self._stack.append(a.get("id") if "plotly-graph-div" in classes else None)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "div" and self._stack:
+            self._stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if self._in_legend:
+            self.legends.setdefault(self._in_legend, []).append(data)
+            self._in_legend = None
+
+
+@pytest.fixture(scope="module")
+def track_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.unit.test_track import books
+    from tests.unit.track_factory import write_prices, write_scenarios
+    from theses.reports.track import write_track_report
+    from theses.studies.track import track
+
+    root = tmp_path_factory.mktemp("track-browser")
+    run = track(books(), scenarios=write_scenarios(root / "scenarios"), paths=40, confusion_paths=20, years=1.0,
+                source="csv", data_dir=str(write_prices(root / "prices")), decide=False)
+    return write_track_report(run, root / "report")
+
+
+def test_track_report_renders_with_the_realised_line_in_every_fan(track_report: Path, tmp_path: Path) -> None:
+    binary = chromium_or_skip()
+    index = track_report / "index.html"
+    charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
+    fans = [c for c in charts if c.startswith("chart-fan-")]
+    assert len(fans) == 3 and {"chart-odds", "chart-event", "chart-attribution"} <= set(charts)
+    _, dom = rendered_without_errors(binary, index, tmp_path, "track_report_browser.png")
+    legends = LegendScan()
+    legends.feed(dom)
+    for fan in fans:  # the first book is shown: its fan and its realised path
+        assert "chips_trend: realised" in legends.legends.get(fan, []), (fan, legends.legends.get(fan))

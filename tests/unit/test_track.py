@@ -1,0 +1,127 @@
+"""The tracking study end to end on synthetic prices and scenario files, its JSON, its report and its CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from tests.unit.track_factory import write_prices, write_scenarios
+from theses.cli.main import main
+from theses.strategies import ListedEqualWeight, StaticBook, Strategy, TrendFilter
+from theses.studies.errors import StudyError
+from theses.studies.track import track
+
+JSON_KEYS = ["calibration_end", "start", "as_of", "prior", "posterior", "log_bayes_factors", "confusion",
+             "realised_percentile", "event_study", "decision_before", "decision_after", "notes"]
+
+
+def books() -> list[Strategy]:
+    trend = TrendFilter(basket=("NVDA", "AVGO"), window=60, on=ListedEqualWeight(("NVDA", "AVGO")),
+                        off=StaticBook({"SPY": 1.0}))
+    return [Strategy(name="chips_trend", description="chips while trending", rebalance="monthly", benchmark="SPY",
+                     params=None, rule=trend),
+            Strategy(name="barbell", description="half chips, half index", rebalance="monthly", benchmark="SPY",
+                     params=None, rule=StaticBook({"NVDA": 0.25, "AVGO": 0.25, "SPY": 0.5}),
+                     sleeves={"chips": ("NVDA", "AVGO"), "index": ("SPY",)})]
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    root = tmp_path_factory.mktemp("track")
+    prices = write_prices(root / "prices")
+    scenarios = write_scenarios(root / "scenarios")
+    run = track(books(), scenarios=scenarios, paths=60, confusion_paths=40, years=1.0, seed=3, source="csv",
+                data_dir=str(prices), decide=False)
+    return {"prices": prices, "scenarios": scenarios, "run": run, "root": root}
+
+
+def test_calibration_stops_before_the_essay_and_paths_start_on_its_date(setup):
+    run = setup["run"]
+    assert run.calibration.end == pd.Timestamp("2024-11-29")
+    assert run.start == pd.Timestamp("2024-12-02") and run.fans.index[0] == run.start
+    assert run.as_of == pd.Timestamp("2025-04-30")
+    assert len(run.fans.index) == 252
+
+
+def test_the_odds_are_bayes_rule_on_the_drift_evidence(setup):
+    run = setup["run"]
+    prior = np.array(list(run.prior.values()))
+    np.testing.assert_allclose(prior, 1 / 3)  # the files state no prior: equal shares
+    drift = run.evidence.drift["total"]
+    expected = prior * np.exp(drift - drift.max())
+    np.testing.assert_allclose(list(run.posterior.values()), expected / expected.sum())
+    factors = run.log_bayes_factors()
+    assert factors["reference"] == "slow"  # equal priors: the first scenario is the reference
+    assert set(factors["drift"]) == {"total", "compute", "index", "broad_market"}
+    assert factors["drift"]["total"]["slow"] == 0.0
+    assert factors["volatility"]["total"]["fast"] != 0.0  # fast has a 1.2 volatility factor
+
+
+def test_realised_paths_and_percentiles(setup):
+    run = setup["run"]
+    realised = run.realised_paths()
+    assert set(realised) == {"chips_trend", "barbell", "SPY", "RSP", "group:compute", "group:index",
+                             "group:broad_market"}
+    spy = pd.read_csv(setup["prices"] / "SPY.csv", index_col="Date", parse_dates=True)["Close"]
+    # SPY bought at the close of 2024-12-03 (one bar after the first day) and held, 3 bps of costs once.
+    growth = spy.loc["2025-04-30"] / spy.loc["2024-12-03"]
+    assert realised["SPY"].iloc[-1] == pytest.approx(growth * (1 - 3e-4), rel=1e-4)
+    for scenario, by_book in run.percentiles.items():
+        assert set(by_book) == set(realised)
+        assert all(0.0 <= p <= 100.0 for p in by_book.values()), scenario
+    chips = run.realised.backtests[0]
+    assert chips.name == "chips_trend" and chips.result.config["window_start"] == "2024-12-02"
+
+
+def test_json_has_exactly_the_documented_keys(setup):
+    document = json.loads(json.dumps(setup["run"].to_dict()))
+    assert list(document) == JSON_KEYS
+    assert document["calibration_end"] == "2024-11-29" and document["as_of"] == "2025-04-30"
+    assert set(document["confusion"]["counts"]) == {"slow", "base", "fast"}
+    assert sum(document["confusion"]["counts"]["fast"].values()) == 40
+    assert document["event_study"]["day"] == "2025-01-27"
+    assert set(document["event_study"]["series"]) == {"NVDA", "SPY"}  # the other series' tickers are not loaded
+    assert document["decision_before"] is None
+
+
+def test_the_report_has_the_realised_line_in_every_fan(setup, tmp_path):
+    from theses.reports.track import write_track_report
+
+    folder = write_track_report(setup["run"], tmp_path / "report")
+    page = (folder / "index.html").read_text(encoding="utf-8")
+    fans = re.findall(r'<div id="(chart-fan-[^"]+)" class="plotly-graph-div"', page)
+    assert sorted(fans) == ["chart-fan-base", "chart-fan-fast", "chart-fan-slow"]
+    for chunk in page.split('<div id="chart-fan-')[1:]:
+        figure = chunk.split("</script>", 1)[0]
+        assert figure.count(': realised"') == 7  # every book and group basket
+    assert 'id="chart-attribution"' in page and 'id="odds-table"' in page and 'id="event-table"' in page
+    assert json.loads((folder / "track.json").read_text())["as_of"] == "2025-04-30"
+
+
+def test_cli_prints_the_findings_and_writes_json_and_a_report(setup, capsys, tmp_path):
+    book = tmp_path / "barbell.toml"
+    book.write_text('name = "barbell"\nrebalance = "monthly"\n[weights]\nNVDA = 0.5\nSPY = 0.5\n')
+    args = ["track", str(book), "--scenario", ",".join(setup["scenarios"]), "--source", "csv", "--data-dir",
+            str(setup["prices"]), "--paths", "20", "--confusion-paths", "10", "--years", "0.5", "--no-decision"]
+    assert main([*args, "--format", "json", "--out", str(tmp_path / "report")]) == 0
+    captured = capsys.readouterr()
+    document = json.loads(captured.out)
+    assert list(document) == JSON_KEYS
+    assert set(document["realised_percentile"]["fast"]) >= {"barbell", "SPY", "group:compute"}
+    assert "report written to" in captured.err and (tmp_path / "report" / "index.html").is_file()
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    assert "the drift and crash evidence moves the essay's odds to" in text
+    assert "Log Bayes factors by group" in text and "How much 108 trading days can tell" in text
+    assert main(["track", "--source", "csv", "--data-dir", str(setup["prices"]), "--no-decision"]) == 2
+    assert capsys.readouterr().err.startswith("error: ")  # the shipped scenarios need tickers these prices lack
+
+
+def test_too_little_record_is_one_clear_error(setup):
+    with pytest.raises(StudyError, match="at least two months after it"):
+        track(books(), scenarios=setup["scenarios"], as_of="2024-12-20", paths=5, confusion_paths=5, source="csv",
+              data_dir=str(setup["prices"]), decide=False)
