@@ -1,7 +1,7 @@
-"""Scenario simulation at full size: 10,000 paths x 1,260 days x 40 assets x the eleven strategies.
+"""Scenario simulation at full size: 10,000 paths x 1,260 days x 40 assets x the twelve strategies.
 
 Prints the generation time (paths only), the full pipeline time (generation + weights + batch backtests of the
-eleven strategies and the SPY/RSP benchmarks) and the process's peak memory (ru_maxrss). Target: <= 60 s in
+twelve strategies and the SPY/RSP benchmarks) and the process's peak memory (ru_maxrss). Target: <= 60 s in
 total on a 2-core machine and <= 3 GB. Smaller runs: ``--paths 2000 --years 2``.
 """
 

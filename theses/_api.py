@@ -133,7 +133,7 @@ def rebalance(
 
 
 def track(
-    strategies: Iterable[Any] | None = None, *, as_of: object = None, paths: int = TRACK_PATHS,
+    strategies: Iterable[Any] | None = None, *, scenarios: Any = "all", as_of: object = None, paths: int = TRACK_PATHS,
     confusion_paths: int = TRACK_CONFUSION_PATHS, years: float = DEFAULT_YEARS, seed: int = DEFAULT_SEED,
     probabilities: Mapping[str, float] | None = None, data_dir: str | None = None, source: str = "auto",
     decide: bool = True,
@@ -149,7 +149,7 @@ def track(
     """
     from theses.studies.track import track as track_study
 
-    return track_study(strategies, as_of=as_of, paths=paths, confusion_paths=confusion_paths, years=years, seed=seed,
+    return track_study(strategies, scenarios=scenarios, as_of=as_of, paths=paths, confusion_paths=confusion_paths, years=years, seed=seed,
                        probabilities=probabilities, source=source, data_dir=data_dir, decide=decide)
 
 

@@ -28,7 +28,7 @@ def test_import_is_lazy_and_names_the_api():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     first, names = out.splitlines()
     assert first == "False False"  # `import theses` loads neither pandas nor numba
-    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "report"):
+    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "track", "report"):
         assert name in names
 
 
@@ -127,3 +127,16 @@ def test_listing_strategies_does_not_import_pandas():
             "print(n, 'pandas' in sys.modules, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) >= 11 and out[1:] == ["False", "False"]
+
+
+def test_track_is_the_study_and_reports_like_the_cli(tmp_path):
+    from tests.unit.test_track import books
+    from tests.unit.track_factory import write_prices, write_scenarios
+
+    prices = write_prices(tmp_path / "prices")
+    run = theses.track(books(), scenarios=write_scenarios(tmp_path / "scenarios"), paths=10, confusion_paths=10,
+                       years=0.5, data_dir=str(prices), source="csv", decide=False)
+    assert abs(sum(run.posterior.values()) - 1.0) < 1e-12
+    assert run.headline()[0].startswith("From 2024-12-02 to 2025-04-30")
+    folder = theses.report(run, tmp_path / "report")
+    assert json.loads((folder / "track.json").read_text())["posterior"] == pytest.approx(run.posterior)

@@ -223,3 +223,34 @@ def test_drawdown_switch_matches_a_plain_loop_on_every_path():
     assert switches >= 4  # the walks dip often enough for the comparison to mean something
     with pytest.raises(StrategyError, match="leave < enter"):
         DrawdownSwitch(("A",), 20, 0.05, 0.1, on=StaticBook({"A": 1}), off=StaticBook({}))
+
+
+def test_primed_rule_reads_history_before_the_paths_and_matches_the_full_run():
+    from theses.strategies.combinators import Primed
+
+    rule = TrendFilter(("AAA", "BBB"), 50, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
+    prices = walk(1, 400, 3, seed=12)[0]
+    dates = pd.bdate_range("2020-01-01", periods=400).to_numpy(dtype="datetime64[ns]")
+    tickers = ["AAA", "BBB", "SPY"]
+    full = rule.weights(prices, dates, tickers)
+    cut = 150
+    universe = list(rule.universe)  # ("AAA", "BBB", "SPY") in the rule's own order
+    history = prices[:cut][:, [tickers.index(t) for t in universe]]
+    # Paths that start at 100 one day before their first row: the history is rescaled to join them smoothly.
+    start = np.full(3, 100.0)
+    scaled_paths = prices[cut:] / prices[cut - 1] * start
+    primed = Primed(rule, history, dates[:cut], anchor=start)
+    assert primed.lookback == 0 and primed.universe == rule.universe
+    np.testing.assert_allclose(primed.weights(scaled_paths, dates[cut:], tickers), full[cut:], atol=1e-12)
+    cold = rule.weights(scaled_paths, dates[cut:], tickers)
+    assert (cold[:49, 2] == 1.0).all()  # without history the filter is off for its first 49 days
+    assert not np.array_equal(cold, full[cut:])
+    other = walk(1, 250, 3, seed=13)[0]
+    other = other / other[0] * start  # another path from the same start prices
+    stacked = primed.weights(np.stack([scaled_paths, other]), dates[cut:], tickers)
+    assert stacked.shape == (2, 250, 3)
+    np.testing.assert_allclose(stacked[0], full[cut:], atol=1e-12)
+    alone = Primed(rule, history, dates[:cut], anchor=start).weights(other, dates[cut:], tickers)
+    np.testing.assert_allclose(stacked[1], alone, atol=1e-12)
+    with pytest.raises(StrategyError, match="primed history must be"):
+        Primed(rule, history[:, :2], dates[:cut])
