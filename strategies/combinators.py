@@ -236,8 +236,38 @@ class ListedEqualWeight:
         return out
 
 
+class _BasketSwitch:
+    """What :class:`TrendFilter` and :class:`DrawdownSwitch` share: ``on``/``off`` rules switched by a signal
+    on the equal-weight index of ``basket`` over ``window`` days (each class defines ``signal``)."""
+
+    basket: tuple[str, ...]
+    window: int
+    on: Rule
+    off: Rule
+    buy_and_hold: bool
+
+    @property
+    def universe(self) -> tuple[str, ...]:
+        return _tickers(self.on.universe, self.basket, self.off.universe)
+
+    @property
+    def lookback(self) -> int:
+        return max(self.window, self.on.lookback, self.off.lookback)
+
+    def level(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        """The basket's equal-weight daily-return index, ``(T,)`` or ``(P, T)``."""
+        return equal_weight_index(prices, column_positions(tickers, self.basket))
+
+    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
+                              self.buy_and_hold)
+
+
 @dataclass(frozen=True)
-class TrendFilter:
+class TrendFilter(_BasketSwitch):
     """``on`` while a basket trends up, ``off`` otherwise (and before the trend is known).
 
     The basket is a NaN-aware equal-weight daily-return index of ``basket``
@@ -270,22 +300,9 @@ class TrendFilter:
         if self.window < 1:
             raise StrategyError(f"moving-average window must be at least 1 day; got {self.window}")
 
-    @property
-    def universe(self) -> tuple[str, ...]:
-        return _tickers(self.on.universe, self.basket, self.off.universe)
-
-    @property
-    def lookback(self) -> int:
-        return max(self.window, self.on.lookback, self.off.lookback)
-
     def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
-        level = equal_weight_index(prices, column_positions(tickers, self.basket))
-        return trend_on(level, self.window)
-
-    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
-        return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
-                              self.buy_and_hold)
+        return trend_on(self.level(prices, tickers), self.window)
 
 
 def switch_weights(
@@ -308,7 +325,7 @@ def switch_weights(
 
 
 @dataclass(frozen=True)
-class DrawdownSwitch:
+class DrawdownSwitch(_BasketSwitch):
     """``on`` while a basket is in a drawdown from its recent high, ``off`` otherwise (and before it is known).
 
     The basket is the equal-weight daily-return index of ``basket`` (as in :class:`TrendFilter`). Its
@@ -350,24 +367,11 @@ class DrawdownSwitch:
                 f"{self.enter!r}, leave {self.leave!r}"
             )
 
-    @property
-    def universe(self) -> tuple[str, ...]:
-        return _tickers(self.on.universe, self.basket, self.off.universe)
-
-    @property
-    def lookback(self) -> int:
-        return max(self.window, self.on.lookback, self.off.lookback)
-
     def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         """True while the basket is in a drawdown (between an ``enter`` and a ``leave`` day); ``(T,)`` or ``(P, T)``."""
-        level = equal_weight_index(prices, column_positions(tickers, self.basket))
-        drawdown = drawdown_from_high(level, self.window)
+        drawdown = drawdown_from_high(self.level(prices, tickers), self.window)
         with np.errstate(invalid="ignore"):
             return hysteresis(drawdown <= -self.enter, drawdown >= -self.leave)
-
-    def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
-        return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
-                              self.buy_and_hold)
 
 
 @dataclass(frozen=True, eq=False)

@@ -411,12 +411,21 @@ def compare(
     report("loading prices", 0, len(chosen) + 1)
     price_data = load_window(tickers_for(chosen), start=ESSAY_DATE if since_essay else start, end=end,
                              source=source, data_dir=data_dir, lookback=lookback_of(chosen))
+    return compare_on(chosen, price_data, settings, since_essay=since_essay, progress=report)
+
+
+def compare_on(
+    strategies: Sequence[Strategy], price_data: PriceData, settings: RunSettings = DEFAULT_SETTINGS,
+    since_essay: bool = False, progress: Callable[[str, int, int], None] | None = None,
+) -> Comparison:
+    """Backtest ``strategies`` over the window of prices already loaded (with their look-back rows)."""
+    report = progress or _no_progress
     context = DataContext.of(price_data)
     backtests, notes = [], []
-    for i, strategy in enumerate(chosen, start=1):
-        report(f"backtesting {strategy.name}", i, len(chosen) + 1)
+    for i, strategy in enumerate(strategies, start=1):
+        report(f"backtesting {strategy.name}", i, len(strategies) + 1)
         config = settings.config_for(strategy)
         backtests.append(Backtest(strategy, run_backtest(strategy, price_data, config), config, context))
         notes += lookback_notes(strategy, price_data.close.index, price_data.window_row)
-    report("backtested", len(chosen) + 1, len(chosen) + 1)
+    report("backtested", len(strategies) + 1, len(strategies) + 1)
     return Comparison(backtests, context, since_essay=since_essay, notes=tuple(notes))

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from theses.studies.errors import StudyError
-from theses.studies.history import Comparison, DataContext, run_backtest
+from theses.studies.history import Comparison, DataContext, compare_on
 from theses.studies.settings import (
     DEFAULT_SEED,
     DEFAULT_SETTINGS,
@@ -304,19 +304,6 @@ def scenario_odds(
     return prior, dict(zip(prior, post.tolist(), strict=True)), evidence, models, reference
 
 
-def realised_runs(books: Sequence[Strategy], data: PriceData, settings: RunSettings) -> Comparison:
-    """Every book backtested on the real prices from the essay's date (with its look-back) to the as-of date."""
-    from theses.studies.history import Backtest, lookback_notes
-
-    context = DataContext.of(data)
-    backtests, notes = [], []
-    for book in books:
-        config = settings.config_for(book)
-        backtests.append(Backtest(book, run_backtest(book, data, config), config, context))
-        notes += lookback_notes(book, data.close.index, data.window_row)
-    return Comparison(backtests, context, since_essay=True, notes=tuple(notes))
-
-
 def realised_percentiles(realised: Comparison, short: SimulationRun) -> dict[str, dict[str, float]]:
     """Scenario -> book -> percentile of the realised value among the paths after as many trading days."""
     from theses.engine.tracking import percentile_of
@@ -401,7 +388,7 @@ def track(
     step("confusion matrix")
     matrix = confusion(specs, calibration, close.index[first:], models, groups, np.array(list(prior.values())),
                        paths=confusion_paths, seed=seed)
-    realised = realised_runs(books, data, settings)
+    realised = compare_on(books, data, settings, since_essay=True)
     history = close.iloc[:first]
     simulated = [primed(book, history, DEFAULT_START_PRICE) for book in books]
     options = {"scenarios": specs, "paths": paths, "seed": seed, "probabilities": prior, "settings": settings,
