@@ -394,9 +394,10 @@ def track(
     options = {"scenarios": specs, "paths": paths, "seed": seed, "probabilities": prior, "settings": settings,
                "calibration": calibration, "start": start, "include_benchmarks": False}
     step("simulating every scenario from the essay's date")
-    fans = simulate(simulated, years=years, **options)
+    fans = simulate(simulated, years=years, progress=_prefixed(progress, "fans: "), **options)
     step("simulating to the as-of date")
-    short = simulate(simulated, years=(len(close) - first) / 252.0, **options)
+    short = simulate(simulated, years=(len(close) - first) / 252.0, progress=_prefixed(progress, "to the as-of date: "),
+                     **options)
     run = TrackRun(calibration, start, end, groups, prior, post, evidence, reference, matrix, realised, fans,
                    realised_percentiles(realised, short), event_study(close), notes=_notes(calibration, books, start))
     if decide:
@@ -404,6 +405,12 @@ def track(
         run.decision_before, run.decision_after = _decisions(strategies, run, settings, seed, paths, years)
     step("done")
     return run
+
+
+def _prefixed(progress: ProgressFn | None, prefix: str) -> ProgressFn | None:
+    if progress is None:
+        return None
+    return lambda description, done, total: progress(prefix + description, done, total)
 
 
 def _stepper(progress: ProgressFn | None, total: int) -> Callable[[str], None]:
