@@ -120,12 +120,13 @@ def fan_sections(run: Any, store: FigureStore) -> list[tuple[str, str, str]]:
     realised = run.realised_paths()
     out = []
     for scenario, batches in run.fans.results.items():
-        fig = charts.fan_figure(scenario, batches, realised=realised)
+        fig = charts.fan_figure(scenario, batches, reference=batches.get("SPY"), realised=realised)
         sid = f"fan-{slug(scenario)}"
         out.append((sid, scenario, _section(
             sid, f"Scenario {scenario}: the paths from {run.start:%Y-%m-%d} and what happened",
             "Bands hold 50% and 90% of the simulated paths, the coloured line is the median, the black line the "
-            "realised path (to the as-of date). Pick a book or a ticker group in the menu.",
+            "realised path (to the as-of date); SPY's median and 25-75% band stay drawn for reference. Pick a book "
+            "or a ticker group in the menu.",
             figure_div(store, f"fan/{slug(scenario)}", _untitled(fig), f"chart-fan-{slug(scenario)}"))))
     return out
 
@@ -170,9 +171,12 @@ def decision_section(run: Any) -> str:
             continue
         odds = ", ".join(f"{s} {p:.0%}" for s, p in probabilities.items())
         items.append(f"<li><b>{esc(label)}</b> ({esc(odds)}): {esc(getattr(decision, 'verdict', decision))}</li>")
+    if run.decision_before is not None and run.decision_after is not None:
+        items.append(f"<li><b>{esc(run.decision_change())}</b></li>")
     return _section("decision", f"The decision from {run.as_of:%Y-%m-%d}, before and after",
                     "The decision study run forward from the as-of date on the same paths, once with the scenario "
-                    "files' priors and once with the posterior.", f'<div class="card"><ul class="notes">{"".join(items)}</ul></div>')
+                    "files' priors and once with the posterior.",
+                    f'<div class="card"><ul class="notes" id="decision-verdicts">{"".join(items)}</ul></div>')
 
 
 def track_page(run: Any, title: str) -> str:

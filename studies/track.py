@@ -158,11 +158,28 @@ class TrackRun:
             lines.append(f"Volatility alone would give {loud} a log Bayes factor of {vol[loud]:+.0f} against "
                          f"{self.reference}; it is reported, not counted: the scenarios' volatility factors meet a "
                          "realised volatility that differs from the calibration, not a different drift.")
-        for label, decision in (("before", self.decision_before), ("after", self.decision_after)):
+        for label, decision in (("with the priors", self.decision_before), ("with the posterior", self.decision_after)):
             if decision is not None:
-                lines.append(f"Decision {label} (from {self.as_of:%Y-%m-%d}, "
-                             f"{'priors' if label == 'before' else 'posterior'}): {_verdict(decision)}")
+                lines.append(f"Decision from {self.as_of:%Y-%m-%d} {label}: {_verdict(decision)}")
+        if self.decision_before is not None and self.decision_after is not None:
+            lines.append(self.decision_change())
         return lines
+
+    def decision_change(self) -> str:
+        """What the posterior changed in the decision: the top book, its certainty equivalent, the ranking."""
+        before, after = self.decision_before, self.decision_after
+        ce_before = before.scoreboard.loc[("blend", before.top), "certainty_equivalent"]
+        ce_after = after.scoreboard.loc[("blend", after.top), "certainty_equivalent"]
+        if before.top == after.top:
+            head = (f"What changed: {after.top} stays the top book; its certainty equivalent moves from "
+                    f"{ce_before:.1%} to {ce_after:.1%}/yr")
+        else:
+            head = (f"What changed: the top book changes from {before.top} ({ce_before:.1%}/yr) to {after.top} "
+                    f"({ce_after:.1%}/yr)")
+        was = {book: rank for rank, book in enumerate(before.ranking, 1)}
+        moved = [f"{book} {was[book]} -> {rank}" for rank, book in enumerate(after.ranking, 1)
+                 if book in was and was[book] != rank]
+        return head + ("; the ranking is unchanged." if not moved else f"; ranks that moved: {', '.join(moved)}.")
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document of ``theses track --format json``."""
@@ -286,8 +303,8 @@ def observed_log_returns(close: pd.DataFrame, tickers: Sequence[str], first: int
 def scenario_odds(
     specs: Sequence[ScenarioSpec], calibration: Calibration, close: pd.DataFrame, first: int,
     groups: Sequence[str], probabilities: Mapping[str, float] | None,
-) -> tuple[dict[str, float], dict[str, float], Evidence, dict[str, Any], str]:
-    """Prior, posterior, evidence, the group models and the reference scenario from the observed days."""
+) -> tuple[dict[str, float], dict[str, float], Evidence, dict[str, Any], str, tuple[str, ...]]:
+    """Prior, posterior, evidence, the group models, the reference scenario and the priors' notes."""
     from theses.engine.tracking import month_windows, posterior
     from theses.studies.scenarios import resolve_probabilities
     from theses.studies.track_evidence import basket_matrix, basket_returns, group_model, scenario_evidence
@@ -297,11 +314,15 @@ def scenario_odds(
     models = {spec.name: group_model(spec, calibration, index, groups, window_of_day) for spec in specs}
     daily = basket_returns(observed_log_returns(close, specs[0].tickers, first), basket_matrix(specs[0], groups))
     evidence = scenario_evidence(daily, window_of_day, models, groups)
-    prior = resolve_probabilities([spec.name for spec in specs], probabilities)
-    weights = np.array([prior[spec.name] for spec in specs])
-    post = posterior(weights, evidence.drift[TOTAL])
+    names = [spec.name for spec in specs]
+    if probabilities is not None and sorted(probabilities) != sorted(names):
+        raise StudyError(f"--probabilities names {', '.join(sorted(probabilities))}; give one for each scenario "
+                         f"tracked: {', '.join(names)}")
+    given, notes = resolve_probabilities(specs, probabilities)
+    prior = {name: float(given[name]) for name in names}
+    post = posterior(np.array(list(prior.values())), evidence.drift[TOTAL])
     reference = max(prior, key=lambda name: prior[name])
-    return prior, dict(zip(prior, post.tolist(), strict=True)), evidence, models, reference
+    return prior, dict(zip(prior, post.tolist(), strict=True)), evidence, models, reference, notes
 
 
 def realised_percentiles(realised: Comparison, short: SimulationRun) -> dict[str, dict[str, float]]:
@@ -384,7 +405,8 @@ def track(
 
     step("calibrating on the closes before the essay")
     calibration = calibrate_before(close, specs[0].tickers)
-    prior, post, evidence, models, reference = scenario_odds(specs, calibration, close, first, groups, probabilities)
+    prior, post, evidence, models, reference, prior_notes = scenario_odds(specs, calibration, close, first, groups,
+                                                                         probabilities)
     step("confusion matrix")
     matrix = confusion(specs, calibration, close.index[first:], models, groups, np.array(list(prior.values())),
                        paths=confusion_paths, seed=seed)
@@ -399,10 +421,13 @@ def track(
     short = simulate(simulated, years=(len(close) - first) / 252.0, progress=_prefixed(progress, "to the as-of date: "),
                      **options)
     run = TrackRun(calibration, start, end, groups, prior, post, evidence, reference, matrix, realised, fans,
-                   realised_percentiles(realised, short), event_study(close), notes=_notes(calibration, books, start))
+                   realised_percentiles(realised, short), event_study(close),
+                   notes=(*prior_notes, *_notes(calibration, books, start)))
     if decide:
         step("decision with the priors and with the posterior")
-        run.decision_before, run.decision_after = _decisions(strategies, run, settings, seed, paths, years)
+        run.decision_before, run.decision_after = decisions(
+            run_books(strategies), close, specs, probabilities, post, paths=paths, years=years, seed=seed,
+            settings=settings, progress=progress)
     step("done")
     return run
 
@@ -438,6 +463,42 @@ def _notes(calibration: Calibration, books: Sequence[Strategy], start: pd.Timest
     return tuple(notes)
 
 
-def _decisions(strategies: Any, run: TrackRun, settings: RunSettings, seed: int, paths: int, years: float) -> tuple:
-    """The decision study from the as-of date, with the priors and with the posterior."""
-    raise StudyError("the decision study is not available in this version")
+def with_probabilities(run: SimulationRun, probabilities: Mapping[str, float]) -> SimulationRun:
+    """The same paths blended with other scenario probabilities (and rerun with them by the request)."""
+    from theses.engine.metrics import scenario_blend
+
+    probs = {name: float(probabilities[name]) for name in run.results}
+    books = list(next(iter(run.results.values())))
+    blend = {}
+    for book in books:
+        per_path = {s: {"terminal_wealth": r[book].terminal_wealth, "cagr": r[book].cagr,
+                        "max_drawdown": r[book].max_drawdown, "benchmark_terminal": run.benchmark_terminal[s]}
+                    for s, r in run.results.items()}
+        blend[book] = dict(scenario_blend(per_path, probs))
+    request = dataclasses.replace(run.request, probabilities=probs) if run.request is not None else None
+    return dataclasses.replace(run, probabilities=probs, blend=blend, request=request)
+
+
+def decisions(
+    books: Sequence[Strategy], close: pd.DataFrame, specs: Sequence[ScenarioSpec],
+    probabilities: Mapping[str, float] | None, posterior_odds: Mapping[str, float], *, paths: int, years: float,
+    seed: int, settings: RunSettings, progress: ProgressFn | None = None,
+) -> tuple[Any, Any]:
+    """The decision study forward from the last close: one simulation, analysed with the priors and the posterior.
+
+    The model is calibrated on all the closes up to that day; books with a look-back read the real closes before
+    it. Both analyses see the same paths, so what differs is the belief only.
+    """
+    from theses.data.calibration import calibrate
+    from theses.data.generators import DEFAULT_START_PRICE, next_business_day
+    from theses.studies.decide import analyse
+    from theses.studies.scenarios import simulate
+
+    calibration = calibrate(close[list(specs[0].tickers)])
+    forward = [primed(book, close, DEFAULT_START_PRICE) for book in books]
+    run = simulate(forward, scenarios=list(specs), paths=paths, years=years, seed=seed, probabilities=probabilities,
+                   settings=settings, calibration=calibration, start=next_business_day(close.index[-1]),
+                   include_benchmarks=False, progress=_prefixed(progress, "decision: "))
+    before = analyse(run, progress=_prefixed(progress, "decision (priors): "))
+    after = analyse(with_probabilities(run, posterior_odds), progress=_prefixed(progress, "decision (posterior): "))
+    return before, after

@@ -21,7 +21,7 @@ def document(real_data_dir, tmp_path_factory):
     buffer = io.StringIO()
     with contextlib.redirect_stdout(buffer):
         code = main(["track", "--data-dir", str(real_data_dir), "--source", "csv", "--paths", "60",
-                     "--confusion-paths", "40", "--years", "3", "--no-decision", "--format", "json",
+                     "--confusion-paths", "40", "--years", "3", "--format", "json",
                      "--out", str(out / "report")])
     assert code == 0
     return json.loads(buffer.getvalue()), out / "report"
@@ -46,3 +46,7 @@ def test_track_on_real_prices(document):
     for chunk in page.split('<div id="chart-fan-')[1:]:
         assert chunk.split("</script>", 1)[0].count(': realised"') == len(books)
     assert np.isclose(sum(doc["confusion"]["counts"]["jetsons"].values()), 40)
+    before, after = doc["decision_before"], doc["decision_after"]
+    assert before["verdict"].startswith("Under the scenario priors") and after["verdict"]
+    assert after["probabilities"] == pytest.approx(doc["posterior"])
+    assert 'id="decision-verdicts"' in page and "What changed:" in page

@@ -125,3 +125,23 @@ def test_too_little_record_is_one_clear_error(setup):
     with pytest.raises(StudyError, match="at least two months after it"):
         track(books(), scenarios=setup["scenarios"], as_of="2024-12-20", paths=5, confusion_paths=5, source="csv",
               data_dir=str(setup["prices"]), decide=False)
+
+
+def test_the_decision_runs_forward_on_the_same_paths_with_priors_and_posterior(setup):
+    run = track(books(), scenarios=setup["scenarios"], paths=40, confusion_paths=10, years=1.0, seed=3,
+                source="csv", data_dir=str(setup["prices"]), decide=True)
+    before, after = run.decision_before, run.decision_after
+    assert before.run.index[0] == pd.Timestamp("2025-05-01")  # the business day after the as-of date
+    assert before.probabilities == pytest.approx(run.prior) and after.probabilities == pytest.approx(run.posterior)
+    for scenario, by_book in before.run.results.items():  # the same paths: only the belief differs
+        for book, result in by_book.items():
+            np.testing.assert_array_equal(result.terminal_wealth, after.run.results[scenario][book].terminal_wealth)
+    assert before.verdict.startswith("Under the scenario priors")
+    assert after.verdict.startswith("Under the given probabilities")
+    change = run.decision_change()
+    assert change.startswith("What changed:") and before.top in change and after.top in change
+    lines = run.headline()
+    assert lines[-1] == change and any(line.endswith(after.verdict) for line in lines)
+    document = run.to_dict()
+    assert document["decision_before"]["verdict"] == before.verdict
+    assert document["decision_after"]["probabilities"] == pytest.approx(run.posterior)
