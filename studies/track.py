@@ -269,8 +269,9 @@ def primed(strategy: Strategy, close: pd.DataFrame, start_price: float) -> Strat
 def load_track_prices(tickers: Sequence[str], as_of: object, source: str, data_dir: str | None) -> PriceData:
     """All the history of ``tickers`` up to ``as_of``, with the essay's date as the window start."""
     from theses.data import load_prices
+    from theses.studies.rebalance import parse_as_of
 
-    data = load_prices(list(tickers), end=as_of, source=source, data_dir=data_dir)
+    data = load_prices(list(tickers), end=parse_as_of(as_of), source=source, data_dir=data_dir)
     index = data.close.index
     after = index[index >= pd.Timestamp(ESSAY_DATE)]
     before = index[index < pd.Timestamp(ESSAY_DATE)]
@@ -389,8 +390,9 @@ def track(
     from theses.studies.scenarios import resolve_scenarios, run_books, simulate
     from theses.studies.track_evidence import confusion
 
-    if paths < 1 or confusion_paths < 1:
-        raise StudyError(f"--paths {min(paths, confusion_paths)}: simulate at least one path")
+    for option, value in (("--paths", paths), ("--confusion-paths", confusion_paths)):
+        if value < 1:
+            raise StudyError(f"{option} {value}: simulate at least one path")
     specs = resolve_scenarios(scenarios)
     if not specs:
         raise StudyError("no scenario to track; pass --scenario NAME, all, or a .toml file")

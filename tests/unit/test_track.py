@@ -145,3 +145,15 @@ def test_the_decision_runs_forward_on_the_same_paths_with_priors_and_posterior(s
     document = run.to_dict()
     assert document["decision_before"]["verdict"] == before.verdict
     assert document["decision_after"]["probabilities"] == pytest.approx(run.posterior)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    ({"as_of": "soon"}, "--as-of 'soon' is not a date"),
+    ({"paths": 0}, "--paths 0: simulate at least one path"),
+    ({"confusion_paths": 0}, "--confusion-paths 0: simulate at least one path"),
+    ({"probabilities": {"slow": 1.0}}, "give one for each scenario tracked: slow, base, fast"),
+])
+def test_bad_options_are_one_line_errors(setup, options, message):
+    with pytest.raises(StudyError, match=re.escape(message)):
+        track(books(), scenarios=setup["scenarios"], source="csv", data_dir=str(setup["prices"]), decide=False,
+              **{"paths": 5, "confusion_paths": 5, **options})
