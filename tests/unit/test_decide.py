@@ -179,7 +179,7 @@ def test_cli_prints_the_verdict_first_and_the_json_has_every_key(capsys, tmp_pat
     [
         (["--risk-aversion", "-2"], "--risk-aversion -2.0: use a number >= 0"),
         (["--max-weight", "1.5"], "--max-weight 1.5: use a fraction in (0, 1]"),
-        (["--max-weight", "0.05"], "--max-weight 0.05 x 13 books < 1: raise the cap"),
+        (["--max-weight", "0.05"], "--max-weight 0.05 x 14 books < 1: raise the cap"),
         (["--seed", "4", "--oos-seed", "4"], "--oos-seed 4 equals --seed"),
         (["--probabilities", "jetsons=0.5"], "no probability for scenario"),
         (["no_such_book"], "no_such_book"),
