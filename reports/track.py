@@ -136,8 +136,8 @@ def percentile_section(run: Any) -> str:
     rows = [[name, *(f"{run.percentiles[s].get(name, float('nan')):.0f}" for s in run.scenarios)] for name in names]
     table = _table(["Book or group", *run.scenarios], rows, "percentile-table")
     return _section("percentiles", f"Where the realised value sits on {run.as_of:%Y-%m-%d}",
-                    "Percentile of each book's and group's realised value among the scenario's paths after as many "
-                    "trading days (50: the median path; near 0 or 100: outside what the scenario expected).",
+                    "Percentile of each book's and group's realised value among the scenario's paths on the same "
+                    "date (50: the median path; near 0 or 100: outside what the scenario expected).",
                     f'<div class="card">{table}</div>')
 
 

@@ -303,12 +303,14 @@ def _outside(what: str, start: pd.Timestamp, end: pd.Timestamp | None, index: pd
         return f"{span} lies before {window}: it shapes no path"
     if start > last:
         return f"{span} lies after {window}: it shapes no path"
-    days = pd.bdate_range(start, end if end is not None else max(last, start))
+    from theses.data.generators import trading_days
+
+    days = trading_days(start, end if end is not None else max(last, start))
     inside = int(((days >= first) & (days <= last)).sum())
     if start < first:
-        return f"{span} starts before {window}: only {inside} of its {len(days)} business days are simulated"
+        return f"{span} starts before {window}: only {inside} of its {len(days)} trading days are simulated"
     if end is not None and end > last:
-        return f"{span} runs past {window}: only {inside} of its {len(days)} business days are simulated"
+        return f"{span} runs past {window}: only {inside} of its {len(days)} trading days are simulated"
     return None
 
 

@@ -8,8 +8,7 @@ them, and the odds updated by what the world has done since.
    reads the real closes before 2024-12-02 on every path too (:class:`~theses.strategies.combinators.Primed`).
 3. **Realised**: the same books and baskets backtested on the real prices from 2024-12-02 (with their
    look-back) to the as-of date, drawn inside each scenario's fan; the realised value's **percentile**
-   among the scenario's paths after the same number of trading days (the model's year has 252 trading
-   days and no holidays, so paths and history are matched by trading days, not by calendar date).
+   among the scenario's paths on the as-of date (simulated days are NYSE sessions, as the real ones are).
 4. **Odds**: the priors of the scenario files updated by Bayes' rule from the drift and crash evidence of
    the group baskets over calendar months, with volatility a nuisance; the volatility evidence reported
    beside it (:mod:`theses.studies.track_evidence`, method in :mod:`theses.engine.tracking`); and a
@@ -327,7 +326,7 @@ def scenario_odds(
 
 
 def realised_percentiles(realised: Comparison, short: SimulationRun) -> dict[str, dict[str, float]]:
-    """Scenario -> book -> percentile of the realised value among the paths after as many trading days."""
+    """Scenario -> book -> percentile of the realised value among the paths on the as-of date."""
     from theses.engine.tracking import percentile_of
 
     values = {b.name: float(b.equity.iloc[-1] / b.equity.iloc[0]) for b in realised.backtests}
@@ -420,7 +419,7 @@ def track(
     step("simulating every scenario from the essay's date")
     fans = simulate(simulated, years=years, progress=_prefixed(progress, "fans: "), **options)
     step("simulating to the as-of date")
-    short = simulate(simulated, years=(len(close) - first) / 252.0, progress=_prefixed(progress, "to the as-of date: "),
+    short = simulate(simulated, years=years_to(start, end), progress=_prefixed(progress, "to the as-of date: "),
                      **options)
     run = TrackRun(calibration, start, end, groups, prior, post, evidence, reference, matrix, realised, fans,
                    realised_percentiles(realised, short), event_study(close),
@@ -432,6 +431,15 @@ def track(
             settings=settings, progress=progress)
     step("done")
     return run
+
+
+def years_to(start: pd.Timestamp, end: pd.Timestamp) -> float:
+    """The ``years`` of a simulation from ``start`` whose last calendar day is ``end`` (whole years, then days)."""
+    whole = 0
+    while start + pd.DateOffset(years=whole + 1) <= end + pd.Timedelta(days=1):
+        whole += 1
+    days = (end + pd.Timedelta(days=1) - (start + pd.DateOffset(years=whole))).days
+    return whole + days / 365.25
 
 
 def _prefixed(progress: ProgressFn | None, prefix: str) -> ProgressFn | None:
@@ -456,8 +464,7 @@ def _notes(calibration: Calibration, books: Sequence[Strategy], start: pd.Timest
     notes = [
         f"scenario model calibrated on {calibration.start:%Y-%m-%d} to {calibration.end:%Y-%m-%d} only (the last close "
         f"before the essay), shrinkage {calibration.shrinkage:.3f}",
-        "realised values are compared with the paths after the same number of trading days (the model's year is "
-        "252 weekdays without holidays)",
+        "realised values are compared with the paths on the same date (simulated days are NYSE sessions)",
     ]
     if primed_books:
         notes.append(f"on the simulated paths the signals of {', '.join(primed_books)} read the real closes before "

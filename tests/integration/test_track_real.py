@@ -43,8 +43,14 @@ def test_track_on_real_prices(document):
     assert {"essay_book", "bubble_watch", "jevons_dip", "SPY", "RSP", "group:compute"} <= books
     assert doc["event_study"]["series"]["NVDA"]["drop"] == pytest.approx(-0.1697, abs=1e-3)
     page = (report / "index.html").read_text(encoding="utf-8")
-    for chunk in page.split('<div id="chart-fan-')[1:]:
-        assert chunk.split("</script>", 1)[0].count(': realised"') == len(books)
+    from tests.unit.test_track import stored_figures
+
+    figures = stored_figures(page)
+    fans = [key for key in figures if key.startswith("fan/")]
+    assert len(fans) == 5
+    for key in fans:
+        names = [trace.get("name", "") for trace in figures[key]["data"]]
+        assert sum(n.endswith(": realised") for n in names) == len(books)
     assert np.isclose(sum(doc["confusion"]["counts"]["jetsons"].values()), 40)
     before, after = doc["decision_before"], doc["decision_after"]
     assert before["verdict"].startswith("Under the scenario priors") and after["verdict"]

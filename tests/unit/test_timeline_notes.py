@@ -32,16 +32,16 @@ groups = ["index"]
 
 def test_one_note_per_phase_outside_the_window_naming_it_and_its_dates():
     spec = parse_scenario(SPEC, source="dated.toml")
-    notes = timeline_notes([spec], simulation_index("2026-10-12", 1.0))  # 2026-10-12 .. 2027-09-28
+    notes = timeline_notes([spec], simulation_index("2026-10-12", 1.0))  # 2026-10-12 .. 2027-10-11
     assert len(notes) == 4
     turn, river, after, crash = notes
     assert turn == ("scenario dated: phase 'turn' (2025-01-01 to 2026-12-31) starts before the simulated window "
-                    "(2026-10-12 to 2027-09-28): only 59 of its 522 business days are simulated")
+                    "(2026-10-12 to 2027-10-11): only 57 of its 501 trading days are simulated")
     assert river.startswith("scenario dated: phase 'river' (2027-01-01 to 2027-12-31) runs past the simulated window")
     assert after == ("scenario dated: phase 'after' (2028-01-01 to open end) lies after the simulated window "
-                     "(2026-10-12 to 2027-09-28): it shapes no path")
+                     "(2026-10-12 to 2027-10-11): it shapes no path")
     assert crash.startswith("scenario dated: crash 'shock' (2026-10-01 to 2026-10-30) starts before")
-    assert "only 15 of its 22 business days are simulated" in crash
+    assert "only 15 of its 22 trading days are simulated" in crash
 
 
 def test_no_note_when_every_phase_is_simulated():

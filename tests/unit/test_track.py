@@ -44,7 +44,9 @@ def test_calibration_stops_before_the_essay_and_paths_start_on_its_date(setup):
     assert run.calibration.end == pd.Timestamp("2024-11-29")
     assert run.start == pd.Timestamp("2024-12-02") and run.fans.index[0] == run.start
     assert run.as_of == pd.Timestamp("2025-04-30")
-    assert len(run.fans.index) == 252
+    from theses.data.generators import trading_days
+
+    assert run.fans.index.equals(trading_days("2024-12-02", "2025-12-01"))  # one calendar year of NYSE sessions
 
 
 def test_the_odds_are_bayes_rule_on_the_drift_evidence(setup):
@@ -88,16 +90,25 @@ def test_json_has_exactly_the_documented_keys(setup):
     assert document["decision_before"] is None
 
 
+def stored_figures(page: str) -> dict:
+    """The figures of a written page (the JSON its loader draws from)."""
+    data = re.search(r'<script type="application/json" id="report-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(data)["figures"]
+
+
 def test_the_report_has_the_realised_line_in_every_fan(setup, tmp_path):
     from theses.reports.track import write_track_report
 
     folder = write_track_report(setup["run"], tmp_path / "report")
     page = (folder / "index.html").read_text(encoding="utf-8")
-    fans = re.findall(r'<div id="(chart-fan-[^"]+)" class="plotly-graph-div"', page)
-    assert sorted(fans) == ["chart-fan-base", "chart-fan-fast", "chart-fan-slow"]
-    for chunk in page.split('<div id="chart-fan-')[1:]:
-        figure = chunk.split("</script>", 1)[0]
-        assert figure.count(': realised"') == 7  # every book and group basket
+    fans = re.findall(r'<div id="(chart-fan-[^"]+)" class="plotly-graph-div" data-figure="([^"]+)"', page)
+    assert sorted(div for div, _ in fans) == ["chart-fan-base", "chart-fan-fast", "chart-fan-slow"]
+    figures = stored_figures(page)
+    for _, key in fans:
+        names = [trace.get("name", "") for trace in figures[key]["data"]]
+        realised = [n for n in names if n.endswith(": realised")]
+        assert len(realised) == 7, key  # every book and group basket
+        assert "SPY: median" in names  # SPY's band stays drawn for reference
     assert 'id="chart-attribution"' in page and 'id="odds-table"' in page and 'id="event-table"' in page
     assert json.loads((folder / "track.json").read_text())["as_of"] == "2025-04-30"
 

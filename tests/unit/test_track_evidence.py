@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from tests.unit.track_factory import GROUPS, synthetic_calibration, write_scenarios
-from theses.data.generators import ParametricGenerator
+from theses.data.generators import ParametricGenerator, trading_days
 from theses.data.scenario_spec import load_scenario
 from theses.engine.tracking import month_windows, window_sums
 from theses.studies.track_evidence import basket_matrix, basket_returns, confusion, group_model
@@ -23,12 +23,13 @@ def specs(tmp_path_factory):
 def test_the_group_model_is_what_the_generator_draws(specs):
     fast = specs[2]
     calibration = synthetic_calibration()
-    index = pd.bdate_range("2024-12-02", "2025-03-31")
+    index = trading_days("2024-12-02", "2025-03-31")
     windows = month_windows(index)
     model = group_model(fast, calibration, index, GROUP_NAMES, windows)
     assert model.mean.shape == (4, 3) and model.cov.shape == (4, 3, 3) and model.jumps.shape == (1, 3)
-    # The crash window 2025-01-20 .. 2025-02-28 holds 30 business days: 10 in January, 20 in February.
-    np.testing.assert_allclose(model.crash_prob, [[0.0, 10 / 30, 20 / 30, 0.0]])
+    # The crash window 2025-01-20 .. 2025-02-28 holds 28 NYSE sessions (not Jan 20, Feb 17): 9 in January, 19 in
+    # February; the generator draws the crash day from them.
+    np.testing.assert_allclose(model.crash_prob, [[0.0, 9 / 28, 19 / 28, 0.0]])
     np.testing.assert_allclose(model.jumps, [[-0.15, -0.02, 0.0]])
     paths = 4000
     daily = basket_returns(ParametricGenerator(fast, calibration, index, seed=5).log_returns(0, paths),
