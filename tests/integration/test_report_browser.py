@@ -297,7 +297,7 @@ def test_track_report_renders_with_the_realised_line_in_every_fan(track_report: 
     charts = re.findall(r'<div id="(chart-[^"]+)" class="plotly-graph-div"', index.read_text(encoding="utf-8"))
     fans = [c for c in charts if c.startswith("chart-fan-")]
     assert len(fans) == 3 and {"chart-odds", "chart-event", "chart-attribution"} <= set(charts)
-    _, dom = rendered_without_errors(binary, index, tmp_path, "track_report_browser.png")
+    _, dom, _ = rendered_without_errors(binary, index, tmp_path, "track_report_browser.png")
     legends = LegendScan()
     legends.feed(dom)
     for fan in fans:  # the first book is shown: its fan and its realised path
