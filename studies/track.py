@@ -197,7 +197,9 @@ class TrackRun:
             "realised_percentile": self.percentiles,
             "event_study": self.event_study.to_dict(),
             "decision_before": _decision_dict(self.decision_before),
-            "decision_after": _decision_dict(self.decision_after),
+            "decision_after": _decision_dict(self.decision_after, self.decision_change()
+                                             if self.decision_before is not None and self.decision_after is not None
+                                             else None),
             "notes": list(self.notes),
         })
 
@@ -225,10 +227,12 @@ def _verdict(decision: Any) -> str:
     return str(getattr(decision, "verdict", decision))
 
 
-def _decision_dict(decision: Any) -> Any:
+def _decision_dict(decision: Any, change: str | None = None) -> Any:
+    """The decision's JSON document (plus ``what_changed`` against the priors' decision, when given)."""
     if decision is None:
         return None
-    return decision.to_dict() if hasattr(decision, "to_dict") else decision
+    document = decision.to_dict() if hasattr(decision, "to_dict") else decision
+    return {**document, "what_changed": change} if change else document
 
 
 # ------------------------------------------------------------------------------------------ inputs

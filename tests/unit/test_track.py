@@ -156,6 +156,7 @@ def test_the_decision_runs_forward_on_the_same_paths_with_priors_and_posterior(s
     document = run.to_dict()
     assert document["decision_before"]["verdict"] == before.verdict
     assert document["decision_after"]["probabilities"] == pytest.approx(run.posterior)
+    assert document["decision_after"]["what_changed"] == change
 
 
 @pytest.mark.parametrize(("options", "message"), [
