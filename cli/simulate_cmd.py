@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_scenario_options(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     common.add_cost_options(parser)
+    common.add_executor_options(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="also write an HTML/Markdown/CSV/JSON report (fan charts per scenario) into DIR")
     parser.set_defaults(func=run)
@@ -117,8 +118,8 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.scenarios import simulate
 
     options = scenario_options(args)
-    with render.Progress("simulating") as progress:
-        result = simulate(args.strategies or None, progress=progress, **options)
+    with common.executor_of(args) as executor, render.Progress("simulating") as progress:
+        result = simulate(args.strategies or None, progress=progress, executor=executor, **options)
         report_path = write_report(result, args.out, progress) if args.out else None
     return render.emit(args.format, result.to_dict, lambda: print_tables(result), report_path)
 
