@@ -19,7 +19,6 @@ equal the in-process one.
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, TypeVar
@@ -166,15 +165,18 @@ class DaskExecutor:
 
 
 def _local_cluster(workers: int) -> Any:
-    """A ``LocalCluster`` of single-threaded worker processes, no dashboard, numba threads shared out."""
+    """A ``LocalCluster`` of single-threaded worker processes and no dashboard.
+
+    Each worker runs numba kernels on one thread too: the parallelism is the workers', and a worker's
+    kernel threads on top of them would only compete for the same cores.
+    """
     import logging
 
     from distributed import LocalCluster
 
-    numba_threads = max(1, (os.cpu_count() or 1) // workers)
     return LocalCluster(
         n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": str(numba_threads)},
+        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"},
     )
 
 
