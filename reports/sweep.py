@@ -126,10 +126,15 @@ def table_html(frame: pd.DataFrame, table_id: str) -> str:
 
 
 def _points_frame(run: Any) -> pd.DataFrame:
+    from theses.studies.grid import format_value
+
     keep = ("objective", "cvar_5", "cagr", "sharpe", "max_drawdown", "cagr_p50", "prob_loss", "ce")
     table = run.table()
     columns = [c for c in table.columns if "/" not in c or c.split("/", 1)[1] in keep]
-    return table[columns]
+    frame = table[columns].copy()
+    for name in run.grid.names:  # parameters as written in the grid (none, not NaN)
+        frame[name] = [format_value(run.point(pid)[name]) for pid in run.ids()]
+    return frame
 
 
 def _windows_frame(run: Any) -> pd.DataFrame:
@@ -153,7 +158,9 @@ def _best_html(run: Any) -> str:
         if best["point"] is not None:
             items.append(f"<li><b>{html.esc(place)}</b>: {html.esc(point_label(best['params']))} "
                          f"({html.esc(run.objective)} {best['objective']:.3f})</li>")
-    default = f"<li>default: {html.esc(point_label(run.default_point))}</li>"
+    scores = "; ".join(f"{place} {run.objective} {value:.3f}" for place in run.places
+                       if math.isfinite(value := float(run.default_values(place, "objective"))))
+    default = f"<li>default: {html.esc(point_label(run.default_point))}" + (f" ({html.esc(scores)})" if scores else "") + "</li>"
     return f'<ul class="notes card">{"".join(items)}{default}</ul>'
 
 

@@ -134,6 +134,14 @@ class SweepRun:
             raise StudyError(f"no {place} results in this sweep; use one of {', '.join(self.places)}")
         return pd.to_numeric(column.reindex(range(len(self.points))), errors="coerce")
 
+    def default_values(self, place: str, metric: str) -> float:
+        """``metric`` of the strategy's own parameters on ``place`` (on the grid or not)."""
+        if place == "history" and self.history is not None:
+            return float(self.history.metrics.loc[self.default_id, metric])
+        if self.scenarios is not None:
+            return float(self.scenarios.summary.loc[(place, self.default_id), metric])
+        raise StudyError(f"no {place} results in this sweep; use one of {', '.join(self.places)}")
+
     def table(self) -> pd.DataFrame:
         """One row per point: its parameters, then ``history/<metric>``, ``<scenario>/<metric>``, ``blend/<metric>``."""
         rows = []
