@@ -10,6 +10,7 @@ The public Python API, for notebooks and scripts (each call is one study of :mod
     run = theses.simulate(["essay_book"], scenarios="all", paths=2000, seed=7)
     decision = theses.decide(paths=2000)          # which book to hold: .verdict, .scoreboard, .mix
     trades = theses.rebalance("essay_book", holdings="holdings.csv", cash=2500)
+    grid = theses.sweep("bubble_watch", grid="window=100:300:50", on="scenarios", paths=500, workers=2)
     theses.report(result, "my-report/")
 
 The packages: ``theses.data`` (prices, scenarios), ``theses.strategies`` (what to hold), ``theses.engine``
@@ -37,6 +38,7 @@ _API = {
     "simulate": "theses._api",
     "decide": "theses._api",
     "rebalance": "theses._api",
+    "sweep": "theses._api",
     "report": "theses._api",
     "list_strategies": "theses.strategies",
     "get_strategy": "theses.strategies",

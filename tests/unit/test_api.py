@@ -28,7 +28,7 @@ def test_import_is_lazy_and_names_the_api():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     first, names = out.splitlines()
     assert first == "False False"  # `import theses` loads neither pandas nor numba
-    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "report"):
+    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "sweep", "report"):
         assert name in names
 
 
@@ -127,3 +127,17 @@ def test_listing_strategies_does_not_import_pandas():
             "print(n, 'pandas' in sys.modules, 'numba' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert int(out[0]) >= 11 and out[1:] == ["False", "False"]
+
+
+def test_sweep_equals_the_cli_and_reports(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    options = {"grid": "window=30,90", "on": "scenarios", "scenarios": "jetsons", "paths": 64, "years": 1, "seed": 3}
+    run = theses.sweep("bubble_watch", **options, fees_bps=2)
+    assert main(["sweep", "bubble_watch", "--grid", "window=30,90", "--on", "scenarios", "--scenario", "jetsons",
+                 "--paths", "64", "--years", "1", "--seed", "3", "--fees-bps", "2", "--format", "json",
+                 "--out", str(tmp_path / "cli")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert run.to_dict()["points"] == doc["points"]
+    assert list(run.table()["window"]) == [30, 90, 200] and run.best("jetsons")["point"] in ("p0000", "p0001")
+    path = theses.report(run, tmp_path / "report")
+    assert (path / "index.html").is_file() and (path / "points.csv").is_file()
