@@ -121,12 +121,12 @@ class DaskExecutor:
                     "with `dask scheduler` and workers with `dask worker ADDRESS`, or use --workers N"
                 ) from None
             self.workers = max(len(self.client.scheduler_info().get("workers", {})), 1)
-            self.description = f"Dask scheduler {address} ({self.workers} workers now)"
+            self.description = f"on the Dask scheduler at {address} ({self.workers} workers when connected)"
         else:
             self.workers = int(workers or 1)
             self._cluster = _local_cluster(self.workers)
             self.client = Client(self._cluster)
-            self.description = f"local Dask cluster of {self.workers} worker process{'es' * (self.workers > 1)}"
+            self.description = f"on a local Dask cluster of {self.workers} worker process{'es' * (self.workers > 1)}"
 
     def run(self, fn: TaskFn, tasks: Sequence[Any], context: Any = None) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed

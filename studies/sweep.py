@@ -300,7 +300,7 @@ def _run_pending(store: SweepStore, tasks: Sequence[HistoryTask | ScenarioTask],
         for done, (position, (frame, meta)) in enumerate(runner.run(run_task, pending, context), 1):
             store.write(pending[position].key, frame, meta)
             if progress is not None:
-                progress(f"tasks ({runner.description})", done, len(pending))
+                progress(f"tasks {runner.description}", done, len(pending))
     finally:
         clear_path_cache()
     return len(pending)

@@ -67,7 +67,7 @@ def test_sweep_on_two_workers_equals_in_process(cluster):
     pd.testing.assert_frame_equal(distributed.table(), local.table())
     # Two grid points and the default (window=200, off the grid), two scenarios, three blocks of paths.
     assert distributed.tasks_run == local.tasks_run == 3 * 2 * 3
-    assert distributed.executor == "local Dask cluster of 2 worker processes"
+    assert distributed.executor == "on a local Dask cluster of 2 worker processes"
 
 
 def test_a_killed_worker_is_replaced_and_its_task_redone(cluster, tmp_path):
