@@ -143,18 +143,16 @@ class SweepRun:
         raise StudyError(f"no {place} results in this sweep; use one of {', '.join(self.places)}")
 
     def table(self) -> pd.DataFrame:
-        """One row per point: its parameters, then ``history/<metric>``, ``<scenario>/<metric>``, ``blend/<metric>``."""
-        rows = []
-        for pid in self.ids():
-            row: dict[str, Any] = {"point": point_label(pid), "is_default": pid == self.default_id, **self.point(pid)}
-            if self.history is not None:
-                row |= {f"history/{k}": v for k, v in self.history.metrics.loc[pid].items()}
-            if self.scenarios is not None:
-                for (where, p), values in self.scenarios.summary.iterrows():
-                    if p == pid:
-                        row |= {f"{where}/{k}": v for k, v in values.items()}
-            rows.append(row)
-        return pd.DataFrame(rows).set_index("point")
+        """One row per point: its parameters, then ``history/<metric>``, ``blend/<metric>``, ``<scenario>/<metric>``."""
+        ids = self.ids()
+        frame = pd.DataFrame([{"is_default": pid == self.default_id, **self.point(pid)} for pid in ids], index=ids)
+        if self.history is not None:
+            frame = frame.join(self.history.metrics.add_prefix("history/"))
+        if self.scenarios is not None:
+            for where in ["blend", *self.scenarios.scenarios]:
+                frame = frame.join(self.scenarios.summary.loc[where].add_prefix(f"{where}/"))
+        frame.index = pd.Index([point_label(pid) for pid in ids], name="point")
+        return frame
 
     def best(self, where: str = "history") -> dict[str, Any]:
         """The grid point with the highest objective on ``history``, ``blend`` or one scenario."""
