@@ -2,7 +2,8 @@
 
 Prints the wall time of each, the ratio to the in-process run, the scaling efficiency of 2 workers against 1
 (``T1 / (2 * T2)``), and the throughput in grid points x paths per second per worker, so a user can size a
-cluster; also whether every run gave the in-process table exactly. Cluster start-up and the workers' first
+cluster, also per CPU second the workers used (a figure that the machine's other load moves less); and
+whether every run gave the in-process table exactly. Cluster start-up and the workers' first
 numba load are timed apart (a warm-up sweep), not inside the sweep times. The machine's load average is
 printed before and after: on a shared machine the figures move with it.
 
@@ -18,6 +19,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def _worker_cpu_seconds() -> float:
+    """CPU seconds this process has used (run on each worker through ``client.run``)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _load() -> str:
@@ -45,28 +54,31 @@ def main() -> int:
     warm = {**options, "paths": 8, "years": 0.2, "block_size": 8}
     print(_load())
     sweep(args.strategy, **warm)  # numba cache load in this process
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     reference = sweep(args.strategy, **options)
-    serial = time.perf_counter() - t0
+    serial, serial_cpu = time.perf_counter() - t0, time.process_time() - c0
     work = (len(reference.points) + (reference.default_id < 0)) * args.paths
     print(f"{args.strategy} {args.grid}: {len(reference.points)} points (+ default off the grid: "
           f"{reference.default_id < 0}), {args.paths} paths x {args.years:g} years of {args.scenario}, "
           f"{reference.tasks_total} tasks of {args.block_size} paths")
-    print(f"in process:  {serial:7.1f} s   {work / serial:8.0f} point-paths/s")
+    print(f"in process:  {serial:7.1f} s   {work / serial:8.0f} point-paths/s   ({work / serial_cpu:.0f} per CPU second)")
     times: dict[int, float] = {}
     for workers in (int(w) for w in args.workers.split(",")):
         t0 = time.perf_counter()
         with make_executor(workers=workers) as executor:
             sweep(args.strategy, **warm, executor=executor)
             started = time.perf_counter() - t0
+            before = sum(executor.client.run(_worker_cpu_seconds).values())
             t0 = time.perf_counter()
             run = sweep(args.strategy, **options, executor=executor)
             times[workers] = time.perf_counter() - t0
+            cpu = sum(executor.client.run(_worker_cpu_seconds).values()) - before
         same = run.table().equals(reference.table())
         pd.testing.assert_frame_equal(run.table(), reference.table())
         print(f"{workers} worker{'s' if workers > 1 else ' '}:   {times[workers]:7.1f} s   "
               f"{work / times[workers] / workers:8.0f} point-paths/s per worker   x{times[workers] / serial:.2f} of in "
-              f"process   (start-up and warm-up {started:.1f} s; identical to in process: {same})")
+              f"process   ({work / cpu:.0f} per worker CPU second; start-up and warm-up {started:.1f} s; "
+              f"identical to in process: {same})")
     if 1 in times and 2 in times:
         print(f"scaling efficiency, 2 workers vs 1: {times[1] / (2 * times[2]):.0%}")
     print(_load())

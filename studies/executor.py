@@ -32,6 +32,7 @@ DoneFn = Callable[[int, int], None]
 """``on_done(done, total)``: called after each finished task."""
 
 DEFAULT_RETRIES = 2
+MALLOC_TRIM_KEY = "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_"
 CONNECT_TIMEOUT_S = 20
 
 
@@ -165,19 +166,24 @@ class DaskExecutor:
 
 
 def _local_cluster(workers: int) -> Any:
-    """A ``LocalCluster`` of single-threaded worker processes and no dashboard.
+    """A ``LocalCluster`` of single-threaded worker processes, no dashboard, and quiet logs (a task's error
+    reaches the caller as an exception; Dask's own connection chatter at shutdown is not the user's concern).
 
     Each worker runs numba kernels on one thread too: the parallelism is the workers', and a worker's
-    kernel threads on top of them would only compete for the same cores.
+    kernel threads on top of them would only compete for the same cores. Dask's default
+    ``MALLOC_TRIM_THRESHOLD_`` for worker processes is left unset: it fixes glibc's mmap threshold, so every
+    large array of a task is fresh memory to fault in, which made tasks about 1.7x slower in CPU time.
     """
     import logging
 
+    import dask
     from distributed import LocalCluster
 
-    return LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-        silence_logs=logging.ERROR, env={"NUMBA_NUM_THREADS": "1"},
-    )
+    with dask.config.set({MALLOC_TRIM_KEY: None}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": "1"},
+        )
 
 
 def _short(exc: BaseException) -> str:
