@@ -120,11 +120,11 @@ def run(args: argparse.Namespace) -> int:
     options = scenario_options(args)
     with common.executor_of(args) as executor, render.Progress("simulating") as progress:
         result = simulate(args.strategies or None, progress=progress, executor=executor, **options)
-        report_path = write_report(result, args.out, progress) if args.out else None
+        report_path = write_report(result, args.out, progress, executor) if args.out else None
     return render.emit(args.format, result.to_dict, lambda: print_tables(result), report_path)
 
 
-def write_report(result, out: str, progress=None):
+def write_report(result, out: str, progress=None, executor=None):
     """The scenario report, led by the decision analysis of the run (the best mix repeated on seed + 1)."""
     from theses.reports import write_decision_report, write_simulation_report
     from theses.studies.decide import analyse, distinct_count
@@ -132,8 +132,8 @@ def write_report(result, out: str, progress=None):
     if distinct_count(result) < 2:  # nothing to decide between: the scenario sections alone
         return write_simulation_report(result.results, result.report_meta(), out, title="Scenario simulation",
                                        context=result.header(), progress=progress)
-    return write_decision_report(analyse(result, progress=progress), out, title="Scenario simulation",
-                                 progress=progress)
+    return write_decision_report(analyse(result, progress=progress, executor=executor), out,
+                                 title="Scenario simulation", progress=progress)
 
 
 def print_tables(result) -> None:

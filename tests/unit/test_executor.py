@@ -61,6 +61,15 @@ def test_simulate_on_two_workers_equals_in_process(cluster):
             assert (result.equity_bands == other.equity_bands).all()
 
 
+def test_decide_on_two_workers_equals_in_process(cluster):
+    from theses.studies.decide import decide
+
+    options = {"scenarios": "jetsons,take_off", "paths": 96, "years": 1, "seed": 5, "chunk_size": 64}
+    local = decide(["bubble_watch", "essay_book"], **options)
+    distributed = decide(["bubble_watch", "essay_book"], executor=cluster, **options)
+    assert json.dumps(distributed.to_dict()) == json.dumps(local.to_dict())
+
+
 def test_sweep_on_two_workers_equals_in_process(cluster):
     local = sweep("bubble_watch", **SWEEP)
     distributed = sweep("bubble_watch", executor=cluster, **SWEEP)
