@@ -18,7 +18,8 @@
 Objectives: ``sharpe`` (history: the Sharpe ratio; scenarios: the median of the paths' Sharpe ratios),
 ``cagr`` (history: CAGR; scenarios: the median path CAGR), ``ce`` (the CRRA certainty-equivalent growth
 with risk aversion ``gamma``: of the daily returns on history, of terminal wealth across paths on
-scenarios, annualised). CVaR: of daily returns on history, of terminal return (5%) on scenarios.
+scenarios, annualised; a path whose wealth reached zero counts as ruined, as in ``theses decide``, see
+``theses.engine.decision``). CVaR: of daily returns on history, of terminal return (5%) on scenarios.
 """
 
 from __future__ import annotations
