@@ -180,9 +180,10 @@ def _local_cluster(workers: int) -> Any:
     from distributed import LocalCluster
 
     with dask.config.set({MALLOC_TRIM_KEY: None}):
+        # The scheduler's HTTP routes on a free port (":0"), not 8787, which another cluster may hold.
         return LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": "1"},
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+            scheduler_kwargs={"dashboard": False}, silence_logs=logging.CRITICAL, env={"NUMBA_NUM_THREADS": "1"},
         )
 
 

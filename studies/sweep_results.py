@@ -121,7 +121,7 @@ def scenario_results(store: SweepStore, tasks: Sequence[ScenarioTask], context: 
 
     assert context.source is not None
     names = [spec.name for spec in context.specs]
-    probs = resolve_probabilities(names, probabilities)
+    probs, prior_notes = resolve_probabilities(context.specs, probabilities)
     merged, periods = _scenario_paths(store, tasks)
     span = periods / DAILY
     rows: dict[tuple[str, int], dict[str, Any]] = {}
@@ -139,4 +139,4 @@ def scenario_results(store: SweepStore, tasks: Sequence[ScenarioTask], context: 
     summary = pd.DataFrame.from_dict(ordered, orient="index")
     summary.index = pd.MultiIndex.from_tuples(summary.index, names=["scenario", "point"])
     return ScenarioSweep(summary=summary, probabilities=probs, paths=int(paths), years=float(years), seed=int(seed),
-                         method=method, index=context.source.index, notes=tuple(context.source.notes))
+                         method=method, index=context.source.index, notes=(*context.source.notes, *prior_notes))
