@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
 
 from theses.reports import charts, html
 from theses.reports.errors import ReportError
+from theses.reports.figure_store import FigureStore, no_default_template
 from theses.reports.folder import atomic_folder, default_report_dir
 from theses.reports.tables import format_metric
 from theses.util import jsonable
@@ -164,7 +164,7 @@ def _best_html(run: Any) -> str:
     return f'<ul class="notes card">{"".join(items)}{default}</ul>'
 
 
-def _walk_section(run: Any) -> str:
+def _walk_section(run: Any, store: FigureStore) -> str:
     walk = run.history.walk_forward
     s = walk.summary
     over = walk.overfitting
@@ -176,33 +176,27 @@ def _walk_section(run: Any) -> str:
             f"{s['walk_forward']['sharpe']:.2f}) against {s['default']['cagr']:.1%} ({s['default']['sharpe']:.2f}) "
             f"for the default parameters over the same days. {pbo}")
     return (f'<section id="walk-forward"><h2>Walk-forward</h2><p class="lede">{html.esc(lede)}</p>'
-            f"{html.figure_html(walk_forward_figure(walk), 'chart-walk-forward')}"
+            f"{html.figure_div(store, 'walk-forward', walk_forward_figure(walk), 'chart-walk-forward')}"
             f'<div class="card">{table_html(_windows_frame(run), "windows-table")}</div></section>')
 
 
 def sweep_page(run: Any, title: str, axes: Sequence[str] | None = None) -> str:
-    """The whole ``index.html`` of a sweep."""
-    ctx = {k: v for k, v in run.header().items() if v is not None}
-    sections = [("best", "Best", f'<section id="best"><h2>Best points</h2>{_best_html(run)}</section>')]
-    for metric, label in (("objective", "Objective"), ("cvar_5", "CVaR")):
-        fig = heatmap_figure(run, metric, axes)
-        sections.append((f"heatmap-{metric}", label, f'<section id="heatmap-{metric}"><h2>{html.esc(label)}</h2>'
-                         '<p class="lede">Pick where the points were scored (and other dimensions) in the menu.</p>'
-                         f"{html.figure_html(fig, f'chart-heatmap-{metric}')}</section>"))
-    if run.history is not None and run.history.walk_forward is not None:
-        sections.append(("walk-forward", "Walk-forward", _walk_section(run)))
-    sections.append(("points", "Points", '<section id="points"><h2>Every grid point</h2>'
-                     f'<div class="card">{table_html(_points_frame(run), "points-table")}</div></section>'))
-    notes = "".join(f"<li>{html.esc(n)}</li>" for n in ctx.get("notes") or [])
-    nav = "".join(f'<a href="#{sid}">{html.esc(label)}</a>' for sid, label, _ in sections)
-    subtitle = f"{len(run.points)} grid points · {', '.join(run.places)}"
-    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{html.esc(title)}</title><style>{html.CSS}</style>"
-            f"<script type=\"text/javascript\">{get_plotlyjs()}</script></head><body>"
-            f"{html.header_html(title, subtitle, ctx)}<nav class=\"toc\"><div class=\"wrap\">{nav}</div></nav>"
-            f"<main class=\"wrap\">{''.join(body for _, _, body in sections)}"
-            + (f'<section id="notes"><h2>Notes</h2><ul class="notes card">{notes}</ul></section>' if notes else "")
-            + f"</main><script>{html.SORT_JS}</script></body></html>\n")
+    """The whole ``index.html`` of a sweep (the report's page frame, figures drawn by its loader)."""
+    with no_default_template():
+        store = FigureStore()
+        ctx = {**html.default_context([]), **{k: v for k, v in run.header().items() if v is not None}}
+        sections = [("best", "Best", f'<section id="best"><h2>Best points</h2>{_best_html(run)}</section>')]
+        for metric, label in (("objective", "Objective"), ("cvar_5", "CVaR")):
+            chart = html.figure_div(store, f"heatmap/{metric}", heatmap_figure(run, metric, axes), f"chart-heatmap-{metric}")
+            sections.append((f"heatmap-{metric}", label, f'<section id="heatmap-{metric}"><h2>{html.esc(label)}</h2>'
+                             '<p class="lede">Pick where the points were scored (and other dimensions) in the menu.</p>'
+                             f"{chart}</section>"))
+        if run.history is not None and run.history.walk_forward is not None:
+            sections.append(("walk-forward", "Walk-forward", _walk_section(run, store)))
+        sections.append(("points", "Points", '<section id="points"><h2>Every grid point</h2>'
+                         f'<div class="card">{table_html(_points_frame(run), "points-table")}</div></section>'))
+        subtitle = f"{len(run.points)} grid points · {', '.join(run.places)}"
+        return html.document_html(title, subtitle, ctx, sections, store)
 
 
 def write_sweep_report(run: Any, out_dir: str | os.PathLike[str] | None = None, *, title: str | None = None,
