@@ -19,8 +19,8 @@ from theses.studies.settings import (
 )
 from theses.util import CALENDARS
 
-__all__ = ["CALENDARS", "DEFAULT_FEES_BPS", "ESSAY_DATE", "add_cost_options", "add_data_options", "data_options",
-           "settings_of"]
+__all__ = ["CALENDARS", "DEFAULT_FEES_BPS", "ESSAY_DATE", "add_cost_options", "add_data_options",
+           "add_executor_options", "data_options", "executor_of", "settings_of"]
 
 
 def add_data_options(parser: argparse.ArgumentParser, *, window: bool = True) -> None:
@@ -69,3 +69,25 @@ def data_options(args: argparse.Namespace) -> dict[str, Any]:
         "start": getattr(args, "start", None), "end": getattr(args, "end", None),
         "source": getattr(args, "source", "auto"), "data_dir": getattr(args, "data_dir", None),
     }
+
+
+def add_executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--workers N | --cluster ADDRESS``: run a long study's tasks on Dask workers instead of in process."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--workers", type=int, metavar="N",
+                       help="run the work on a local Dask cluster of N worker processes (default: in this process)")
+    group.add_argument("--cluster", metavar="ADDRESS",
+                       help="run the work on a running Dask scheduler, e.g. tcp://10.0.0.5:8786 "
+                       "(start one with `dask scheduler` and `dask worker ADDRESS`)")
+
+
+def executor_of(args: argparse.Namespace) -> Any:
+    """A context manager giving the executor of ``--workers/--cluster``, or None to run in process."""
+    import contextlib
+
+    workers, cluster = getattr(args, "workers", None), getattr(args, "cluster", None)
+    if workers is None and not cluster:
+        return contextlib.nullcontext(None)
+    from theses.studies.executor import make_executor
+
+    return make_executor(workers=workers, cluster=cluster)

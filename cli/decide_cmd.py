@@ -36,6 +36,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fresh seed the best mix is reported on, out of sample (default: --seed + 1)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     common.add_cost_options(parser)
+    common.add_executor_options(parser)
     parser.add_argument("--out", metavar="DIR", help="also write the decision report (HTML/Markdown/CSV/JSON) into DIR")
     parser.set_defaults(func=run)
 
@@ -46,9 +47,9 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.decide import decide
 
     options = simulate_cmd.scenario_options(args)
-    with render.Progress("simulating", enabled=args.format == "table") as progress:
+    with common.executor_of(args) as executor, render.Progress("simulating", enabled=args.format == "table") as progress:
         decision = decide(args.strategies or None, risk_aversion=args.risk_aversion, max_weight=args.max_weight,
-                          oos_seed=args.oos_seed, progress=progress, **options)
+                          oos_seed=args.oos_seed, progress=progress, executor=executor, **options)
     report_path = None
     if args.out:
         from theses.reports import write_decision_report

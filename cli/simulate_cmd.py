@@ -48,6 +48,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_scenario_options(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     common.add_cost_options(parser)
+    common.add_executor_options(parser)
     parser.add_argument("--out", metavar="DIR",
                         help="also write an HTML/Markdown/CSV/JSON report (fan charts per scenario) into DIR")
     parser.set_defaults(func=run)
@@ -117,13 +118,13 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.scenarios import simulate
 
     options = scenario_options(args)
-    with render.Progress("simulating") as progress:
-        result = simulate(args.strategies or None, progress=progress, **options)
-        report_path = write_report(result, args.out, progress) if args.out else None
+    with common.executor_of(args) as executor, render.Progress("simulating") as progress:
+        result = simulate(args.strategies or None, progress=progress, executor=executor, **options)
+        report_path = write_report(result, args.out, progress, executor) if args.out else None
     return render.emit(args.format, result.to_dict, lambda: print_tables(result), report_path)
 
 
-def write_report(result, out: str, progress=None):
+def write_report(result, out: str, progress=None, executor=None):
     """The scenario report, led by the decision analysis of the run (the best mix repeated on seed + 1)."""
     from theses.reports import write_decision_report, write_simulation_report
     from theses.studies.decide import analyse, distinct_count
@@ -131,8 +132,8 @@ def write_report(result, out: str, progress=None):
     if distinct_count(result) < 2:  # nothing to decide between: the scenario sections alone
         return write_simulation_report(result.results, result.report_meta(), out, title="Scenario simulation",
                                        context=result.header(), progress=progress)
-    return write_decision_report(analyse(result, progress=progress), out, title="Scenario simulation",
-                                 progress=progress)
+    return write_decision_report(analyse(result, progress=progress, executor=executor), out,
+                                 title="Scenario simulation", progress=progress)
 
 
 def print_tables(result) -> None:

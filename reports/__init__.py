@@ -20,7 +20,7 @@ from theses.reports.folder import atomic_folder, default_report_dir
 from theses.reports.tables import metrics_table
 
 __all__ = ["Lead", "ReportError", "metrics_table", "write_report", "write_simulation_report", "write_decision_report",
-           "default_report_dir"]
+           "write_sweep_report", "default_report_dir"]
 
 
 class Lead(NamedTuple):
@@ -124,3 +124,11 @@ def write_decision_report(
     from theses.reports import decision as decision_report
 
     return decision_report.write_decision_report(decision, out_dir, title=title, context=context, progress=progress)
+
+
+def write_sweep_report(run: Any, out_dir: str | os.PathLike[str] | None = None, *, title: str | None = None,
+                       axes: Sequence[str] | None = None) -> Path:
+    """A parameter sweep's report folder (heatmaps, walk-forward, every point); see ``reports.sweep``."""
+    from theses.reports.sweep import write_sweep_report as write
+
+    return write(run, out_dir, title=title, axes=axes)

@@ -34,7 +34,7 @@ consider the scenarios with a probability above 0.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -66,6 +66,7 @@ if TYPE_CHECKING:
     from theses.data.calibration import Calibration
     from theses.data.scenario_spec import ScenarioSpec
     from theses.strategies import Strategy
+    from theses.studies.executor import Executor
 
 SCORE_KEYS = ("cagr_p50", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown")
 """Scoreboard figures from the scenario summaries (``theses.engine.metrics.scenario_blend``)."""
@@ -336,7 +337,7 @@ def _mix_figures(out: Outcomes, weights: Mapping[str, float], best: str, gamma: 
 
 def best_mix_of(
     run: SimulationRun, out: Outcomes, books: Sequence[str], best: str, *, gamma: float, max_weight: float,
-    oos_seed: int, progress: ProgressFn | None, executor: Callable[..., Iterable[Any]] | None,
+    oos_seed: int, progress: ProgressFn | None, executor: Executor | None,
 ) -> MixResult:
     """Optimise the mix on the run's paths; repeat the mix's books and ``best`` on a fresh seed."""
     from theses.engine.decision import best_mix
@@ -538,7 +539,7 @@ def _check_options(risk_aversion: float, max_weight: float, seed: int, oos_seed:
 def analyse(
     run: SimulationRun, *, risk_aversion: float = DEFAULT_RISK_AVERSION, max_weight: float = DEFAULT_MAX_WEIGHT,
     oos_seed: int | None = None, progress: ProgressFn | None = None,
-    executor: Callable[..., Iterable[Any]] | None = None,
+    executor: Executor | None = None,
 ) -> Decision:
     """The decision analysis of a finished simulation (the mix is repeated on ``oos_seed``, default seed + 1)."""
     from theses.engine.decision import maximin_index, minimax_index, rank, top_book_switches
@@ -613,7 +614,7 @@ def decide(
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     mean_block: float = 20.0,
     progress: ProgressFn | None = None,
-    executor: Callable[..., Iterable[Any]] | None = None,
+    executor: Executor | None = None,
 ) -> Decision:
     """Which book to hold: simulate every book on the same paths, then :func:`analyse` them.
 
@@ -625,8 +626,8 @@ def decide(
     oos_seed : the fresh seed the best mix is reported on (default ``seed + 1``).
     risk_aversion : the default CRRA gamma (rankings, break-even beliefs, the mix); 1, 2 and 5 are shown too.
     max_weight : cap on one book's weight in the mix, in (0, 1].
-    progress : ``progress(description, done, total)`` callback. executor : a ``map``-like callable over the
-        simulation's chunk tasks (passed to both simulations).
+    progress : ``progress(description, done, total)`` callback. executor : where the simulations' chunk tasks
+        run (:func:`theses.studies.executor.make_executor`; passed to both simulations), default in process.
     """
     _check_options(risk_aversion, max_weight, seed, oos_seed)
     books = run_books(strategies)

@@ -11,8 +11,9 @@ crashes, not by luck of the draw; and every book sees the same paths of a scenar
 path.
 
 The work is split into :class:`ChunkTask` s (scenario, first path, number of paths) that are pure functions of
-small inputs, evaluated by :func:`run_chunk` and merged in path order, so a different executor (``executor``:
-any ``map``-like callable) gives the same result as the in-process run.
+small inputs, evaluated by :func:`run_chunk` and merged in path order, so an executor
+(:mod:`theses.studies.executor`: Dask workers, local or on a cluster) gives the same result as the in-process
+run. A task carries the scenario and its seed block; the worker regenerates the paths.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from theses.data.scenario_spec import ScenarioSpec
     from theses.engine import BacktestConfig, BatchResult
     from theses.strategies import Strategy
+    from theses.studies.executor import Executor
 
 BENCHMARK_TICKERS: tuple[str, ...] = ("SPY", "RSP")
 BEAT_BENCHMARK = "SPY"
@@ -217,7 +219,7 @@ def run_books(strategies: Iterable[str | Strategy] | None, include_benchmarks: b
     return books
 
 
-def _check_universe(books: Sequence[Strategy], spec: ScenarioSpec) -> None:
+def check_universe(books: Sequence[Strategy], spec: ScenarioSpec) -> None:
     simulated = set(spec.tickers)
     for strategy in books:
         missing = [t for t in strategy.universe if t not in simulated]
@@ -349,6 +351,29 @@ def plan_chunks(specs: Sequence[ScenarioSpec], paths: int, chunk_size: int) -> l
             for spec in specs for start in range(0, paths, chunk_size)]
 
 
+def run_book(
+    strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,
+    config: BacktestConfig, keep_equity: bool = False,
+) -> BatchResult:
+    """One book on a block of paths ``(P, T, N)`` of ``tickers``: its universe's columns, weights, batch backtest."""
+    from theses.engine import backtest_batch
+
+    tickers = list(tickers)
+    n_assets = len(tickers)
+    columns = [tickers.index(t) for t in strategy.universe]
+    # np.take on the 2-D view is ~4x faster than fancy indexing the last axis of a 3-D array.
+    sub = np.take(prices.reshape(-1, n_assets), columns, axis=1).reshape(len(prices), len(index), -1)
+    weights = strategy.target_weights_array(sub, index, list(strategy.universe))
+    return backtest_batch(sub, weights, config, index=index, tickers=list(strategy.universe),
+                          keep_equity=keep_equity, name=strategy.name)
+
+
+def benchmark_terminal(benchmark_equity: np.ndarray, result: BatchResult) -> np.ndarray:
+    """The benchmark's terminal wealth on the same paths, measured from the book's window start."""
+    first = window_start_bar(result)
+    return benchmark_equity[:, -1] / benchmark_equity[:, first]
+
+
 def run_chunk(
     task: ChunkTask, books: Sequence[Strategy], configs: Mapping[str, BacktestConfig], source: PathSource,
     on_book: Callable[[str], None] | None = None,
@@ -358,36 +383,41 @@ def run_chunk(
     Returns ``{book: (batch result, SPY's terminal wealth on the same paths from the book's window start)}``;
     SPY runs first so every other book can be compared with it path by path.
     """
-    from theses.engine import backtest_batch
-
     spec = task.spec
-    tickers = spec.tickers
     prices = source.generator(spec).generate(task.path_start, task.n_paths)
-    n_assets = len(tickers)
-    index = source.index
     out: dict[str, tuple[BatchResult, np.ndarray | None]] = {}
     spy_equity = None
     for strategy in sorted(books, key=lambda s: s.name != BEAT_BENCHMARK):  # SPY first
         if on_book is not None:
             on_book(f"{spec.name}: {strategy.name}")
-        columns = [tickers.index(t) for t in strategy.universe]
-        # np.take on the 2-D view is ~4x faster than fancy indexing the last axis of a 3-D array.
-        sub = np.take(prices.reshape(-1, n_assets), columns, axis=1).reshape(len(prices), len(index), -1)
-        weights = strategy.target_weights_array(sub, index, list(strategy.universe))
         keep = strategy.name == BEAT_BENCHMARK
-        result = backtest_batch(sub, weights, configs[strategy.name], index=index,
-                                tickers=list(strategy.universe), keep_equity=keep, name=strategy.name)
+        result = run_book(strategy, prices, spec.tickers, source.index, configs[strategy.name], keep_equity=keep)
         if keep:
             spy_equity = result.equity
-        bench = None
-        if spy_equity is not None:
-            first = _window_start(result)
-            bench = spy_equity[:, -1] / spy_equity[:, first]
+        bench = benchmark_terminal(spy_equity, result) if spy_equity is not None else None
         out[strategy.name] = (result, bench)
     return out
 
 
-def _window_start(result: BatchResult) -> int:
+@dataclass(frozen=True)
+class ChunkContext:
+    """What every chunk task of one simulation shares (sent once to each worker)."""
+
+    books: tuple[Strategy, ...]
+    configs: Mapping[str, BacktestConfig]
+    source: PathSource
+
+
+def evaluate_chunk(task: ChunkTask, context: ChunkContext) -> dict[str, tuple[BatchResult, np.ndarray | None]]:
+    """:func:`run_chunk` as an executor task; per-path equity is dropped, so only small arrays travel back."""
+    import dataclasses
+
+    outcome = run_chunk(task, context.books, context.configs, context.source)
+    return {name: (dataclasses.replace(result, equity=None), bench) for name, (result, bench) in outcome.items()}
+
+
+def window_start_bar(result: BatchResult) -> int:
+    """Position in the index of the first bar of a batch result's executed window."""
     start = result.config.get("window_start")
     return int(result.index.get_loc(pd.Timestamp(start))) if start else 0
 
@@ -468,7 +498,7 @@ def simulate(
     mean_block: float = 20.0,
     include_benchmarks: bool = True,
     progress: ProgressFn | None = None,
-    executor: Callable[..., Iterable[Any]] | None = None,
+    executor: Executor | None = None,
 ) -> SimulationRun:
     """Run strategies (default: every registered one, plus SPY and RSP) on every scenario's simulated paths.
 
@@ -488,7 +518,9 @@ def simulate(
     mean_block : mean block length of the bootstrap, days.
     include_benchmarks : add SPY and RSP buy-and-hold (SPY is also the "beat" benchmark).
     progress : ``progress(description, done, total)`` callback (no printing here).
-    executor : a ``map``-like callable over chunk tasks (default: the built-in ``map``, in process).
+    executor : a :class:`~theses.studies.executor.Executor` (``make_executor(workers=N)`` or
+        ``make_executor(cluster="tcp://...")``) that runs the chunk tasks, e.g. on Dask workers; the result
+        equals the in-process one (default: in process, with per-book progress).
     """
     from theses.engine.metrics import scenario_blend
 
@@ -502,7 +534,7 @@ def simulate(
     check_probabilities([s.name for s in specs], probs)  # before the paths: a mistake fails at once
     books = run_books(strategies, include_benchmarks)
     for spec in specs:
-        _check_universe(books, spec)
+        check_universe(books, spec)
     source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,
                          calibration=calibration, start=start, mean_block=mean_block)
     configs = {s.name: settings.config_for(s) for s in books}
@@ -517,8 +549,15 @@ def simulate(
             progress(description, done[0], total)
         done[0] += 1
 
-    evaluate = executor or map
-    outcomes = evaluate(lambda task: run_chunk(task, books, configs, source, on_book), tasks)
+    if executor is None:
+        outcomes: Iterable[Any] = (run_chunk(task, books, configs, source, on_book) for task in tasks)
+    else:
+        def on_chunk(finished: int, count: int) -> None:
+            if progress is not None:
+                progress(f"{finished} of {count} chunks", finished * len(books), total)
+
+        context = ChunkContext(tuple(books), configs, source)
+        outcomes = executor.map(evaluate_chunk, tasks, context, on_done=on_chunk)
     accumulators = {(s.name, b.name): _Accumulator() for s in specs for b in books}
     for task, outcome in zip(tasks, outcomes, strict=True):
         for name, (result, bench) in outcome.items():

@@ -48,6 +48,13 @@ TRACK_PATHS = 500  # `theses track`: paths per scenario for the fans and the rea
 TRACK_CONFUSION_PATHS = 300  # `theses track`: paths per scenario for the confusion matrix
 DEMO_YEARS = 5.0
 DEMO_SEED = 2024
+# Sweeps (theses.studies.sweep): where a grid is run, how it is scored, and its scenario work split.
+SWEEP_ON = ("history", "scenarios", "both")
+SWEEP_OBJECTIVES = ("sharpe", "cagr", "ce")
+DEFAULT_SWEEP_PATHS = 500
+DEFAULT_SWEEP_BLOCK = 256  # paths per task: a multiple of the generators' 64-path seed blocks
+DEFAULT_RISK_AVERSION = 2.0  # CRRA gamma of the "ce" objective; 1 is log utility
+
 _INLINE_WEIGHT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -124,17 +131,25 @@ def resolve_strategy(spec: str | Strategy) -> Strategy:
 
     if not isinstance(spec, str):
         return spec
-    looks_like_file = spec.endswith(".toml") or os.sep in spec or "/" in spec
-    if looks_like_file:
-        path = Path(spec)
-        if not path.is_file():
-            raise StudyError(f"portfolio file {spec} not found: check the path (or give a strategy name; see `theses list`)")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise StudyError(f"cannot read portfolio file {spec}: {exc}") from exc
-        return strategies.strategy_from_toml(text, source=str(path))
+    if is_portfolio_path(spec):
+        return strategies.strategy_from_toml(read_portfolio_text(spec), source=str(Path(spec)))
     return strategies.get_strategy(spec)
+
+
+def is_portfolio_path(spec: str) -> bool:
+    """True when ``spec`` names a portfolio file rather than a registered strategy."""
+    return spec.endswith(".toml") or os.sep in spec or "/" in spec
+
+
+def read_portfolio_text(spec: str) -> str:
+    """The text of a portfolio ``.toml`` file, or a StudyError naming it."""
+    path = Path(spec)
+    if not path.is_file():
+        raise StudyError(f"portfolio file {spec} not found: check the path (or give a strategy name; see `theses list`)")
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise StudyError(f"cannot read portfolio file {spec}: {exc}") from exc
 
 
 def resolve_strategies(specs: Iterable[str | Strategy] | str | None) -> list[Strategy]:

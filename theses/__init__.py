@@ -11,6 +11,7 @@ The public Python API, for notebooks and scripts (each call is one study of :mod
     decision = theses.decide(paths=2000)          # which book to hold: .verdict, .scoreboard, .mix
     trades = theses.rebalance("essay_book", holdings="holdings.csv", cash=2500)
     tracked = theses.track(data_dir="prices/")   # the essay's scenarios against what happened since
+    grid = theses.sweep("bubble_watch", grid="window=100:300:50", on="scenarios", paths=500, workers=2)
     theses.report(result, "my-report/")
 
 The packages: ``theses.data`` (prices, scenarios), ``theses.strategies`` (what to hold), ``theses.engine``
@@ -39,6 +40,7 @@ _API = {
     "decide": "theses._api",
     "rebalance": "theses._api",
     "track": "theses._api",
+    "sweep": "theses._api",
     "report": "theses._api",
     "list_strategies": "theses.strategies",
     "get_strategy": "theses.strategies",

@@ -15,9 +15,12 @@ from theses.studies import decide as decide_study
 from theses.studies import history
 from theses.studies import rebalance as rebalance_study
 from theses.studies import scenarios as scenario_study
+from theses.studies import sweep as sweep_study
 from theses.studies.settings import (
     DEFAULT_INITIAL_CASH,
+    DEFAULT_RISK_AVERSION,
     DEFAULT_SEED,
+    DEFAULT_SWEEP_PATHS,
     DEFAULT_YEARS,
     TRACK_CONFUSION_PATHS,
     TRACK_PATHS,
@@ -153,14 +156,58 @@ def track(
                        probabilities=probabilities, source=source, data_dir=data_dir, decide=decide)
 
 
+def sweep(
+    strategy: Any, *, grid: Any, on: str = "history", scenarios: Any = "all",
+    paths: int = DEFAULT_SWEEP_PATHS, years: float = DEFAULT_YEARS,
+    seed: int = DEFAULT_SEED, method: str = "t", probabilities: Mapping[str, float] | None = None,
+    walk_forward: str | None = None, objective: str = "sharpe", risk_aversion: float = DEFAULT_RISK_AVERSION,
+    start: object = None, end: object = None, data_dir: str | None = None, source: str = "auto",
+    calibration: Any = None, fees_bps: float | None = None, slippage_bps: float | None = None,
+    borrow_bps: float | None = None, cash_rate: float | None = None, risk_free: float | None = None,
+    out: str | Path | None = None, resume: bool = False, workers: int | None = None, cluster: str | None = None,
+) -> sweep_study.SweepRun:
+    """Run a strategy at every point of a parameter grid on history and/or the scenarios' paths.
+
+    ``grid`` is ``"window=100:300:50,switch_band=none,0.25"`` (ranges inclusive) or ``{"window": [100, 200]}``;
+    names are the fields of a registered strategy's parameters or a portfolio ``.toml``'s keys
+    (``trend_filter.window``, ``weights.NVDA``). ``on`` is ``history``, ``scenarios`` or ``both``;
+    ``walk_forward="3y/1y"`` adds walk-forward validation on history. ``out`` keeps every finished task in a
+    folder (``resume=True`` continues an interrupted sweep there); ``workers=N`` runs on a local Dask cluster
+    of N processes, ``cluster="tcp://host:8786"`` on a running scheduler. ``.table()`` has one row per point,
+    ``.best("blend")`` the best point, ``theses.report(run, dir)`` writes the heatmaps.
+    """
+    import contextlib
+
+    from theses.studies.calibration import read_calibration
+    from theses.studies.executor import make_executor
+
+    if isinstance(calibration, str | Path):
+        calibration = read_calibration(calibration)
+    settings = _settings(fees_bps, slippage_bps, borrow_bps, cash_rate, risk_free, DEFAULT_INITIAL_CASH, "close")
+    distributed = workers is not None or cluster is not None
+    with make_executor(workers, cluster) if distributed else contextlib.nullcontext() as executor:
+        return sweep_study.sweep(strategy, grid=grid, on=on, scenarios=scenarios, paths=paths, years=years, seed=seed,
+                                 method=method, probabilities=probabilities, walk_forward=walk_forward,
+                                 objective=objective, gamma=risk_aversion, settings=settings, start=start, end=end,
+                                 source=source, data_dir=data_dir, calibration=calibration, out=out, resume=resume,
+                                 executor=executor)
+
+
 def report(result: Any, out_dir: str | Path | None = None, *, title: str | None = None) -> Path:
-    """Write a result of :func:`backtest`, :func:`compare`, :func:`simulate`, :func:`decide` or :func:`track` as a
+    """Write a result of :func:`backtest`, :func:`compare`, :func:`simulate`, :func:`decide`, :func:`track` or
+    :func:`sweep` as a
     report folder.
 
     The folder holds a self-contained ``index.html`` plus Markdown, CSV and JSON; returns its path
     (default ``./theses-report/<timestamp>/``).
     """
-    from theses.reports import ReportError, write_decision_report, write_report, write_simulation_report
+    from theses.reports import (
+        ReportError,
+        write_decision_report,
+        write_report,
+        write_simulation_report,
+        write_sweep_report,
+    )
 
     if isinstance(result, history.Backtest):
         return write_report([result.result], out_dir, title=title or f"Backtest: {result.name}",
@@ -178,5 +225,7 @@ def report(result: Any, out_dir: str | Path | None = None, *, title: str | None 
         from theses.reports.track import write_track_report
 
         return write_track_report(result, out_dir, title=title or "Tracking the essay")
+    if isinstance(result, sweep_study.SweepRun):
+        return write_sweep_report(result, out_dir, title=title)
     raise ReportError(f"cannot report a {type(result).__name__}; pass the result of theses.backtest, "
-                      "theses.compare, theses.simulate, theses.decide or theses.track")
+                      "theses.compare, theses.simulate, theses.decide, theses.track or theses.sweep")

@@ -28,7 +28,7 @@ def test_import_is_lazy_and_names_the_api():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     first, names = out.splitlines()
     assert first == "False False"  # `import theses` loads neither pandas nor numba
-    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "track", "report"):
+    for name in ("backtest", "compare", "simulate", "decide", "rebalance", "track", "sweep", "report"):
         assert name in names
 
 
@@ -140,3 +140,17 @@ def test_track_is_the_study_and_reports_like_the_cli(tmp_path):
     assert run.headline()[0].startswith("From 2024-12-02 to 2025-04-30")
     folder = theses.report(run, tmp_path / "report")
     assert json.loads((folder / "track.json").read_text())["posterior"] == pytest.approx(run.posterior)
+
+
+def test_sweep_equals_the_cli_and_reports(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    options = {"grid": "window=30,90", "on": "scenarios", "scenarios": "jetsons", "paths": 64, "years": 1, "seed": 3}
+    run = theses.sweep("bubble_watch", **options, fees_bps=2)
+    assert main(["sweep", "bubble_watch", "--grid", "window=30,90", "--on", "scenarios", "--scenario", "jetsons",
+                 "--paths", "64", "--years", "1", "--seed", "3", "--fees-bps", "2", "--format", "json",
+                 "--out", str(tmp_path / "cli")]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert run.to_dict()["points"] == doc["points"]
+    assert list(run.table()["window"]) == [30, 90, 200] and run.best("jetsons")["point"] in ("p0000", "p0001")
+    path = theses.report(run, tmp_path / "report")
+    assert (path / "index.html").is_file() and (path / "points.csv").is_file()

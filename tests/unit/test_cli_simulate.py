@@ -234,3 +234,13 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_simulate_on_two_dask_workers_prints_the_in_process_json(capsys, monkeypatch):
+    monkeypatch.delenv("THESES_DATA_DIR", raising=False)
+    argv = ["simulate", "bubble_watch", "--scenario", "jetsons,take_off", "--paths", "100", "--years", "1",
+            "--seed", "2", "--chunk-size", "64", "--format", "json"]
+    assert main(argv) == 0
+    local = capsys.readouterr().out
+    assert main([*argv, "--workers", "2"]) == 0
+    assert capsys.readouterr().out == local
