@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--no-decision", action="store_true", help="skip the decision study (faster)")
     common.add_data_options(parser, window=False)
+    common.add_executor_options(parser)
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     parser.add_argument("--out", metavar="DIR", help="also write the HTML/Markdown/JSON report into DIR")
     parser.set_defaults(func=run)
@@ -52,10 +53,10 @@ def run(args: argparse.Namespace) -> int:
     from theses.cli import render
     from theses.studies.track import track
 
-    with render.Progress("tracking") as progress:
-        result = track(args.strategies or None, scenarios=args.scenario, as_of=args.as_of, paths=args.paths, confusion_paths=args.confusion_paths, years=args.years,
-                       seed=args.seed, source=args.source, data_dir=args.data_dir, decide=not args.no_decision,
-                       progress=progress)
+    with common.executor_of(args) as executor, render.Progress("tracking") as progress:
+        result = track(args.strategies or None, scenarios=args.scenario, as_of=args.as_of, paths=args.paths,
+                       confusion_paths=args.confusion_paths, years=args.years, seed=args.seed, source=args.source,
+                       data_dir=args.data_dir, decide=not args.no_decision, progress=progress, executor=executor)
     path = None
     if args.out:
         from theses.reports.track import write_track_report

@@ -257,15 +257,16 @@ def _context(strategies: Mapping[int, Strategy], *, history: bool, scenarios: An
              mean_block: float) -> tuple[SweepContext, dict[str, Any]]:
     """The shared context and the parts of the fingerprint (every input a task's result depends on)."""
     from theses.studies import scenarios as scenario_study
-    from theses.studies.history import load_window
+    from theses.studies.history import load_window, lookback_of
     from theses.studies.settings import benchmark_strategies, tickers_for
 
     prices = specs = path_source = spy = None
     parts: dict[str, Any] = {"grid points": {point_label(k): v for k, v in strategies.items()},
                              "costs": asdict(settings)}
     if history:
-        prices = load_window(tickers_for(list(strategies.values())), start=start, end=end, source=source,
-                             data_dir=data_dir)
+        books = list(strategies.values())
+        prices = load_window(tickers_for(books), start=start, end=end, source=source, data_dir=data_dir,
+                             lookback=lookback_of(books))
         parts["prices"] = [prices.close, prices.open]
     if on != "history":
         specs = tuple(scenario_study.resolve_scenarios(scenarios))

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from theses.data.calibration import Calibration
     from theses.data.scenario_spec import ScenarioSpec
     from theses.strategies import Strategy
+    from theses.studies.executor import Executor
     from theses.studies.scenarios import SimulationRun
 
 EVENT_DAY = "2025-01-27"  # DeepSeek's efficiency shock: NVDA -17% (the DeepSeek-shock comments)
@@ -373,6 +374,7 @@ def track(
     data_dir: str | None = None,
     decide: bool = True,
     progress: ProgressFn | None = None,
+    executor: Executor | None = None,
 ) -> TrackRun:
     """Track the essay's scenarios against what happened since 2024-12-02 (see the module docstring).
 
@@ -388,6 +390,8 @@ def track(
     source, data_dir : where the real prices come from (see :func:`theses.data.load_prices`).
     decide : also run the decision study forward from the as-of date with the priors and the posterior.
     progress : ``progress(description, done, total)`` callback.
+    executor : where the simulations' chunks run (default in process; see :mod:`theses.studies.executor`);
+        the confusion matrix and the realised backtests always run in process.
     """
     from theses.data.generators import DEFAULT_START_PRICE
     from theses.studies.scenarios import resolve_scenarios, run_books, simulate
@@ -419,7 +423,7 @@ def track(
     history = close.iloc[:first]
     simulated = [primed(book, history, DEFAULT_START_PRICE) for book in books]
     options = {"scenarios": specs, "paths": paths, "seed": seed, "probabilities": prior, "settings": settings,
-               "calibration": calibration, "start": start, "include_benchmarks": False}
+               "calibration": calibration, "start": start, "include_benchmarks": False, "executor": executor}
     step("simulating every scenario from the essay's date")
     fans = simulate(simulated, years=years, progress=_prefixed(progress, "fans: "), **options)
     step("simulating to the as-of date")
@@ -432,7 +436,7 @@ def track(
         step("decision with the priors and with the posterior")
         run.decision_before, run.decision_after = decisions(
             run_books(strategies), close, specs, probabilities, post, paths=paths, years=years, seed=seed,
-            settings=settings, progress=progress)
+            settings=settings, progress=progress, executor=executor)
     step("done")
     return run
 
@@ -495,7 +499,7 @@ def with_probabilities(run: SimulationRun, probabilities: Mapping[str, float]) -
 def decisions(
     books: Sequence[Strategy], close: pd.DataFrame, specs: Sequence[ScenarioSpec],
     probabilities: Mapping[str, float] | None, posterior_odds: Mapping[str, float], *, paths: int, years: float,
-    seed: int, settings: RunSettings, progress: ProgressFn | None = None,
+    seed: int, settings: RunSettings, progress: ProgressFn | None = None, executor: Executor | None = None,
 ) -> tuple[Any, Any]:
     """The decision study forward from the last close: one simulation, analysed with the priors and the posterior.
 
@@ -511,7 +515,8 @@ def decisions(
     forward = [primed(book, close, DEFAULT_START_PRICE) for book in books]
     run = simulate(forward, scenarios=list(specs), paths=paths, years=years, seed=seed, probabilities=probabilities,
                    settings=settings, calibration=calibration, start=next_business_day(close.index[-1]),
-                   include_benchmarks=False, progress=_prefixed(progress, "decision: "))
-    before = analyse(run, progress=_prefixed(progress, "decision (priors): "))
-    after = analyse(with_probabilities(run, posterior_odds), progress=_prefixed(progress, "decision (posterior): "))
+                   include_benchmarks=False, progress=_prefixed(progress, "decision: "), executor=executor)
+    before = analyse(run, progress=_prefixed(progress, "decision (priors): "), executor=executor)
+    after = analyse(with_probabilities(run, posterior_odds), progress=_prefixed(progress, "decision (posterior): "),
+                    executor=executor)
     return before, after

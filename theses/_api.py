@@ -139,7 +139,7 @@ def track(
     strategies: Iterable[Any] | None = None, *, scenarios: Any = "all", as_of: object = None, paths: int = TRACK_PATHS,
     confusion_paths: int = TRACK_CONFUSION_PATHS, years: float = DEFAULT_YEARS, seed: int = DEFAULT_SEED,
     probabilities: Mapping[str, float] | None = None, data_dir: str | None = None, source: str = "auto",
-    decide: bool = True,
+    decide: bool = True, workers: int | None = None, cluster: str | None = None,
 ) -> Any:
     """Track the essay's scenarios against what happened since 2024-12-02: ``theses.track(data_dir=...)``.
 
@@ -149,11 +149,18 @@ def track(
     ``.confusion`` what data of this length can tell, ``.percentiles`` where the realised values sit,
     ``.event_study`` the 2025-01-27 shock, ``.decision_before`` / ``.decision_after`` the decision with the
     priors and the posterior, ``.headline()`` the findings in words, ``.to_dict()`` the JSON document.
+    ``workers=N`` / ``cluster="tcp://host:8786"`` run the simulations on Dask (the same result).
     """
+    import contextlib
+
+    from theses.studies.executor import make_executor
     from theses.studies.track import track as track_study
 
-    return track_study(strategies, scenarios=scenarios, as_of=as_of, paths=paths, confusion_paths=confusion_paths, years=years, seed=seed,
-                       probabilities=probabilities, source=source, data_dir=data_dir, decide=decide)
+    distributed = workers is not None or cluster is not None
+    with make_executor(workers, cluster) if distributed else contextlib.nullcontext() as executor:
+        return track_study(strategies, scenarios=scenarios, as_of=as_of, paths=paths, confusion_paths=confusion_paths,
+                           years=years, seed=seed, probabilities=probabilities, source=source, data_dir=data_dir,
+                           decide=decide, executor=executor)
 
 
 def sweep(

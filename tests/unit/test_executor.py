@@ -107,3 +107,16 @@ def test_an_unreachable_scheduler_is_one_line():
 
 def test_no_options_run_in_process():
     assert isinstance(make_executor(), SerialExecutor)
+
+
+def test_track_on_two_workers_equals_in_process(cluster, tmp_path):
+    from tests.unit.test_track import books
+    from tests.unit.track_factory import write_prices, write_scenarios
+    from theses.studies.track import track
+
+    prices = write_prices(tmp_path / "prices")
+    options = {"scenarios": write_scenarios(tmp_path / "scenarios"), "paths": 20, "confusion_paths": 10,
+               "years": 0.5, "data_dir": str(prices), "source": "csv", "decide": True}
+    local = track(books(), **options)
+    distributed = track(books(), executor=cluster, **options)
+    assert json.dumps(distributed.to_dict(), default=str) == json.dumps(local.to_dict(), default=str)
