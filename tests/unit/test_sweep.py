@@ -56,6 +56,17 @@ def test_history_points_equal_plain_backtests_of_the_same_parameters(prices):
     assert run.best("history")["point"] in ("p0000", "p0001")
 
 
+def test_history_points_from_a_start_date_have_their_look_back(prices):
+    # Each point's signal reads `window` days before --start, as `theses backtest --start` does.
+    start = str(pd.read_csv(prices / "SPY.csv")["Date"].iloc[400])
+    run = sweep("bubble_watch", grid="window=50,120", start=start, data_dir=str(prices), source="csv")
+    for pid, window in enumerate((50, 120)):
+        strategy = bubble_watch.make_strategy(dataclasses.replace(bubble_watch.BubbleWatchParams(), window=window))
+        plain = history.backtest(strategy, start=start, data_dir=str(prices), source="csv")
+        assert plain.result.metrics["start"] == start
+        assert run.history.metrics.loc[pid, "cagr"] == plain.result.metrics["cagr"]
+
+
 def test_every_point_sees_the_same_paths(uninterrupted):
     run = uninterrupted
     spy = run.scenarios.summary["prob_beat_benchmark"]
