@@ -18,6 +18,7 @@ run. A task carries the scenario and its seed block; the worker regenerates the 
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -242,21 +243,86 @@ class PathSource:
     history: pd.DataFrame | None = None
     notes: tuple[str, ...] = ()
 
+    def start_prices(self, tickers: Sequence[str]) -> np.ndarray:
+        """The price each ticker's paths start from: its last real close, else 100."""
+        from theses.data.generators import DEFAULT_START_PRICE
+
+        if self.history is None:
+            return np.full(len(tickers), DEFAULT_START_PRICE)
+        last = self.history[list(tickers)].ffill().iloc[-1].to_numpy(dtype=float)
+        return np.where(np.isfinite(last) & (last > 0), last, DEFAULT_START_PRICE)
+
     def generator(self, spec: ScenarioSpec) -> Any:
         """The seeded generator of one scenario's paths."""
         from theses.data.generators import BootstrapGenerator, ParametricGenerator, historical_log_returns
 
         tickers = spec.tickers
-        start_prices = None
-        if self.history is not None:
-            last = self.history[list(tickers)].ffill().iloc[-1].to_numpy(dtype=float)
-            start_prices = np.where(np.isfinite(last) & (last > 0), last, 100.0)
+        start_prices = self.start_prices(tickers) if self.history is not None else None
         if self.method == "t":
             return ParametricGenerator(spec, self.calibration, self.index, self.seed, start_prices=start_prices)
         assert self.history is not None
         history = historical_log_returns(self.history, tickers)
         return BootstrapGenerator(spec, history, self.index, self.seed, mean_block=self.mean_block,
                                   start_prices=start_prices)
+
+
+def primed(strategy: Strategy, close: pd.DataFrame, anchor: float | np.ndarray) -> Strategy:
+    """``strategy`` reading the last ``lookback`` real closes before the paths' first day on every path.
+
+    ``close`` holds real closes up to the day before the paths start; ``anchor`` is the price the paths start
+    from (one number, or one per ticker of the strategy's universe). A strategy without a look-back is returned
+    as it is.
+    """
+    from theses.strategies.combinators import Primed
+
+    if strategy.lookback <= 0:
+        return strategy
+    history = close[list(strategy.universe)].iloc[-strategy.lookback:]
+    anchors = np.broadcast_to(np.asarray(anchor, dtype=float), (len(strategy.universe),)).copy()
+    return dataclasses.replace(strategy, rule=Primed(strategy.rule, history.to_numpy(), history.index.to_numpy(),
+                                                     anchors))
+
+
+def prime_books(books: Sequence[Strategy], source: PathSource) -> tuple[list[Strategy], tuple[str, ...]]:
+    """Books whose signals have a look-back, primed with the real closes before the paths' first day.
+
+    The closes are the ones the paths start from (``data_dir``), else the embedded sample's; a signal whose
+    tickers or days the history lacks starts cold (it holds its fallback until the look-back fills), and the
+    notes say which books were primed and from where.
+    """
+    from theses.data import DataError, load_prices
+
+    needing = [b for b in books if b.lookback > 0]
+    if not needing:
+        return list(books), ()
+    first = source.index[0]
+    history, where = source.history, "the real closes the paths start from"
+    if history is None:
+        tickers = sorted({t for b in needing for t in b.universe})
+        try:
+            history, where = load_prices(tickers, end=first - pd.Timedelta(days=1), source="sample").close, \
+                "the embedded sample's real closes"
+        except DataError:
+            history = None
+    out, warm, cold = [], [], []
+    for book in books:
+        before = history.loc[history.index < first] if history is not None else None
+        usable = (book.lookback > 0 and before is not None and set(book.universe) <= set(before.columns)
+                  and len(before) >= book.lookback)
+        if usable:
+            out.append(primed(book, before, source.start_prices(book.universe)))
+            warm.append(book.name)
+        else:
+            out.append(book)
+            cold += [book.name] if book.lookback > 0 else []
+    notes = []
+    if warm:
+        notes.append(f"the signals of {', '.join(warm)} read {where} before {first.date()}, so they start with "
+                     "their look-back on every path")
+    if cold:
+        notes.append(f"the signals of {', '.join(cold)} start cold on the paths (no real history of their tickers "
+                     f"before {first.date()}): they hold their fallback until their look-back fills")
+    return out, tuple(notes)
 
 
 def path_source(
@@ -537,6 +603,8 @@ def simulate(
         check_universe(books, spec)
     source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,
                          calibration=calibration, start=start, mean_block=mean_block)
+    books, prime_notes = prime_books(books, source)
+    source = dataclasses.replace(source, notes=(*source.notes, *prime_notes))
     configs = {s.name: settings.config_for(s) for s in books}
     request = SimulationRequest(tuple(books), tuple(specs), int(paths), float(years), int(seed), method,
                                 probabilities, settings, data_dir, calibration, start, chunk_size, mean_block)

@@ -366,7 +366,14 @@ def sweep(
     context, parts = _context(strategies, history=history, scenarios=scenarios, on=on, years=years, seed=seed,
                               method=method, settings=settings, start=start, end=end, source=source,
                               data_dir=data_dir, calibration=calibration, sim_start=sim_start, mean_block=mean_block)
-    tasks = plan_tasks(strategies, history=history, n_scenarios=len(context.specs), paths=paths, block_size=block_size)
+    on_paths, prime_notes = strategies, ()
+    if context.source is not None:
+        from theses.studies.scenarios import prime_books
+
+        primed, prime_notes = prime_books(list(strategies.values()), context.source)
+        on_paths = dict(zip(strategies, primed, strict=True))
+    tasks = plan_tasks(strategies, history=history, n_scenarios=len(context.specs), paths=paths, block_size=block_size,
+                       on_paths=on_paths)
     parts |= {"paths or block size": [t.key for t in tasks]}
     store = SweepStore.open(out, parts, resume=resume)
     context = SweepContext(store.fingerprint, context.settings, context.prices, context.specs, context.source,
@@ -378,7 +385,7 @@ def sweep(
     scen = scenario_results(store, [t for t in tasks if isinstance(t, ScenarioTask)], context,
                             objective=objective, gamma=gamma, probabilities=probabilities, paths=paths,
                             years=years, seed=seed, method=method) if on != "history" else None
-    notes = (*(hist.notes if hist else ()), *(scen.notes if scen else ()))
+    notes = (*(hist.notes if hist else ()), *(scen.notes if scen else ()), *prime_notes)
     return SweepRun(strategy=target.name, grid=grid_, points=points, default_point=default, default_id=default_id,
                     objective=objective, gamma=gamma, history=hist, scenarios=scen, settings=settings,
                     tasks_total=len(tasks), tasks_run=ran, folder=store.folder,

@@ -90,18 +90,21 @@ class SweepContext:
 
 
 def plan_tasks(strategies: dict[int, Strategy], *, history: bool, n_scenarios: int, paths: int,
-               block_size: int) -> list[HistoryTask | ScenarioTask]:
+               block_size: int, on_paths: dict[int, Strategy] | None = None) -> list[HistoryTask | ScenarioTask]:
     """Every task: history points first, then scenario by scenario, block by block, every point per block.
 
-    Points of one block are adjacent so a worker that generated the block's paths reuses them.
+    Points of one block are adjacent so a worker that generated the block's paths reuses them. ``on_paths``
+    are the points' strategies as they run on simulated paths (signals primed with real history, see
+    :func:`theses.studies.scenarios.prime_books`); default ``strategies``.
     """
+    on_paths = strategies if on_paths is None else on_paths
     tasks: list[HistoryTask | ScenarioTask] = []
     if history:
         tasks += [HistoryTask(pid, s) for pid, s in strategies.items()]
     for scenario in range(n_scenarios):
         for start in range(0, paths, block_size):
             n = min(block_size, paths - start)
-            tasks += [ScenarioTask(pid, s, scenario, start, n) for pid, s in strategies.items()]
+            tasks += [ScenarioTask(pid, on_paths[pid], scenario, start, n) for pid in strategies]
     return tasks
 
 

@@ -31,6 +31,7 @@ import pandas as pd
 
 from theses.studies.errors import StudyError
 from theses.studies.history import Comparison, DataContext, compare_on
+from theses.studies.scenarios import primed
 from theses.studies.settings import (
     DEFAULT_SEED,
     DEFAULT_SETTINGS,
@@ -256,18 +257,6 @@ def check_same_groups(specs: Sequence[ScenarioSpec], groups: Sequence[str]) -> N
             if tuple(spec.groups.get(group, ())) != tuple(first.groups.get(group, ())):
                 raise StudyError(f"scenario {spec.name} ({spec.source}) defines group {group!r} differently from "
                                  f"{first.name}; tracking needs the same groups in every scenario")
-
-
-def primed(strategy: Strategy, close: pd.DataFrame, start_price: float) -> Strategy:
-    """``strategy`` reading the real closes before the paths' first day on every path (when it has a look-back)."""
-    from theses.strategies.combinators import Primed
-
-    if strategy.lookback <= 0:
-        return strategy
-    history = close[list(strategy.universe)].iloc[-strategy.lookback:]
-    anchor = np.full(len(strategy.universe), start_price)
-    return dataclasses.replace(strategy, rule=Primed(strategy.rule, history.to_numpy(), history.index.to_numpy(),
-                                                     anchor))
 
 
 def load_track_prices(tickers: Sequence[str], as_of: object, source: str, data_dir: str | None) -> PriceData:
