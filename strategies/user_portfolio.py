@@ -53,7 +53,7 @@ import numpy as np
 from theses.strategies.base import MISSING_POLICIES, OTHER_SLEEVE, REBALANCE_RULES, Strategy
 from theses.strategies.combinators import Rule, StaticBook, TrendFilter
 from theses.strategies.errors import StrategyError
-from theses.util import TomlLocator, did_you_mean, unknown_key
+from theses.util import TomlLocator, did_you_mean, setting_problem, unknown_key
 
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 #: Exposure limits, the same as the engine's defaults (BacktestConfig.max_gross / max_net).
@@ -179,6 +179,14 @@ def _number(doc: _Toml, table: str | None, key: str, value: Any, minimum: float 
         raise doc.error(table, key, f"expected a number, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise doc.error(table, key, f"must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _setting(doc: _Toml, table: str | None, key: str, value: Any) -> float:
+    """A band or cost value within the range every run accepts (``theses.util.SETTING_RANGES``)."""
+    problem = setting_problem(key, value)
+    if problem is not None:
+        raise doc.error(table, key, problem)
     return float(value)
 
 
@@ -331,7 +339,7 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
     book = _weights(doc, raw["weights"])
     rebalance = _choice(doc, "rebalance", raw["rebalance"], REBALANCE_RULES)
     missing_policy = _choice(doc, "missing_policy", raw.get("missing_policy", "cash"), MISSING_POLICIES)
-    bands = {k: _number(doc, None, k, raw[k]) if k in raw else None for k in ("band_abs", "band_rel")}
+    bands = {k: _setting(doc, None, k, raw[k]) if k in raw else None for k in ("band_abs", "band_rel")}
     benchmark = _ticker(doc, None, "benchmark", raw.get("benchmark", "SPY"))
 
     costs: dict[str, float | None] = dict.fromkeys(COST_KEYS)
@@ -341,7 +349,7 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
                 None, "costs", "expected a table: [costs] with fees_bps, slippage_bps, borrow_bps"
             )
         _check_keys(doc, "costs", raw["costs"], COST_KEYS)
-        costs.update({k: _number(doc, "costs", k, v) for k, v in raw["costs"].items()})
+        costs.update({k: _setting(doc, "costs", k, v) for k, v in raw["costs"].items()})
 
     trend = _trend_filter(doc, raw["trend_filter"], book) if "trend_filter" in raw else None
     params = UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none")

@@ -29,6 +29,7 @@ import pandas as pd
 
 from theses.studies.errors import StudyError
 from theses.studies.history import DataContext
+from theses.studies.limits import check_simulation, widest
 from theses.studies.settings import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PATHS,
@@ -533,6 +534,18 @@ class _Accumulator:
         )
 
 
+def crash_notes(specs: Sequence[ScenarioSpec], index: pd.DatetimeIndex) -> list[str]:
+    """A note for each crash whose window lies outside the simulated dates: it never happens on any path."""
+    notes = []
+    for spec in specs:
+        for event in spec.crashes:
+            if event.end < index[0] or event.start > index[-1]:
+                notes.append(f"crash '{event.name}' of {spec.name} ({event.start.date()} to {event.end.date()}) "
+                             f"falls outside the simulated dates ({index[0].date()} to {index[-1].date()}): "
+                             "it does not happen")
+    return notes
+
+
 def _check_request(method: str, paths: int, chunk_size: int, specs: Sequence[ScenarioSpec]) -> None:
     if method not in METHODS:
         raise StudyError(f"--method {method!r}: use one of {', '.join(METHODS)}")
@@ -599,6 +612,9 @@ def simulate(
 
     check_probabilities([s.name for s in specs], probs)  # before the paths: a mistake fails at once
     books = run_books(strategies, include_benchmarks)
+    check_simulation(paths=paths, years=years, seed=seed, chunk_size=chunk_size, mean_block=mean_block,
+                     start=start, assets=widest(specs), books=len(books), scenarios=len(specs),
+                     in_process=executor is None)
     for spec in specs:
         check_universe(books, spec)
     source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,
@@ -643,4 +659,5 @@ def simulate(
     }
     return SimulationRun(results=results, probabilities=probs, blend=blend, seed=int(seed), method=method,
                          paths=int(paths), years=float(years), index=source.index, benchmark_terminal=bench_terminal,
-                         notes=(*prob_notes, *source.notes), config=configs[books[0].name], request=request)
+                         notes=(*prob_notes, *source.notes, *crash_notes(specs, source.index)),
+                         config=configs[books[0].name], request=request)

@@ -106,7 +106,7 @@ def test_first_write_killed_leaves_nothing(tmp_path: Path, monkeypatch: pytest.M
 
 def test_corrupt_file_is_a_data_error(tmp_path: Path) -> None:
     (tmp_path / "BAD.parquet").write_bytes(b"not parquet")
-    with pytest.raises(DataError, match=r"BAD\.parquet cannot be read .* delete it and fetch again"):
+    with pytest.raises(DataError, match=r"BAD\.parquet cannot be read .*; delete it or run `theses data fetch BAD` again"):
         PriceCache(tmp_path).read("BAD")
 
 
