@@ -60,6 +60,9 @@ TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 MAX_GROSS = 3.0
 MAX_NET = 1.5
 
+#: Longest portfolio name (a column header in tables and reports).
+MAX_NAME_LENGTH = 80
+
 TOP_KEYS = (
     "name",
     "description",
@@ -333,6 +336,9 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
         raise doc.error(None, "name", f"expected a non-empty string, got {name!r}")
+    if any(not char.isprintable() for char in name) or len(name) > MAX_NAME_LENGTH:
+        raise doc.error(None, "name", f"{name[:40]!r}: a name is one line of at most {MAX_NAME_LENGTH} printable "
+                                      "characters (it heads tables and report columns)")
     description = raw.get("description", f"user portfolio from {source}")
     if not isinstance(description, str):
         raise doc.error(None, "description", f"expected a string, got {description!r}")

@@ -56,6 +56,9 @@ DEFAULT_SWEEP_PATHS = 500
 DEFAULT_SWEEP_BLOCK = 256  # paths per task: a multiple of the generators' 64-path seed blocks
 DEFAULT_RISK_AVERSION = 2.0  # CRRA gamma of the "ce" objective; 1 is log utility
 
+#: A portfolio file is a page of TOML; a larger file is not a portfolio (a wrong path).
+MAX_PORTFOLIO_BYTES = 1 << 20
+
 _INLINE_WEIGHT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -171,9 +174,14 @@ def read_portfolio_text(spec: str) -> str:
     if not path.is_file():
         raise StudyError(f"portfolio file {spec} not found: check the path (or give a strategy name; see `theses list`)")
     try:
+        if path.stat().st_size > MAX_PORTFOLIO_BYTES:
+            raise StudyError(f"portfolio file {spec} is {path.stat().st_size:,} bytes; a portfolio is a short "
+                             f"TOML text (at most {MAX_PORTFOLIO_BYTES:,} bytes): check the path")
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StudyError(f"cannot read portfolio file {spec}: {exc}") from exc
+    except UnicodeDecodeError:
+        raise StudyError(f"portfolio file {spec} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise StudyError(f"cannot read portfolio file {spec}: {exc.strerror or exc}") from None
 
 
 def resolve_strategies(specs: Iterable[str | Strategy] | str | None) -> list[Strategy]:
