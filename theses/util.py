@@ -222,11 +222,17 @@ def csv_safe(frame: Any) -> Any:
     """A copy of a DataFrame with :func:`csv_text` applied to every text cell, the index and the header."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object:
+        if _may_hold_text(out[column].dtype):
             out[column] = out[column].map(csv_text)
-    out.index = out.index.map(csv_text) if out.index.dtype == object else out.index
+    if _may_hold_text(out.index.dtype):
+        out.index = out.index.map(csv_text)
     out.columns = [csv_text(column) for column in out.columns]
     return out
+
+
+def _may_hold_text(dtype: Any) -> bool:
+    """Object and string columns (numbers, booleans and dates are never text)."""
+    return getattr(dtype, "kind", "O") not in "biufcmM"
 
 
 # ------------------------------------------------------------------------------------------ JSON values
@@ -333,7 +339,8 @@ def toml_key_lines(text: str) -> dict[KeyPath, int]:
                 lines.setdefault(array_path, number)
             else:
                 current = resolve(parts)
-            lines.setdefault(current, number)
+            for end in range(1, len(current) + 1):  # [a.b] also places a (a misspelt table name has a line)
+                lines.setdefault(current[:end], number)
             continue
         key = _KEY_LINE.match(line)
         if key:

@@ -280,3 +280,23 @@ def test_broken_pipe_of_a_real_pipe_exits_quietly(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == EXIT_BROKEN_PIPE, err
     assert err == b""
+
+
+# ------------------------------------------------------------------------------------------------ file modes
+def test_every_file_written_gets_the_mode_the_umask_gives(ws, monkeypatch):
+    import stat
+
+    original = os.umask(0o027)
+    try:
+        trades = ws["root"] / "trades.json"
+        assert run_cli(rebalance(ws, "--format", "json", "--out", str(trades))).status == 0
+        calibration = ws["root"] / "cal.json"
+        assert run_cli(["calibrate", "--data-dir", str(ws["prices"]), "--min-obs", "50",
+                        "--out", str(calibration)]).status == 0
+        report = ws["root"] / "report"
+        assert run_cli(backtest(ws, "--out", str(report))).status == 0
+    finally:
+        os.umask(original)
+    for path in (trades, calibration, *report.iterdir()):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
+    assert stat.S_IMODE(report.stat().st_mode) == 0o750
