@@ -211,6 +211,10 @@ def write_calibration(cal: Calibration, path: str | Path) -> Path:
     return atomic_write_text(path, json.dumps(calibration_to_dict(cal), indent=1) + "\n")
 
 
+#: A calibration of a few hundred tickers is well under a megabyte of JSON.
+MAX_CALIBRATION_BYTES = 16 << 20
+
+
 def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:
     """Read a calibration JSON written by :func:`write_calibration`, checked like user input.
 
@@ -225,6 +229,9 @@ def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:
     if not path.is_file():
         raise DataError(f"calibration file {path} not found; run `theses calibrate --data-dir DIR` to create it")
     try:
+        if path.stat().st_size > MAX_CALIBRATION_BYTES:
+            raise DataError(f"calibration file {path} is {path.stat().st_size:,} bytes, more than a calibration "
+                            f"({MAX_CALIBRATION_BYTES:,}): check the path")
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg}); re-run `theses calibrate`") from None

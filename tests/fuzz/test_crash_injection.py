@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -54,6 +55,7 @@ def _install_kill_switch(step: int) -> None:
     tempfile.mkstemp = counted(tempfile.mkstemp)
     tempfile.mkdtemp = counted(tempfile.mkdtemp)
     builtins.open = counted(builtins.open, writes_only=True)
+    io.open = counted(io.open, writes_only=True)  # pathlib's write_text / write_bytes
     folder_module.exchange_paths = counted(folder_module.exchange_paths)
     cache_module._write_parquet = counted(cache_module._write_parquet)
 
