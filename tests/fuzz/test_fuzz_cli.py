@@ -5,7 +5,8 @@ dates, missing files, folders, the inputs themselves as ``--out``). For every ca
 warning, no hang (a per-case alarm), no leftover temporary file, and nothing changed outside ``--out``
 (the price files, portfolios, scenarios and holdings are hashed before and after). Work that passes the
 checks runs on four synthetic tickers with a 3-second time limit (THESES_MAX_HOURS), so a large valid
-request ends in the "would take ~N hours" refusal instead of running.
+request ends in the "would take ~N hours" refusal instead of running. The HTML page of a report is a stub here
+(its plotly rendering is most of a run and has its own tests); every other file is written as usual.
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def ws(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(autouse=True)
 def _bounded(ws, monkeypatch):
     monkeypatch.setenv("THESES_MAX_HOURS", "0.001")  # 3.6 s of estimated work, at most
+    monkeypatch.setattr("theses.reports.html.render_page", lambda results, **kw: "<html>stub</html>\n")
     monkeypatch.delenv("THESES_DATA_DIR", raising=False)
     monkeypatch.chdir(ws["cwd"])  # default report folders land here
 
