@@ -172,6 +172,19 @@ def test_simulate_options(ws, data):
     check(ws, base + _draw_options(data, pools))
 
 
+@settings(max_examples=12)  # each working case runs two simulations and the mix optimisation (~1 s)
+@given(data=st.data())
+def test_decide_options(ws, data):
+    i = ws["inputs"]
+    pools = {"--paths": COUNTS, "--years": YEARS, "--seed": COUNTS, "--oos-seed": COUNTS,
+             "--risk-aversion": pool(["1", "2", "5"], BAD_NUMBERS), "--max-weight": pool(["1", "0.6"], BAD_NUMBERS),
+             "--probabilities": st.sampled_from(["mini=1", "x", "mini=nan"]), "--format": st.sampled_from(FORMATS),
+             "--out": _out(ws, folder=True), **_cost_pools()}
+    base = ["decide", str(i / "spy.toml"), "index_beta", "--scenario", str(i / "spec.toml"), "--paths", "8",
+            "--years", "0.1"]
+    check(ws, base + _draw_options(data, pools, most=4))
+
+
 @settings(max_examples=45)
 @given(data=st.data())
 def test_rebalance_options(ws, data):

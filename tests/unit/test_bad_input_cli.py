@@ -201,7 +201,7 @@ def _read_only(monkeypatch, folder: Path) -> None:
     folder.chmod(0o555)
 
 
-@pytest.mark.parametrize("command", ["backtest", "compare", "simulate", "calibrate", "demo"])
+@pytest.mark.parametrize("command", ["backtest", "compare", "simulate", "decide", "calibrate", "demo"])
 def test_out_in_a_read_only_folder_fails_before_any_result_is_printed(ws, monkeypatch, command):
     locked = ws["root"] / "locked"
     locked.mkdir()
@@ -211,6 +211,7 @@ def test_out_in_a_read_only_folder_fails_before_any_result_is_printed(ws, monkey
         "backtest": backtest(ws, "--out", out),
         "compare": ["compare", str(ws["tilt"]), "--source", "csv", "--data-dir", str(ws["prices"]), "--out", out],
         "simulate": ["simulate", "index_beta", "--scenario", "jetsons", "--paths", "4", "--years", "0.1", "--out", out],
+        "decide": ["decide", "index_beta", "--scenario", "jetsons", "--paths", "4", "--years", "0.1", "--out", out],
         "calibrate": ["calibrate", "--data-dir", str(ws["prices"]), "--min-obs", "50", "--out", out],
         "demo": ["demo", "--paths", "4", "--years", "0.1", "--out", out],
     }[command]
@@ -300,3 +301,25 @@ def test_every_file_written_gets_the_mode_the_umask_gives(ws, monkeypatch):
     for path in (trades, calibration, *report.iterdir()):
         assert stat.S_IMODE(path.stat().st_mode) == 0o640, path
     assert stat.S_IMODE(report.stat().st_mode) == 0o750
+
+
+# ------------------------------------------------------------------------------------------- scenario priors
+def test_priors_of_the_scenarios_run_that_sum_to_zero_are_one_line(ws):
+    text = ('prior = 0.0\n[groups]\nindex = ["SPY", "RSP"]\n[phases.only]\nstart = 2025-01-01\n'
+            'market_drift = 0.05\n')
+    specs = []
+    for name in ("a", "b"):
+        (ws["root"] / f"{name}.toml").write_text(text)
+        specs.append(str(ws["root"] / f"{name}.toml"))
+    outcome = run_cli(["simulate", "index_beta", "--scenario", ",".join(specs), "--paths", "4", "--years", "0.1"])
+    assert_refused(outcome, "priors of the scenarios run sum to 0")
+
+
+@pytest.mark.parametrize(("given", "needle"), [
+    ("jetsons=0.5,take_off=0.2", "sum to 0.7"), ("jetsons=-0.5,take_off=1.5", "jetsons=-0.5 is not a probability"),
+    ("jetsons=1", "no probability for scenario 'take_off'"),
+])
+def test_probabilities_that_are_not_a_distribution_are_one_line(given, needle):
+    argv = ["simulate", "index_beta", "--scenario", "jetsons,take_off", "--paths", "4", "--years", "0.1",
+            "--probabilities", given]
+    assert_refused(run_cli(argv), needle)

@@ -240,3 +240,15 @@ def test_crash_windows_outside_the_simulated_dates_are_noted():
     notes = crash_notes([spec], pd.bdate_range("2030-01-01", periods=100))
     assert len(notes) == 2 and "crash 'burst' of tiny (2027-01-01 to 2027-06-30) falls outside" in notes[0]
     assert crash_notes([spec], pd.bdate_range("2027-03-01", periods=400)) == []
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("prior = -0.1", "line 1: prior: -0.1 is out of range; use a value between 0.0 and 1.0"),
+    ("prior = nan", "line 1: prior: nan is not a finite number"),
+    ("prior = inf", "line 1: prior: inf is not a finite number"),
+    ("prior = true", "line 1: prior: expected a number, got True"),
+    ("prior = [0.5]", "line 1: prior: expected a number"),
+])
+def test_a_prior_that_is_no_probability_is_one_line_naming_the_key_and_line(line, expected):
+    message = _error(f"{line}\n" + GOOD)
+    assert "\n" not in message and expected in message, message
