@@ -238,7 +238,7 @@ def test_data_and_list_options(ws, data):
 
 
 @settings(max_examples=30)
-@given(argv=st.lists(st.sampled_from(["backtest", "simulate", "rebalance", "calibrate", "data", "list", "--paths", "--out", "-1e9", "--cash", "-", "--", "--debug", "x",
+@given(argv=st.lists(st.sampled_from(["backtest", "simulate", "decide", "rebalance", "calibrate", "data", "list", "--paths", "--out", "-1e9", "--cash", "-", "--", "--debug", "x",
                                       "--weights", "SPY=1", "--years", "nan", "--help=1", "-x", "--format"]),
                      max_size=5))
 def test_random_command_lines(ws, argv):
