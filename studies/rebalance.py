@@ -172,9 +172,10 @@ def parse_as_of(value: object) -> pd.Timestamp | None:
     return day
 
 
-#: Amounts a rebalance accepts, in account currency: beyond them a figure is a typo (``--cash 1e308``), and
-#: share counts would pass the float resolution of whole shares.
-MAX_AMOUNT = 1e12
+#: Amounts a rebalance accepts, in account currency (the bound of a holdings file's amounts,
+#: ``data.holdings.MAX_AMOUNT``): beyond it a figure is a typo (``--cash 1e308``), and whole-share counts
+#: would near the float resolution.
+MAX_AMOUNT = 1e13
 
 
 def check_amounts(*, cash: Any, min_trade: Any, bands: Any, fees_bps: Any) -> None:

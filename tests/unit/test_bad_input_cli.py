@@ -117,9 +117,14 @@ def test_rebalance_amounts_are_checked(ws, extra, needles):
     assert_refused(run_cli(rebalance(ws, *extra)), *needles)
 
 
-def test_rebalance_of_a_huge_holding_is_refused_not_hung(ws):
-    ws["holdings"].write_text("ticker,shares\nAAA,1e15\n")
-    assert_refused(run_cli(rebalance(ws, "--whole-shares"), timeout=30), "worth", "more than")
+def test_rebalance_of_a_huge_account_is_refused_not_hung(ws):
+    from theses.data.holdings import MAX_AMOUNT
+    from theses.studies.rebalance import MAX_AMOUNT as REBALANCE_MAX
+
+    assert REBALANCE_MAX == MAX_AMOUNT  # one bound for cash, holdings amounts and the account
+    ws["holdings"].write_text("ticker,shares\nAAA,1e10\n")  # each figure within its own bound ...
+    outcome = run_cli(rebalance(ws, "--whole-shares", "--cash", "9.9e12"), timeout=30)
+    assert_refused(outcome, "worth", "more than 10,000,000,000,000")  # ... the account beyond it
 
 
 @pytest.mark.parametrize(("argv_extra", "needle"), [

@@ -60,7 +60,12 @@ def test_a_report_of_hostile_names_shows_them_and_runs_nothing(tmp_path):
     table_row = next(line for line in summary.splitlines() if "HYPERLINK" in line)
     assert table_row.count(" | ") == 14 - 1  # the name's pipe is escaped: still 14 cells
     html = (folder / "index.html").read_text()
-    assert "<img src=x" not in html
+    # Outside the page's script blocks the name is HTML-escaped text; inside them (the chart data, JSON) it
+    # is a string that cannot end the block early.
+    scripts = re.findall(r"<script[^>]*>(.*?)</script>", html, flags=re.S)
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S)
+    assert "<img src=x" not in markup and "&lt;img src=x onerror=alert(1)&gt;" in markup
+    assert any("<img src=x" in block for block in scripts)  # the JSON string, escaped for a script block
     for name in ("metrics.csv", "equity.csv"):
         cells = [cell for row in csv.reader(io.StringIO((folder / name).read_text())) for cell in row]
         assert not any(cell.startswith(("=", "+", "@")) for cell in cells), name
@@ -77,3 +82,10 @@ def test_scenario_csvs_neutralise_names(tmp_path):
         cells = [cell for row in csv.reader(io.StringIO((folder / name).read_text())) for cell in row]
         assert "'=evil" in cells and "'+scenario" in cells
         assert not any(cell.startswith(("=", "+", "@")) for cell in cells)
+
+
+def test_a_name_cannot_close_the_page_s_script_blocks(tmp_path):
+    folder = write_report([synthetic_result("x</script><script>alert(1)</script>", 1, n=60)], tmp_path / "rep")
+    html = (folder / "index.html").read_text()
+    assert "</script><script>alert(1)" not in html
+    assert "x&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
