@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import warnings
 from collections.abc import Iterator, Sequence
@@ -16,6 +17,8 @@ from pathlib import Path
 
 from theses.cli.main import main
 
+#: A plain progress line (cli.render.Progress, when stderr is no terminal and the work passed 2 s).
+PROGRESS_LINE = re.compile(r": \d+/\d+(?: \(\d+%\))?, \d+ s$")
 #: Seconds one CLI case may take before it counts as a hang (the small synthetic inputs take < 2 s).
 CASE_TIMEOUT_S = 60
 
@@ -47,7 +50,8 @@ class Outcome:
 
     @property
     def error_lines(self) -> list[str]:
-        return [line for line in self.err.splitlines() if line.strip()]
+        """Lines on stderr other than progress lines (a slow run prints ``label: 3/10 (30%), 4 s`` first)."""
+        return [line for line in self.err.splitlines() if line.strip() and not PROGRESS_LINE.search(line)]
 
 
 def run_cli(argv: Sequence[str], timeout: int = CASE_TIMEOUT_S) -> Outcome:
