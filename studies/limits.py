@@ -142,7 +142,8 @@ def _size(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:,.1f} GB"
 
 
-def check_workload(work: Workload, *, in_process: bool = True, memory: float | None = None) -> None:
+def check_workload(work: Workload, *, in_process: bool = True, memory: float | None = None,
+                   option: str = "--paths") -> None:
     """Refuse a workload that would not fit in memory, or (in process) take longer than :func:`max_hours`."""
     memory = available_memory() if memory is None else memory
     limit = max_hours() * 3600 if in_process else None
@@ -154,25 +155,25 @@ def check_workload(work: Workload, *, in_process: bool = True, memory: float | N
                          f"available: use --chunk-size <= {max(fit, 0):,} or fewer --years")
     # What fits both limits, so that following the advice does not hit the other one.
     fit = work.paths_within(memory, limit)
-    size = f"--paths {work.paths:,} x {work.days:,} days x {work.scenarios} scenarios x {work.books} books"
+    size = f"{option} {work.paths:,} x {work.days:,} days x {work.scenarios} scenarios x {work.books} books"
     if memory is not None and work.memory_bytes() > memory:
         raise StudyError(f"{size} would need ~{_size(work.memory_bytes())} of memory and {_size(memory)} is "
-                         f"available: use --paths <= {fit:,}, fewer scenarios or books, or a sweep on a cluster")
+                         f"available: use {option} <= {fit:,}, fewer scenarios or books, or a sweep on a cluster")
     if limit is not None and work.seconds() > limit:
         raise StudyError(f"{size} would take ~{work.seconds() / 3600:,.0f} hours here (limit {limit / 3600:g} h, "
-                         f"THESES_MAX_HOURS): use --paths <= {fit:,} or run it as a sweep on a cluster")
+                         f"THESES_MAX_HOURS): use {option} <= {fit:,} or run it as a sweep on a cluster")
 
 
 def check_simulation(
     *, paths: Any, years: Any, seed: Any, chunk_size: Any, mean_block: Any, start: Any,
-    assets: int, books: int, scenarios: int, in_process: bool = True,
+    assets: int, books: int, scenarios: int, in_process: bool = True, paths_option: str = "--paths",
 ) -> Workload:
     """Check a simulation's options and size before any path is drawn; return its workload.
 
     Raises StudyError (one line) for a non-integral or out-of-range ``paths``/``seed``/``chunk_size``, a
     non-finite or out-of-range ``years``/``mean_block``, a bad ``start``, or a workload that would not fit.
     """
-    paths = whole_number("--paths", paths, 1, 10**15, "2000")
+    paths = whole_number(paths_option, paths, 1, 10**15, "2000")
     chunk = whole_number("--chunk-size", chunk_size, 1, 10**9, "1024")
     whole_number("--seed", seed, 0, MAX_SEED, "2024")
     years = finite_number("--years", years, MIN_YEARS, MAX_YEARS, "5")
@@ -180,7 +181,7 @@ def check_simulation(
     check_start(start)
     work = Workload(paths, max(2, round(years * TRADING_DAYS_PER_YEAR)), max(assets, 1), max(books, 1),
                     max(scenarios, 1), chunk)
-    check_workload(work, in_process=in_process)
+    check_workload(work, in_process=in_process, option=paths_option)
     return work
 
 

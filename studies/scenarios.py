@@ -534,18 +534,6 @@ class _Accumulator:
         )
 
 
-def crash_notes(specs: Sequence[ScenarioSpec], index: pd.DatetimeIndex) -> list[str]:
-    """A note for each crash whose window lies outside the simulated dates: it never happens on any path."""
-    notes = []
-    for spec in specs:
-        for event in spec.crashes:
-            if event.end < index[0] or event.start > index[-1]:
-                notes.append(f"crash '{event.name}' of {spec.name} ({event.start.date()} to {event.end.date()}) "
-                             f"falls outside the simulated dates ({index[0].date()} to {index[-1].date()}): "
-                             "it does not happen")
-    return notes
-
-
 def _check_request(method: str, paths: int, chunk_size: int, specs: Sequence[ScenarioSpec]) -> None:
     if method not in METHODS:
         raise StudyError(f"--method {method!r}: use one of {', '.join(METHODS)}")
@@ -659,5 +647,4 @@ def simulate(
     }
     return SimulationRun(results=results, probabilities=probs, blend=blend, seed=int(seed), method=method,
                          paths=int(paths), years=float(years), index=source.index, benchmark_terminal=bench_terminal,
-                         notes=(*prob_notes, *source.notes, *crash_notes(specs, source.index)),
-                         config=configs[books[0].name], request=request)
+                         notes=(*prob_notes, *source.notes), config=configs[books[0].name], request=request)

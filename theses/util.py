@@ -178,6 +178,28 @@ def remove_stale_temps(
     return removed
 
 
+def remove_stale_temps_in(folder: str | os.PathLike[str], infix: str = TEMP_INFIX) -> list[Path]:
+    """:func:`remove_stale_temps` for every target of ``folder`` at once (``.NAME.tmp-*`` of any NAME).
+
+    For a store of many files (a sweep's tasks): a leftover is removed only when its writer is gone, so a
+    second process writing into the same folder keeps its temporary files.
+    """
+    removed: list[Path] = []
+    try:
+        entries = [p for p in Path(folder).iterdir() if p.name.startswith(".") and infix.rstrip("-") in p.name]
+    except OSError:
+        return removed
+    for path in entries:
+        target = path.name[1:].split(infix, 1)[0] if infix in path.name else path.name[1:].rsplit(infix.rstrip("-"), 1)[0]
+        if is_stale(path, target, infix) and not path.is_dir():
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
 def writable_problem(path: str | os.PathLike[str]) -> str | None:
     """Why a new file or folder cannot be created at ``path`` (its nearest existing folder is read-only or
     not a folder), or None when it can. Checked before long work, so the work is not lost at the end."""

@@ -229,6 +229,37 @@ def test_demo_options_refused_before_any_work(ws, data):
 
 @settings(max_examples=15)
 @given(data=st.data())
+def test_sweep_options(ws, data):
+    i = ws["inputs"]
+    grid = data.draw(pool(["weights.AAA=0.5,0.7", "weights.AAA=0.6:0.8:0.1"],
+                          ["", "weights.AAA=", "weights.ZZZ=1", "weights.AAA=nan", "x", "weights.AAA=1:0:1",
+                           "weights.AAA=0:1:0"]))
+    pools = {"--on": st.sampled_from(["history", "scenarios", "history", "nowhere"]), "--paths": COUNTS,
+             "--years": YEARS, "--seed": COUNTS, "--block-size": COUNTS, "--scenario": st.just(str(i / "spec.toml")),
+             "--objective": st.sampled_from(["sharpe", "cagr", "ce", "luck"]),
+             "--risk-aversion": pool(["2"], BAD_NUMBERS), "--walk-forward": st.sampled_from(["3m/1m", "0y/0y", "x"]),
+             "--out": _out(ws, folder=True), **_window_pools(ws), **_cost_pools()}
+    strategy = data.draw(st.sampled_from([str(i / "tilt.toml"), str(i / "tilt.toml"), str(i / "bad.toml")]))
+    argv = ["sweep", strategy, "--grid", grid, "--source", "csv", "--data-dir", str(i / "prices")]
+    check(ws, argv + _draw_options(data, pools, most=4))
+
+
+@settings(max_examples=15)
+@given(data=st.data())
+def test_track_options_refused_before_any_work(ws, data):
+    # track needs every scenario ticker's real history; each case holds a bad value (the full run is in
+    # tests/unit/test_track.py and tests/integration/test_track_real.py).
+    bad = data.draw(st.sampled_from([["--years", "nan"], ["--paths", "1e12"], ["--paths", "0"], ["--seed", "-1"],
+                                     ["--confusion-paths", "2.5"], ["--as-of", ""], ["--as-of", "9999-01-01"],
+                                     ["--out", str(ws["inputs"] / "prices")], ["--scenario", "nope"],
+                                     ["--data-dir", str(ws["inputs"] / "file.txt")], ["--format", "xml"]]))
+    argv = ["track", "--no-decision", *_draw_options(data, {"--paths": st.just("16")}, most=1), *bad]
+    check(ws, argv)
+    assert run_cli(argv).status == 2
+
+
+@settings(max_examples=15)
+@given(data=st.data())
 def test_data_and_list_options(ws, data):
     argv = data.draw(st.sampled_from([
         ["data", "status", "--data-dir", data.draw(_paths(ws, "data_dir"))], ["data"], ["data", "status"],
@@ -238,7 +269,7 @@ def test_data_and_list_options(ws, data):
 
 
 @settings(max_examples=30)
-@given(argv=st.lists(st.sampled_from(["backtest", "simulate", "decide", "rebalance", "calibrate", "data", "list", "--paths", "--out", "-1e9", "--cash", "-", "--", "--debug", "x",
+@given(argv=st.lists(st.sampled_from(["backtest", "simulate", "decide", "sweep", "rebalance", "calibrate", "data", "list", "--paths", "--out", "-1e9", "--cash", "-", "--", "--debug", "x",
                                       "--weights", "SPY=1", "--years", "nan", "--help=1", "-x", "--format"]),
                      max_size=5))
 def test_random_command_lines(ws, argv):

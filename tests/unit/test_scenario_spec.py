@@ -233,15 +233,6 @@ def test_scenario_files_that_are_not_text_are_one_line(tmp_path):
         load_scenario(str(big))
 
 
-def test_crash_windows_outside_the_simulated_dates_are_noted():
-    from theses.studies.scenarios import crash_notes
-
-    spec = parse_scenario(GOOD, source="spec.toml")
-    notes = crash_notes([spec], pd.bdate_range("2030-01-01", periods=100))
-    assert len(notes) == 2 and "crash 'burst' of tiny (2027-01-01 to 2027-06-30) falls outside" in notes[0]
-    assert crash_notes([spec], pd.bdate_range("2027-03-01", periods=400)) == []
-
-
 @pytest.mark.parametrize(("line", "expected"), [
     ("prior = -0.1", "line 1: prior: -0.1 is out of range; use a value between 0.0 and 1.0"),
     ("prior = nan", "line 1: prior: nan is not a finite number"),

@@ -221,3 +221,15 @@ def test_setting_problem_states_the_range(name, value, problem):
 
     found = setting_problem(name, value)
     assert (found is None) if problem is None else (problem in found), found
+
+
+def test_a_store_folder_loses_only_the_leftovers_of_dead_writers(tmp_path):
+    from theses.util import remove_stale_temps_in, temp_prefix
+
+    dead = tmp_path / ".a.parquet.tmp-999999999-x"
+    alive = tmp_path / f"{temp_prefix(tmp_path / 'b.parquet')}y"
+    mine = [tmp_path / "a.parquet", tmp_path / ".hidden-user-file", tmp_path / "notes.tmp-999999999-z"]
+    for path in (dead, alive, *mine):
+        path.write_text("x")
+    assert remove_stale_temps_in(tmp_path) == [dead]
+    assert alive.exists() and all(p.exists() for p in mine)
