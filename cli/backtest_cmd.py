@@ -39,6 +39,10 @@ def run(args: argparse.Namespace) -> int:
         raise CliError('name a strategy (see `theses list`), a portfolio .toml file, or --weights "SPY=1"')
     from theses.cli import render
 
+    if args.out:
+        from theses.reports.folder import check_destination
+
+        check_destination(args.out)  # before the work: a bad --out must not cost the results
     strategy = inline_strategy(args.weights, args.rebalance) if args.weights else args.strategy
     with render.Progress("backtesting") as progress:
         run_ = history.backtest(strategy, settings=common.settings_of(args), progress=progress,

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from theses.cli import common
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``calibrate`` sub-command."""
@@ -23,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--tickers", metavar="T,T,...", help="comma-separated tickers (default: every CSV in the directory)")
     parser.add_argument("--start", metavar="DATE", help="first date (YYYY-MM-DD); default: all history")
     parser.add_argument("--end", metavar="DATE", help="last date (YYYY-MM-DD); default: latest common date")
-    parser.add_argument("--min-obs", type=int, default=500, metavar="N",
+    parser.add_argument("--min-obs", type=common.count, default=500, metavar="N",
                         help="leave out tickers with fewer daily returns (default 500)")
     parser.add_argument("--out", metavar="FILE",
                         help="output JSON (default: calibration.json in the user data directory, or $THESES_DATA_HOME)")

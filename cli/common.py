@@ -20,7 +20,18 @@ from theses.studies.settings import (
 from theses.util import CALENDARS
 
 __all__ = ["CALENDARS", "DEFAULT_FEES_BPS", "ESSAY_DATE", "add_cost_options", "add_data_options",
-           "add_executor_options", "data_options", "executor_of", "settings_of"]
+           "add_executor_options", "count", "data_options", "executor_of", "settings_of"]
+
+
+def count(text: str) -> int:
+    """A whole-number option written ``2000``, ``2_000`` or ``2e3`` (the study checks its range)."""
+    try:
+        return int(text)
+    except ValueError:
+        number = float(text)  # ValueError for text that is no number: argparse names the option
+        if not number.is_integer():
+            raise ValueError(text) from None
+        return int(number)
 
 
 def add_data_options(parser: argparse.ArgumentParser, *, window: bool = True) -> None:
@@ -58,7 +69,7 @@ def settings_of(args: argparse.Namespace) -> Any:
         fees_bps=getattr(args, "fees_bps", None), slippage_bps=getattr(args, "slippage_bps", None),
         borrow_bps=getattr(args, "borrow_bps", None), cash_rate=getattr(args, "cash_rate", None),
         risk_free=getattr(args, "risk_free", None),
-        initial_cash=getattr(args, "initial_cash", DEFAULT_INITIAL_CASH) or DEFAULT_INITIAL_CASH,
+        initial_cash=getattr(args, "initial_cash", DEFAULT_INITIAL_CASH),
         execution=getattr(args, "execution", "close") or "close",
     )
 

@@ -48,8 +48,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from theses.cli import render
     from theses.reports import write_report
+    from theses.reports.folder import check_destination, default_report_dir
     from theses.studies import history
 
+    check_destination(args.out or default_report_dir())  # before the work: a bad --out must not cost the results
     with render.Progress("comparing") as progress:
         comparison = history.compare(args.strategies or None, since_essay=args.since_essay,
                                      settings=common.settings_of(args), progress=progress,

@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         f"{DEFAULT_RISK_AVERSION:g}; 1 = log utility / Kelly, 5 = cautious)")
     parser.add_argument("--max-weight", type=float, default=DEFAULT_MAX_WEIGHT, metavar="W",
                         help=f"cap on one book's weight in the best mix, in (0, 1] (default {DEFAULT_MAX_WEIGHT:g})")
-    parser.add_argument("--oos-seed", type=int, metavar="S",
+    parser.add_argument("--oos-seed", type=common.count, metavar="S",
                         help="fresh seed the best mix is reported on, out of sample (default: --seed + 1)")
     parser.add_argument("--format", choices=("table", "json"), default="table", help="output format")
     common.add_cost_options(parser)
@@ -46,6 +46,10 @@ def run(args: argparse.Namespace) -> int:
     from theses.cli import render
     from theses.studies.decide import decide
 
+    if args.out:
+        from theses.reports.folder import check_destination
+
+        check_destination(args.out)  # before the work: a bad --out must not cost the results
     options = simulate_cmd.scenario_options(args)
     with common.executor_of(args) as executor, render.Progress("simulating", enabled=args.format == "table") as progress:
         decision = decide(args.strategies or None, risk_aversion=args.risk_aversion, max_weight=args.max_weight,

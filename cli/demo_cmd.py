@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from theses.cli import common
 from theses.studies.settings import DEMO_PATHS, DEMO_SEED, DEMO_YEARS
 
 BLEND_COLUMNS = ("cagr_p50", "cagr_p5", "cagr_p95", "prob_loss", "prob_beat_benchmark", "cvar_5", "median_max_drawdown")
@@ -26,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "from the shipped calibration).",
     )
     parser.add_argument("--data-dir", metavar="DIR", help="directory of TICKER.csv files (default: $THESES_DATA_DIR)")
-    parser.add_argument("--paths", type=int, default=DEMO_PATHS, metavar="N", help=f"paths per scenario (default {DEMO_PATHS})")
+    parser.add_argument("--paths", type=common.count, default=DEMO_PATHS, metavar="N", help=f"paths per scenario (default {DEMO_PATHS})")
     parser.add_argument("--years", type=float, default=DEMO_YEARS, metavar="Y", help=f"simulated years (default {DEMO_YEARS:g})")
-    parser.add_argument("--seed", type=int, default=DEMO_SEED, metavar="S", help=f"random seed (default {DEMO_SEED})")
+    parser.add_argument("--seed", type=common.count, default=DEMO_SEED, metavar="S", help=f"random seed (default {DEMO_SEED})")
     parser.add_argument("--out", metavar="DIR", help="report folder (default ./theses-report/<timestamp>/)")
     parser.set_defaults(func=run)
 
@@ -36,11 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from theses.cli import compare_cmd, render
     from theses.reports import write_decision_report, write_report
-    from theses.reports.folder import atomic_folder, default_report_dir
+    from theses.reports.folder import atomic_folder, check_destination, default_report_dir
     from theses.studies.demo import demo
 
     console = render.make_console()
     dest = Path(args.out) if args.out else default_report_dir()
+    check_destination(dest)  # before the work: a bad --out must not cost the results
     with render.Progress("demo") as progress:
         run_ = demo(data_dir=args.data_dir, paths=args.paths, years=args.years, seed=args.seed, progress=progress)
     sim = run_.simulation

@@ -149,15 +149,36 @@ def to_table_text(result: Any, width: int = TEXT_WIDTH) -> str:
     return buffer.getvalue()
 
 
-def _write_out(path_text: str, text: str) -> Path:
-    """Write ``--out`` atomically; a folder or a missing parent folder is a one-line error."""
-    from theses.util import atomic_write_text
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (a.exists() and b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def check_out(path_text: str, inputs: dict[str, str]) -> Path:
+    """``--out`` as a path, refused before any work when it is a folder, has no folder, cannot be written,
+    or is one of the inputs (``{option: path}``): the trade list must never replace the holdings file."""
+    from theses.util import writable_problem
 
     target = Path(path_text).expanduser()
+    for option, given in inputs.items():
+        if given and _same_file(target, Path(given).expanduser()):
+            raise CliError(f"--out {path_text} is the {option} file; write the trade list to another file")
     if target.is_dir():
         raise CliError(f"--out {path_text} is a directory; give a file name")
     if not target.parent.is_dir():
         raise CliError(f"--out {path_text}: folder {target.parent} does not exist; create it first")
+    problem = writable_problem(target)
+    if problem is not None:
+        raise CliError(f"--out {path_text}: {problem}; choose another file")
+    return target
+
+
+def _write_out(target: Path, text: str) -> Path:
+    """Write ``--out`` atomically (checked by :func:`check_out`)."""
+    from theses.util import atomic_write_text
+
     return atomic_write_text(target, text)
 
 
@@ -168,6 +189,10 @@ def run(args: argparse.Namespace) -> int:
     from theses.studies.rebalance import rebalance
     from theses.util import jsonable
 
+    target = None
+    if args.out:
+        toml = args.strategy if args.strategy.endswith(".toml") else None
+        target = check_out(args.out, {"--holdings": args.holdings, "portfolio": toml})
     result = rebalance(
         args.strategy, holdings=args.holdings, cash=args.cash, as_of=args.as_of, whole_shares=args.whole_shares,
         min_trade=args.min_trade, bands=args.bands, fees_bps=args.fees_bps, source=args.source,
@@ -175,8 +200,8 @@ def run(args: argparse.Namespace) -> int:
     )
     text = {"json": lambda: json.dumps(jsonable(result.to_dict()), indent=2) + "\n", "csv": result.to_csv,
             "table": lambda: None}[args.format]()
-    if args.out:
-        path = _write_out(args.out, text if text is not None else to_table_text(result))
+    if target is not None:
+        path = _write_out(target, text if text is not None else to_table_text(result))
         if text is None:
             render_table(result, render.make_console(width=TEXT_WIDTH))
         print(f"trade list written to {path}", file=sys.stderr)

@@ -59,18 +59,18 @@ def add_scenario_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--scenario", default="all", metavar="NAME",
                         help="a shipped scenario (damp_squib, typical_cycle, jetsons, take_off, bubble_2027), "
                         "'all' (default), or a path to a scenario .toml; comma-separate several")
-    parser.add_argument("--paths", type=int, default=DEFAULT_PATHS, metavar="N",
+    parser.add_argument("--paths", type=common.count, default=DEFAULT_PATHS, metavar="N",
                         help=f"paths per scenario (default {DEFAULT_PATHS})")
     parser.add_argument("--years", type=float, default=DEFAULT_YEARS, metavar="Y",
                         help=f"horizon in calendar years of NYSE trading days (default {DEFAULT_YEARS:g})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=common.count, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--method", choices=SCENARIO_METHODS, default="t",
                         help="t: correlated Student-t shocks from the calibration (default, offline); bootstrap: "
                         "stationary block bootstrap of real returns (needs --data-dir)")
     parser.add_argument("--probabilities", metavar="P",
                         help='scenario probabilities for the blend, naming every scenario run and summing to 1, '
                         'e.g. "jetsons=0.6,take_off=0.4" (default: the priors in the scenario files)')
-    parser.add_argument("--chunk-size", type=int, default=DEFAULT_CHUNK_SIZE, metavar="C",
+    parser.add_argument("--chunk-size", type=common.count, default=DEFAULT_CHUNK_SIZE, metavar="C",
                         help=f"paths generated and evaluated at a time (default {DEFAULT_CHUNK_SIZE}); bounds memory")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="CSV directory (default $THESES_DATA_DIR, only for --method bootstrap): paths then "
@@ -117,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
     from theses.cli import render
     from theses.studies.scenarios import simulate
 
+    if args.out:
+        from theses.reports.folder import check_destination
+
+        check_destination(args.out)  # before the work: a bad --out must not cost the results
     options = scenario_options(args)
     with common.executor_of(args) as executor, render.Progress("simulating") as progress:
         result = simulate(args.strategies or None, progress=progress, executor=executor, **options)

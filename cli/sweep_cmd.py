@@ -38,14 +38,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "ranges are inclusive); a portfolio .toml takes its keys, e.g. trend_filter.window, weights.NVDA")
     parser.add_argument("--on", choices=SWEEP_ON, default="history", help="where points are scored (default history)")
     parser.add_argument("--scenario", default="all", metavar="NAME", help="scenarios for --on scenarios/both (default all)")
-    parser.add_argument("--paths", type=int, default=DEFAULT_SWEEP_PATHS, metavar="N",
+    parser.add_argument("--paths", type=common.count, default=DEFAULT_SWEEP_PATHS, metavar="N",
                         help=f"paths per scenario (default {DEFAULT_SWEEP_PATHS})")
     parser.add_argument("--years", type=float, default=DEFAULT_YEARS, metavar="Y", help=f"scenario horizon (default {DEFAULT_YEARS:g})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=common.count, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--method", choices=SCENARIO_METHODS, default="t", help="path generator, as in `theses simulate`")
     parser.add_argument("--probabilities", metavar="P", help='scenario probabilities of the blend, e.g. "jetsons=0.5,take_off=0.5"')
     parser.add_argument("--calibration", metavar="FILE", help="calibration JSON (default: the shipped one)")
-    parser.add_argument("--block-size", type=int, default=DEFAULT_SWEEP_BLOCK, metavar="B",
+    parser.add_argument("--block-size", type=common.count, default=DEFAULT_SWEEP_BLOCK, metavar="B",
                         help=f"paths per task (default {DEFAULT_SWEEP_BLOCK}); results do not depend on it")
     parser.add_argument("--walk-forward", metavar="IS/OOS",
                         help="rolling in-sample/out-of-sample windows on history, e.g. 3y/1y (units y, m, w, d)")

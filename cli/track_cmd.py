@@ -34,13 +34,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--scenario", default="all", metavar="NAME",
                         help="'all' (default), shipped names or scenario .toml paths, comma-separated")
     parser.add_argument("--as-of", metavar="DATE", help="last date of the realised record (default: the latest data)")
-    parser.add_argument("--paths", type=int, default=TRACK_PATHS, metavar="N",
+    parser.add_argument("--paths", type=common.count, default=TRACK_PATHS, metavar="N",
                         help=f"paths per scenario for the fans and percentiles (default {TRACK_PATHS})")
-    parser.add_argument("--confusion-paths", type=int, default=TRACK_CONFUSION_PATHS, metavar="N",
+    parser.add_argument("--confusion-paths", type=common.count, default=TRACK_CONFUSION_PATHS, metavar="N",
                         help=f"paths per scenario for the confusion matrix (default {TRACK_CONFUSION_PATHS})")
     parser.add_argument("--years", type=float, default=DEFAULT_YEARS, metavar="Y",
                         help=f"horizon of the fans from {ESSAY_DATE}, and of the decision (default {DEFAULT_YEARS:g})")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
+    parser.add_argument("--seed", type=common.count, default=DEFAULT_SEED, metavar="S", help=f"random seed (default {DEFAULT_SEED})")
     parser.add_argument("--no-decision", action="store_true", help="skip the decision study (faster)")
     common.add_data_options(parser, window=False)
     common.add_executor_options(parser)

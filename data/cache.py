@@ -13,10 +13,18 @@ listing), so a ticker that listed later than ``covered_start`` is not fetched ag
 Adjusted prices change every time a dividend is paid, so an update re-downloads the cached boundary
 date along with the new dates and rescales the older block by the ratio of the two closes on that day;
 the merged series then has no spurious jump at the seam.
+
+A file is read back like user input (:func:`check_cached_bars`, :func:`check_metadata`): the expected
+schema (a date index and the float64 bar columns), ascending unique dates in range, positive finite closes,
+a metadata object with the keys above. A damaged file is refused in one line naming it and the fix, never
+read into a result. Writers replace a file atomically and a reader opens it once (data and metadata from
+the same open file), so concurrent writers and readers of one ticker see one whole file or the other. Two
+concurrent updates of one ticker both download; the last rename wins, each file whole.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 from collections.abc import Callable, Iterable
@@ -25,12 +33,24 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from theses.data.errors import DataError
-from theses.data.validate import BAR_COLUMNS, PRICE_COLUMNS, check_range, normalize_ticker, normalize_tickers
+from theses.data.validate import (
+    BAR_COLUMNS,
+    MAX_PRICE,
+    MIN_PRICE,
+    PRICE_COLUMNS,
+    check_range,
+    date_bounds_problem,
+    normalize_ticker,
+    normalize_tickers,
+    out_of_date_bounds,
+    price_bounds_problem,
+)
 from theses.util import atomic_write
 
 METADATA_KEY = b"ai-theses"
@@ -131,26 +151,34 @@ class PriceCache:
         return sorted(path.stem for path in self.directory.glob("*.parquet") if not path.name.startswith("."))
 
     def read(self, ticker: str) -> CacheEntry | None:
-        """The cached entry of ``ticker``, or ``None`` when it is not cached."""
+        """The cached entry of ``ticker``, or ``None`` when it is not cached.
+
+        Raises
+        ------
+        DataError
+            One line naming the file and the fix when the file is unreadable or damaged.
+        """
         path = self.path(ticker)
         if not path.is_file():
             return None
+        name = normalize_ticker(ticker)
+        fix = f"delete it or run `theses data fetch {name}` again"
         try:
-            table = pq.read_table(path)
+            # One open file for schema, metadata and data: a writer's rename in between cannot mix two files.
+            with path.open("rb") as handle:
+                table = pq.read_table(handle)
         except (OSError, pa.ArrowException) as exc:
-            raise DataError(
-                f"price cache file {path} cannot be read ({type(exc).__name__}); delete it and fetch again"
-            ) from None
-        meta = json.loads((table.schema.metadata or {}).get(METADATA_KEY, b"{}"))
-        bars = table.to_pandas()
-        bars.index = pd.DatetimeIndex(bars.index, name="date")
+            raise DataError(f"price cache file {path} cannot be read ({type(exc).__name__}); {fix}") from None
+        try:
+            meta = check_metadata((table.schema.metadata or {}).get(METADATA_KEY), name)
+            bars = check_cached_bars(table.to_pandas())
+        except _Damaged as exc:
+            raise DataError(f"price cache file {path}: {exc}; {fix}") from None
+        except (pa.ArrowException, ValueError, TypeError) as exc:  # pandas cannot rebuild the frame
+            raise DataError(f"price cache file {path}: not a price table ({type(exc).__name__}); {fix}") from None
         return CacheEntry(
-            ticker=normalize_ticker(ticker),
-            bars=bars.reindex(columns=list(BAR_COLUMNS)).astype("float64"),
-            source=str(meta.get("source", "unknown")),
-            fetched_at=str(meta.get("fetched_at", "")),
-            covered_start=_stamp(meta.get("covered_start")),
-            covered_end=_stamp(meta.get("covered_end")),
+            ticker=name, bars=bars, source=meta["source"], fetched_at=meta["fetched_at"],
+            covered_start=meta["covered_start"], covered_end=meta["covered_end"],
         )
 
     def write(
@@ -257,6 +285,85 @@ class PriceCache:
         if failures:
             raise CacheUpdateError(provider.describe_failure(failures), failures)
         return status
+
+
+class _Damaged(Exception):
+    """What is wrong with a cache file (turned into a DataError naming the file)."""
+
+
+_META_TEXT_KEYS = ("ticker", "source", "fetched_at")
+_META_DATE_KEYS = ("covered_start", "covered_end")
+
+
+def check_metadata(raw: bytes | None, ticker: str) -> dict[str, Any]:
+    """The metadata of a cache file as written by :meth:`PriceCache.write`; _Damaged names what is wrong.
+
+    Returns ``source`` and ``fetched_at`` (text) and ``covered_start``/``covered_end`` (Timestamps or None).
+    """
+    if raw is None:
+        raise _Damaged("no ai-theses metadata (not written by theses)")
+    try:
+        meta = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise _Damaged("its metadata is not valid JSON") from None
+    if not isinstance(meta, dict):
+        raise _Damaged(f"its metadata is a JSON {type(meta).__name__}, not an object")
+    for key in _META_TEXT_KEYS:
+        if not isinstance(meta.get(key), str):
+            raise _Damaged(f"metadata {key} is {meta.get(key)!r}, not text")
+    if meta["ticker"] != ticker:
+        raise _Damaged(f"it holds the prices of {meta['ticker']!r}, not {ticker}")
+    dates: dict[str, pd.Timestamp | None] = {}
+    for key in _META_DATE_KEYS:
+        value = meta.get(key)
+        try:
+            dates[key] = None if value is None else pd.Timestamp(dt.date.fromisoformat(value))
+        except (TypeError, ValueError):
+            raise _Damaged(f"metadata {key} is {value!r}, not a date YYYY-MM-DD or null") from None
+    if dates["covered_end"] is None:
+        raise _Damaged("metadata covered_end is missing")
+    return {"source": meta["source"], "fetched_at": meta["fetched_at"], **dates}
+
+
+def check_cached_bars(frame: pd.DataFrame) -> pd.DataFrame:
+    """The bars of a cache file, checked like a price CSV; _Damaged names the first problem.
+
+    The schema is the one :meth:`PriceCache.write` gives: a tz-naive date index, ascending and unique,
+    within the dates a price file may hold, and exactly the float64 columns ``Open, High, Low, Close,
+    Volume``; closes are present and within the price bounds; other prices are NaN or within them.
+    """
+    if list(frame.columns) != list(BAR_COLUMNS):
+        raise _Damaged(f"columns are {', '.join(map(str, frame.columns)) or 'none'}, not {', '.join(BAR_COLUMNS)}")
+    wrong = [f"{c} ({frame[c].dtype})" for c in BAR_COLUMNS if frame[c].dtype != "float64"]
+    if wrong:
+        raise _Damaged(f"column {wrong[0]} is not float64 prices")
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is not None:
+        raise _Damaged(f"its index is {type(index).__name__} ({index.dtype}), not dates")
+    if frame.empty:
+        raise _Damaged("it holds no rows")
+    if index.hasnans:
+        raise _Damaged("a date is missing (NaT)")
+    if not index.is_monotonic_increasing or not index.is_unique:
+        raise _Damaged("its dates are not in ascending order, each once")
+    outside = out_of_date_bounds(index)
+    if outside.any():
+        raise _Damaged(date_bounds_problem(index[int(np.flatnonzero(outside)[0])]))
+    close = frame["Close"].to_numpy()
+    if not np.isfinite(close).all():
+        row = int(np.flatnonzero(~np.isfinite(close))[0])
+        raise _Damaged(f"Close on {index[row].date()} is {close[row]}")
+    prices = frame[list(PRICE_COLUMNS)].to_numpy()
+    outside = ~np.isnan(prices) & ~((prices >= MIN_PRICE) & (prices <= MAX_PRICE))
+    if outside.any():
+        row, col = np.argwhere(outside)[0]
+        raise _Damaged(f"on {index[row].date()}: {price_bounds_problem(PRICE_COLUMNS[col], prices[row, col])}")
+    volume = frame["Volume"].to_numpy()
+    if (volume < 0).any() or np.isinf(volume).any():
+        raise _Damaged("a Volume is negative or infinite")
+    bars = frame.copy()
+    bars.index = pd.DatetimeIndex(index, name="date")
+    return bars
 
 
 def _earliest(covered: pd.Timestamp | None, start: pd.Timestamp | None) -> pd.Timestamp | None:

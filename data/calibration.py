@@ -211,21 +211,35 @@ def write_calibration(cal: Calibration, path: str | Path) -> Path:
     return atomic_write_text(path, json.dumps(calibration_to_dict(cal), indent=1) + "\n")
 
 
+#: A calibration of a few hundred tickers is well under a megabyte of JSON.
+MAX_CALIBRATION_BYTES = 16 << 20
+
+
 def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:
-    """Read a calibration JSON written by :func:`write_calibration`.
+    """Read a calibration JSON written by :func:`write_calibration`, checked like user input.
 
     Raises
     ------
     DataError
-        If the file is missing, not JSON, or lacks a field.
+        One line naming the file: missing, unreadable, not JSON, a missing or malformed field, or figures no
+        calibration has (non-finite or negative volatilities, a correlation matrix that is not symmetric with
+        a unit diagonal and positive definite, a shrinkage outside [0, 1], dates out of order).
     """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"calibration file {path} not found; run `theses calibrate --data-dir DIR` to create it")
     try:
+        if path.stat().st_size > MAX_CALIBRATION_BYTES:
+            raise DataError(f"calibration file {path} is {path.stat().st_size:,} bytes, more than a calibration "
+                            f"({MAX_CALIBRATION_BYTES:,}): check the path")
         raw = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise DataError(f"{path} line {exc.lineno}: not valid JSON ({exc.msg}); re-run `theses calibrate`") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or "not UTF-8 text"
+        raise DataError(f"calibration file {path} cannot be read ({reason}); re-run `theses calibrate`") from None
+    if not isinstance(raw, dict):
+        raise DataError(f"{path}: a JSON {type(raw).__name__}, not a calibration object; re-run `theses calibrate`")
     try:
         if raw.get("format") != FORMAT:
             raise DataError(f"{path}: format {raw.get('format')!r} is not {FORMAT!r}; re-run `theses calibrate`")
@@ -234,7 +248,7 @@ def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:
         if correlation.shape != (len(tickers), len(tickers)):
             raise DataError(f"{path}: correlation is {correlation.shape}, expected {len(tickers)}x{len(tickers)}; "
                             "re-run `theses calibrate`")
-        return Calibration(
+        calibration = Calibration(
             tickers=tickers,
             daily_vol=np.array([raw["daily_vol"][t] for t in tickers], dtype=float),
             daily_mean=np.array([raw["daily_mean"][t] for t in tickers], dtype=float),
@@ -246,3 +260,33 @@ def read_calibration(path: str | Path = DEFAULT_CALIBRATION) -> Calibration:
         )
     except KeyError as exc:
         raise DataError(f"{path}: missing field {exc.args[0]!r}; re-run `theses calibrate`") from None
+    except (TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise DataError(f"{path}: a field is malformed ({type(exc).__name__}: {' '.join(str(exc).split())[:80]}); "
+                        "re-run `theses calibrate`") from None
+    problem = calibration_problem(calibration)
+    if problem is not None:
+        raise DataError(f"{path}: {problem}; re-run `theses calibrate`")
+    return calibration
+
+
+def calibration_problem(cal: Calibration) -> str | None:
+    """What makes ``cal`` unusable for simulation (the figures no estimate gives), or None."""
+    if not cal.tickers or len(set(cal.tickers)) != len(cal.tickers) or not all(isinstance(t, str) for t in cal.tickers):
+        return "tickers must be distinct names"
+    for name, values, low, high in (("daily_vol", cal.daily_vol, 0.0, 1.0), ("daily_mean", cal.daily_mean, -0.1, 0.1)):
+        bad = ~(np.isfinite(values) & (values >= low) & (values <= high)) | ((values == 0) & (name == "daily_vol"))
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            return f"{name} of {cal.tickers[i]} is {float(values[i])!r}; a daily figure is within ({low:g}, {high:g}]"
+    corr = cal.correlation
+    if not np.isfinite(corr).all() or not np.allclose(corr, corr.T, atol=1e-9) or not np.allclose(np.diag(corr), 1.0):
+        return "correlation is not a symmetric matrix of finite numbers with a unit diagonal"
+    try:
+        np.linalg.cholesky(corr)
+    except np.linalg.LinAlgError:
+        return "correlation is not positive definite"
+    if not 0.0 <= cal.shrinkage <= 1.0:
+        return f"shrinkage {cal.shrinkage!r} is outside [0, 1]"
+    if pd.isna(cal.start) or pd.isna(cal.end) or cal.start > cal.end:
+        return f"window {cal.start} to {cal.end} is not in order"
+    return None

@@ -11,6 +11,7 @@ raises a DataError naming the file, the 1-based line (the header is line 1) and 
 
 from __future__ import annotations
 
+import csv
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -21,11 +22,17 @@ import pandas as pd
 from theses.data.errors import DataError
 from theses.data.validate import (
     BAR_COLUMNS,
+    MAX_PRICE,
+    MAX_VOLUME,
+    MIN_PRICE,
     PRICE_COLUMNS,
     check_range,
     clip_range,
+    date_bounds_problem,
     normalize_ticker,
     normalize_tickers,
+    out_of_date_bounds,
+    price_bounds_problem,
     scale_by_adj_close,
 )
 
@@ -34,6 +41,8 @@ _MISSING_TOKENS = ("", "nan", "NaN", "NAN", "na", "NA", "n/a", "N/A", "null", "N
 _DATE_RE = r"\d{4}-\d{2}-\d{2}(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?"
 _HEADER_LINE = 1
 _FIRST_DATA_LINE = 2
+#: A daily file of a century of bars is ~3 MB; anything this large is not a price file (or not one ticker's).
+MAX_FILE_BYTES = 200 * 2**20
 
 
 def _column_key(name: str) -> str:
@@ -113,8 +122,7 @@ class CsvProvider:
 
     def has_open(self, ticker: str) -> bool:
         """Whether the ticker's file has an Open column."""
-        header = self.path(ticker).open(encoding="utf-8-sig").readline()
-        return "open" in {_column_key(cell) for cell in header.split(",")}
+        return "open" in {_column_key(cell) for cell in _header_cells(self.path(ticker))}
 
 
 def _fail(path: Path, line: int | None, problem: str) -> DataError:
@@ -127,12 +135,39 @@ def _first_line(mask: np.ndarray) -> int:
     return int(np.flatnonzero(mask)[0]) + _FIRST_DATA_LINE
 
 
+def _header_cells(path: Path) -> list[str]:
+    """The cells of the header line; a DataError when the file cannot be opened or is not UTF-8 text."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise _fail(path, None, f"is {size / 2**20:,.0f} MB, more than a daily price file can be "
+                                    f"({MAX_FILE_BYTES // 2**20} MB); give one ticker's daily bars")
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            line = handle.readline(1 << 20)
+    except UnicodeDecodeError:
+        raise _fail(path, None, "is not a UTF-8 text file; save it as CSV text") from None
+    except OSError as exc:
+        raise _fail(path, None, f"cannot be read ({exc.strerror or exc}); check the file's permissions") from None
+    return next(csv.reader([line]), [])
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a header that names a column twice (pandas would silently rename the second ``Close.1``)."""
+    seen: set[str] = set()
+    for cell in _header_cells(path):
+        key = _column_key(cell)
+        if key in seen and key:
+            raise _fail(path, _HEADER_LINE, f"column {_KNOWN_COLUMNS.get(key, cell.strip())} appears twice; keep one")
+        seen.add(key)
+
+
 def _read_cells(path: Path) -> pd.DataFrame:
     """The file with numeric columns parsed where every cell is a number or blank, canonical column names.
 
     A column holding any other text stays ``object`` and is checked cell by cell in ``_parse_numbers``
     (reading everything as text first would triple the time spent on good files).
     """
+    _check_header(path)
     try:
         raw = pd.read_csv(
             path,
@@ -155,6 +190,8 @@ def _read_cells(path: Path) -> pd.DataFrame:
         ) from None
     except UnicodeDecodeError:
         raise _fail(path, None, "is not a UTF-8 text file; save it as CSV text") from None
+    except OSError as exc:
+        raise _fail(path, None, f"cannot be read ({exc.strerror or exc}); check the file's permissions") from None
     raw.columns = [_KNOWN_COLUMNS.get(_column_key(column), str(column).strip()) for column in raw.columns]
     header = ",".join(raw.columns)
     for required in ("Date", "Close"):
@@ -171,7 +208,7 @@ def _read_cells(path: Path) -> pd.DataFrame:
 
 
 def _parse_dates(path: Path, cells: pd.Series) -> pd.DatetimeIndex:
-    text = cells.fillna("").astype(str)
+    text = cells.astype(object).where(cells.notna(), "").astype(str)  # any dtype (all blank: float)
     # Fast path: plain YYYY-MM-DD everywhere (the format is exact, so nothing else slips through).
     dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
     bad = dates.isna().to_numpy()
@@ -184,6 +221,10 @@ def _parse_dates(path: Path, cells: pd.Series) -> pd.DatetimeIndex:
         line = _first_line(bad)
         raise _fail(path, line, f"date {text.iloc[line - 2]!r} is not a date; write dates as YYYY-MM-DD")
     index = pd.DatetimeIndex(dates, name="date")
+    outside = out_of_date_bounds(index)
+    if outside.any():
+        line = _first_line(outside)
+        raise _fail(path, line, date_bounds_problem(index[line - 2]))
     step = np.diff(index.asi8)
     if (step <= 0).any():
         position = int(np.flatnonzero(step <= 0)[0]) + 1
@@ -227,6 +268,10 @@ def _check_prices(path: Path, name: str, values: np.ndarray, required: bool) -> 
         raise _fail(
             path, line, f"{name} is {values[line - 2]:g}; prices must be > 0 (fix the value or remove the row)"
         )
+    outside = (values < MIN_PRICE) | (values > MAX_PRICE)
+    if outside.any():
+        line = _first_line(outside)
+        raise _fail(path, line, price_bounds_problem(name, values[line - 2]))
 
 
 def read_price_csv(path: str | Path) -> pd.DataFrame:
@@ -266,6 +311,9 @@ def read_price_csv(path: str | Path) -> pd.DataFrame:
     if (volume < 0).any():
         line = _first_line(volume < 0)
         raise _fail(path, line, f"Volume is {volume[line - 2]:g}; volume cannot be negative")
+    if (volume > MAX_VOLUME).any():
+        line = _first_line(volume > MAX_VOLUME)
+        raise _fail(path, line, f"Volume is {volume[line - 2]:g}, more than {MAX_VOLUME:g}; fix the value")
     bars = pd.DataFrame({column: columns[column] for column in BAR_COLUMNS}, index=index)
     if "Adj Close" in columns:
         bars = scale_by_adj_close(bars, pd.Series(columns["Adj Close"], index=index))

@@ -18,8 +18,10 @@ Conventions (the generators in ``data.generators`` follow them):
   a comment; studies renormalise the priors of the scenarios they run so that they sum to 1. ``order``
   (optional integer) places the scenario in listings (the essay's numbering for the shipped files).
 * A crash event happens once per path on a day drawn uniformly from the business days of its window; ``size`` is
-  a log-return jump, either one number applied to every ticker of ``groups`` or a table ``{group or ticker:
-  size}``. A day drawn outside the simulated dates means the crash does not happen on that path.
+  a log-return jump between :data:`MIN_JUMP` (-3: a 95% fall) and :data:`MAX_JUMP` (1: x2.7 in a day), either
+  one number applied to every ticker of ``groups`` or a table ``{group or ticker: size}``. Its window must lie
+  on the scenario's timeline (not before the first phase starts, nor after a last phase that ends). A day
+  drawn outside the simulated dates means the crash does not happen on that path.
 
 Errors are ``DataError`` with one line naming the file, the line and the key, with a close-match suggestion
 for misspelt keys, groups and tickers.
@@ -44,6 +46,10 @@ from theses.util import TomlLocator, suggest, toml_key_lines, unknown_key
 
 SCENARIO_DIR = Path(__file__).resolve().parent / "scenarios"
 TRADING_DAYS_PER_YEAR = 252
+#: One-day log-return jumps a crash may have: -3 is a 95% fall, 1 a rise to 2.7x (beyond: a typo, e.g. 5 = x148).
+MIN_JUMP, MAX_JUMP = -3.0, 1.0
+#: A scenario file is a page of text; a larger one is not a scenario.
+MAX_SPEC_BYTES = 1 << 20
 
 _TOP_KEYS = ("name", "description", "t_df", "prior", "order", "groups", "phases", "crashes")
 _PHASE_KEYS = ("start", "end", "market_drift", "market_vol", "excess_drift", "vol_mult", "description")
@@ -287,19 +293,33 @@ def _parse_crashes(ctx: _Context, raw: Any, groups: Mapping[str, tuple[str, ...]
         if isinstance(size, dict):
             if "groups" in body:
                 raise ctx.fail((*path, "groups"), "give either size = {group = jump} or groups + one size, not both")
-            sizes = _parse_targets(ctx, (*path, "size"), size, groups, low=-5.0, high=5.0,
+            sizes = _parse_targets(ctx, (*path, "size"), size, groups, low=MIN_JUMP, high=MAX_JUMP,
                                    what="group = log-return jump")
         else:
-            jump = _number(ctx, (*path, "size"), size, low=-5.0, high=5.0)
+            jump = _number(ctx, (*path, "size"), size, low=MIN_JUMP, high=MAX_JUMP)
             members = body.get("groups")
             if not isinstance(members, list) or not members:
                 raise ctx.fail(path, "missing key 'groups'; name the groups the crash hits, e.g. groups = [\"compute\"]")
             sizes = _parse_targets(ctx, (*path, "groups"), {g: jump for g in members if isinstance(g, str)},
-                                   groups, low=-5.0, high=5.0, what="group names")
+                                   groups, low=MIN_JUMP, high=MAX_JUMP, what="group names")
         if not sizes:
             raise ctx.fail((*path, "size"), "the crash hits nothing; name at least one group")
         events.append(CrashEvent(name=name, start=start, end=end, sizes=sizes))
     return tuple(events)
+
+
+def _check_crash_windows(ctx: _Context, crashes: tuple[CrashEvent, ...], phases: tuple[PhaseSpec, ...]) -> None:
+    """Every crash window lies on the timeline: not before the first phase, nor after a last phase's end."""
+    first, last = phases[0], phases[-1]
+    for number, event in enumerate(crashes):
+        if event.end < first.start:
+            raise ctx.fail(("crashes", number, "end"),
+                           f"crash '{event.name}' ends {event.end.date()}, before the first phase "
+                           f"'{first.name}' starts ({first.start.date()}); move it onto the timeline")
+        if last.end is not None and event.start > last.end:
+            raise ctx.fail(("crashes", number, "start"),
+                           f"crash '{event.name}' starts {event.start.date()}, after the last phase "
+                           f"'{last.name}' ends ({last.end.date()}); move it onto the timeline")
 
 
 def parse_scenario(text: str, source: str = "<scenario>", name: str | None = None) -> ScenarioSpec:
@@ -344,9 +364,28 @@ def parse_scenario(text: str, source: str = "<scenario>", name: str | None = Non
     groups = _parse_groups(ctx, raw["groups"])
     phases = _parse_phases(ctx, raw["phases"], groups)
     crashes = _parse_crashes(ctx, raw.get("crashes", []), groups)
+    _check_crash_windows(ctx, crashes, phases)
     return ScenarioSpec(name=scenario_name, description=" ".join(description.split()), t_df=t_df,
                         groups=MappingProxyType(groups), phases=phases, crashes=crashes, source=source,
                         prior=prior, order=order)
+
+
+def read_spec_text(path: Path) -> str:
+    """The text of a scenario file; DataError (one line) when it is too large, unreadable or not UTF-8."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            raise DataError(f"scenario file {path} is {size:,} bytes; a scenario is a short TOML text "
+                            f"(at most {MAX_SPEC_BYTES:,} bytes): check the path")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"scenario file {path} cannot be read ({exc.strerror or exc}); check its permissions") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise DataError(f"scenario file {path} line {line}: not UTF-8 text (byte {data[exc.start]:#04x}); "
+                        "save it as UTF-8") from None
 
 
 def list_scenarios() -> list[str]:
@@ -369,7 +408,7 @@ def load_scenario(name_or_path: str | Path) -> ScenarioSpec:
     if text_name.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise DataError(f"scenario file {path} not found; check the path")
-        return parse_scenario(path.read_text(encoding="utf-8"), source=str(path), name=path.stem)
+        return parse_scenario(read_spec_text(path), source=str(path), name=path.stem)
     shipped = list_scenarios()
     if text_name not in shipped:
         raise DataError(f"unknown scenario '{text_name}'{_suggest(text_name, shipped)}; "

@@ -19,6 +19,39 @@ from theses.data.errors import DataError
 BAR_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close", "Volume")
 PRICE_COLUMNS: tuple[str, ...] = ("Open", "High", "Low", "Close")
 
+# Bounds of what a daily price file can hold. Outside them a value is a typo or a damaged file (a year 9999,
+# a close of 1e308 that overflows every return), never a quote; inside them every return and ratio the
+# engine computes stays finite.
+FIRST_PRICE_DATE = pd.Timestamp("1900-01-01")
+#: Days after today a bar may be dated (time zones; a bar is never from the future).
+FUTURE_SLACK_DAYS = 7
+MIN_PRICE = 1e-6
+MAX_PRICE = 1e9
+MAX_VOLUME = 1e15
+
+
+def last_price_date() -> pd.Timestamp:
+    """The latest date a bar may carry: today plus :data:`FUTURE_SLACK_DAYS`."""
+    return pd.Timestamp.now().normalize() + pd.Timedelta(days=FUTURE_SLACK_DAYS)
+
+
+def date_bounds_problem(day: pd.Timestamp) -> str:
+    """Why ``day`` is outside the dates a price file may hold (for the message)."""
+    if day < FIRST_PRICE_DATE:
+        return f"date {day.date()} is before {FIRST_PRICE_DATE.date()}; fix the year or remove the row"
+    return f"date {day.date()} is in the future (after {last_price_date().date()}); fix the year or remove the row"
+
+
+def out_of_date_bounds(index: pd.DatetimeIndex) -> np.ndarray:
+    """Per row, whether its date lies outside ``[FIRST_PRICE_DATE, last_price_date()]``."""
+    return np.asarray((index < FIRST_PRICE_DATE) | (index > last_price_date()), dtype=bool)
+
+
+def price_bounds_problem(name: str, value: float) -> str:
+    """Why a price outside ``[MIN_PRICE, MAX_PRICE]`` is refused (for the message)."""
+    return (f"{name} is {value:g}, outside {MIN_PRICE:g} to {MAX_PRICE:g}; "
+            "fix the value (a typo or a damaged file) or remove the row")
+
 # Letters, digits and the punctuation Yahoo uses in symbols (BRK-B, ^GSPC, EURUSD=X, RDS.A).
 _TICKER_RE = re.compile(r"[A-Z0-9][A-Z0-9.\-=^]{0,19}|\^[A-Z0-9.\-=]{1,19}")
 
@@ -52,9 +85,16 @@ def normalize_tickers(tickers: str | Iterable[str]) -> list[str]:
 
 
 def parse_date(value: object, what: str) -> pd.Timestamp | None:
-    """A date argument (``None``, ``"2020-01-31"``, ``datetime``, ``Timestamp``) as a tz-naive midnight Timestamp."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+    """A date argument (``None``, ``"2020-01-31"``, ``datetime``, ``Timestamp``) as a tz-naive midnight Timestamp.
+
+    An empty string is an error, not "no date": ``--start ""`` is a mistake (an unset shell variable), and
+    reading it as "all history" would silently run another window than the one meant.
+    """
+    if value is None:
         return None
+    if isinstance(value, str) and not value.strip():
+        raise DataError(f"the {what} date is empty: write it as YYYY-MM-DD (e.g. --{what} 2020-01-02), "
+                        "or leave the option out for no limit")
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError):

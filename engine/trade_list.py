@@ -39,6 +39,8 @@ _WHOLE_SNAP = 1e-9
 _NET_SNAP = 1e-9
 #: In fractional mode, cash within this fraction of equity below the floor is float noise, not a shortfall.
 _FLOOR_TOLERANCE = 1e-9
+#: Single-share moves of the whole-share top-up at most (plus two per ticker); see ``_greedy_top_up``.
+_MAX_TOP_UP_ROUNDS = 10_000
 #: Buys scaled for lack of cash keep this relative margin so that rounding cannot leave cash at -1e-13.
 _SCALE_MARGIN = 1e-12
 
@@ -251,7 +253,9 @@ def _greedy_top_up(
     """
     shares = shares.copy()
     blocked = ~movable.copy()
-    while True:
+    # Each round moves one share or blocks a ticker; the cap makes termination certain even when cash
+    # would allow millions of single-share moves (tiny prices), at the cost of leaving some cash unspent.
+    for _ in range(_MAX_TOP_UP_ROUNDS + 2 * len(shares)):
         gap = ideal - shares
         candidates = (~blocked) & (np.abs(gap) > 0.5)
         if not candidates.any():
@@ -275,6 +279,9 @@ def _greedy_top_up(
         for i in order[: int(pool.sum())]:
             trial = shares.copy()
             trial[i] += step[i]
+            if trial[i] == shares[i]:  # a count beyond 2**53 shares: one share is below float resolution
+                blocked[i] = True
+                continue
             # The exact formula used for the reported cash, so the check and the report agree.
             if cash_after_trades(cash, trial - current, prices, fee_rate) >= floor:
                 shares = trial
@@ -283,6 +290,7 @@ def _greedy_top_up(
             blocked[i] = True  # cash only shrinks from here on among buys; this share stays unaffordable
         if not moved and pool is candidates:
             return shares
+    return shares
 
 
 def _fund_buys(

@@ -290,10 +290,12 @@ def decision_markdown(decision: Any) -> list[str]:
              f"{blend.loc[b, 'ruin_probability']:.2%}"] for b in d.ranking]
     header = ["rank", "book", f"CE γ={d.gamma:g}", "median CAGR", "P(loss)", "P(>SPY)", "CVaR 5%", "median max DD",
               "P(ruin)"]
-    out = ["## Decision", "", d.verdict, "", "### Scoreboard (blend)", ""] + _md_table(header, rows)
+    from theses.reports.markdown import md_text
+
+    out = ["## Decision", "", md_text(d.verdict), "", "### Scoreboard (blend)", ""] + _md_table(header, rows)
     out += ["### Break-even beliefs", ""] + _md_table(BREAK_EVEN_HEADER, break_even_rows(d))
     weights = ", ".join(f"{b} {w:.1%}" for b, w in d.mix.weights.items())
-    out += ["### Best mix", "", f"Weights (separate sleeves): {weights}.", ""] + _md_table(MIX_HEADER, mix_rows(d))
+    out += ["### Best mix", "", f"Weights (separate sleeves): {md_text(weights)}.", ""] + _md_table(MIX_HEADER, mix_rows(d))
     out += ["The full decision is in `decision.json`; the scoreboard in `scoreboard.csv`.", ""]
     return out
 
@@ -304,12 +306,12 @@ def write_decision_report(
 ) -> Path:
     """A scenario report that leads with the decision; adds ``decision.json`` and ``scoreboard.csv``."""
     from theses.reports import Lead, write_report
-    from theses.util import jsonable
+    from theses.util import csv_safe, jsonable
 
     run = decision.run
     files = {
         "decision.json": json.dumps(jsonable(decision.to_dict()), indent=2, allow_nan=False) + "\n",
-        "scoreboard.csv": decision.scoreboard.to_csv(float_format="%.17g"),
+        "scoreboard.csv": csv_safe(decision.scoreboard).to_csv(float_format="%.17g"),
     }
     lead = Lead(decision_sections(decision), decision_markdown(decision), files)
     return write_report([], out_dir, title=title, context=context if context is not None else run.header(),

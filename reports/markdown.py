@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -16,9 +17,25 @@ FACT_LABELS = {
 }
 
 
+# Characters that start inline markup (emphasis, code, links, images, raw HTML, entities, strike-through,
+# a heading's closing #, table cells). Text is placed inline only (never at the start of a line), so the
+# line-start markers (- + 1. >) need no escape and dates and numbers stay readable. An underscore between
+# two letters or digits cannot open or close emphasis (CommonMark), so names like essay_book stay as written.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]<>|~#!&]|(?<![0-9A-Za-z])_|_(?![0-9A-Za-z]))")
+
+
+def md_text(value: Any) -> str:
+    """Text shown as written in Markdown: inline markup characters backslash-escaped, line breaks as spaces.
+
+    CommonMark lets any ASCII punctuation be escaped with a backslash, so the rendered text is exactly the
+    value: a name with ``**``, ``<script>`` or a newline followed by ``# heading`` is shown, never obeyed.
+    """
+    return _MD_SPECIAL.sub(r"\\\1", " ".join(str(value).splitlines()))
+
+
 def md_cell(value: Any) -> str:
-    """Text safe inside a Markdown table cell (pipes escaped, no line breaks)."""
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """Text safe inside a Markdown table cell (markup and pipes escaped, no line breaks)."""
+    return md_text(value)
 
 
 def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], align_first_left: bool = True) -> str:
@@ -43,10 +60,10 @@ def render_markdown(
     lines (e.g. the decision) come right after the header facts."""
     from theses.reports.html import sort_rows
 
-    out = [f"# {title}", ""]
+    out = [f"# {md_text(title)}", ""]
     for key, label in FACT_LABELS.items():
         if context.get(key) not in (None, ""):
-            out.append(f"- **{label}:** {context[key]}")
+            out.append(f"- **{label}:** {md_text(context[key])}")
     out.append("")
     out += list(lead_markdown)
     if results:
@@ -69,7 +86,7 @@ def render_markdown(
         out += _scenario_markdown(scenario_results, dict(simulation_meta or {}))
     notes = context.get("notes") or []
     if notes:
-        out += ["## Notes", ""] + [f"- {note}" for note in notes] + [""]
+        out += ["## Notes", ""] + [f"- {md_text(note)}" for note in notes] + [""]
     out.append("Open `index.html` in a browser for the charts (it works offline).")
     return "\n".join(out) + "\n"
 
@@ -107,7 +124,7 @@ def _scenario_markdown(scenario_results: Mapping[str, Mapping[str, Any]], meta: 
     if isinstance(probabilities, Mapping) and probabilities:
         facts.append("probabilities " + ", ".join(f"{k} {float(v):.0%}" for k, v in probabilities.items()))
     if facts:
-        out += ["Simulation: " + "; ".join(facts) + ".", ""]
+        out += ["Simulation: " + md_text("; ".join(facts)) + ".", ""]
     out += [markdown_table(["Strategy", *columns], rows), ""]
     out += ["Each cell: median CAGR across paths, and the probability of ending below the starting capital. "
             "Percentiles of every scenario and strategy are in `scenarios.csv`.", ""]

@@ -28,7 +28,7 @@ from theses.reports.errors import ReportError
 from theses.reports.figure_store import FigureStore, no_default_template
 from theses.reports.folder import atomic_folder, default_report_dir
 from theses.reports.tables import format_metric
-from theses.util import jsonable
+from theses.util import csv_safe, jsonable
 
 PERCENT_OBJECTIVES = frozenset({"cagr", "ce"})
 # Worst point red, best green (higher is better for the objective and for the CVaR, a negative number).
@@ -207,9 +207,9 @@ def write_sweep_report(run: Any, out_dir: str | os.PathLike[str] | None = None, 
     dest = Path(out_dir) if out_dir is not None else default_report_dir()
     with atomic_folder(dest) as tmp:
         (tmp / "index.html").write_text(page, encoding="utf-8")
-        run.table().to_csv(tmp / "points.csv")
+        csv_safe(run.table()).to_csv(tmp / "points.csv")
         (tmp / "points.json").write_text(json.dumps(jsonable(run.to_dict()), indent=1, allow_nan=False) + "\n",
                                          encoding="utf-8")
         if run.history is not None and run.history.walk_forward is not None:
-            _windows_frame(run).to_csv(tmp / "walk_forward.csv")
+            csv_safe(_windows_frame(run)).to_csv(tmp / "walk_forward.csv")
     return dest.expanduser().absolute()

@@ -2,6 +2,8 @@
 
 Numbers are written exactly as the engine produced them (no rounding), so a reader of ``metrics.json``
 gets the same floats as ``BacktestResult.metrics``; formatting for people happens in the HTML and Markdown.
+Text cells of every CSV (names in the index, the header and text columns) pass through
+:func:`theses.util.csv_safe`, so a name starting with ``=``, ``+``, ``-`` or ``@`` is not run as a formula.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import pandas as pd
 from theses.engine.result import BacktestResult
 from theses.reports.charts import BAND_PERCENTILES, all_curves, batch_summary, equity_bands
 from theses.reports.errors import ReportError
-from theses.util import jsonable
+from theses.util import csv_safe, jsonable
 
 # The order metric columns appear in; keys the engine adds later follow in their own order.
 METRIC_ORDER: tuple[str, ...] = (
@@ -136,7 +138,7 @@ def bands_table(scenarios: Mapping[str, Mapping[str, Any]]) -> pd.DataFrame:
 # -------------------------------------------------------------------------------------------- writers
 def write_metrics_csv(results: Sequence[BacktestResult], path: Path) -> None:
     """``metrics.csv``: the metrics table, full precision."""
-    metrics_table(results).to_csv(path, float_format="%.17g")
+    csv_safe(metrics_table(results)).to_csv(path, float_format="%.17g")
 
 
 def write_metrics_json(
@@ -153,14 +155,14 @@ def write_metrics_json(
 
 def write_equity_csv(results: Sequence[BacktestResult], path: Path) -> None:
     """``equity.csv``: date, then one equity column per strategy and benchmark."""
-    equity_table(results).to_csv(path, date_format="%Y-%m-%d", float_format="%.17g")
+    csv_safe(equity_table(results)).to_csv(path, date_format="%Y-%m-%d", float_format="%.17g")
 
 
 def write_scenario_csvs(scenarios: Mapping[str, Mapping[str, Any]], folder: Path) -> None:
     """``scenarios.csv`` (summary per scenario and strategy) and ``scenario_bands.csv`` (fan chart data)."""
-    scenario_table(scenarios).to_csv(folder / "scenarios.csv", index=False, float_format="%.17g")
+    csv_safe(scenario_table(scenarios)).to_csv(folder / "scenarios.csv", index=False, float_format="%.17g")
     # Wealth multiples to 6 significant digits (the charts show 2 decimals): a third of the bytes of %.17g.
-    bands_table(scenarios).to_csv(folder / "scenario_bands.csv", index=False, float_format="%.6g")
+    csv_safe(bands_table(scenarios)).to_csv(folder / "scenario_bands.csv", index=False, float_format="%.6g")
 
 
 # ------------------------------------------------------------------------------------ formatting for people

@@ -219,7 +219,9 @@ def _context(run: Any) -> dict[str, Any]:
 def track_markdown(run: Any, title: str) -> str:
     """``summary.md``: the findings, the odds and the percentiles."""
     factors = run.log_bayes_factors()
-    out = [f"# {title}", "", *(f"- {line}" for line in run.headline()), "", "## Odds", ""]
+    from theses.reports.markdown import md_text
+
+    out = [f"# {md_text(title)}", "", *(f"- {md_text(line)}" for line in run.headline()), "", "## Odds", ""]
     out.append(markdown_table(["Scenario", "Prior", "Posterior", f"log BF drift vs {run.reference}"],
                               [[s, _pct(run.prior[s], 0), _pct(run.posterior[s]), f"{factors['drift']['total'][s]:+.2f}"]
                                for s in run.scenarios]))
@@ -228,8 +230,8 @@ def track_markdown(run: Any, title: str) -> str:
     out.append(markdown_table(["Book or group", *run.scenarios],
                               [[n, *(f"{run.percentiles[s].get(n, float('nan')):.0f}" for s in run.scenarios)]
                                for n in names]))
-    out += ["", "## Method", "", *(f"- {line}" for line in factors["method"]), "", "## Notes", "",
-            *(f"- {note}" for note in run.header()["notes"]), ""]
+    out += ["", "## Method", "", *(f"- {md_text(line)}" for line in factors["method"]), "", "## Notes", "",
+            *(f"- {md_text(note)}" for note in run.header()["notes"]), ""]
     return "\n".join(out)
 
 

@@ -53,12 +53,15 @@ import numpy as np
 from theses.strategies.base import MISSING_POLICIES, OTHER_SLEEVE, REBALANCE_RULES, Strategy
 from theses.strategies.combinators import Rule, StaticBook, TrendFilter
 from theses.strategies.errors import StrategyError
-from theses.util import TomlLocator, did_you_mean, unknown_key
+from theses.util import TomlLocator, did_you_mean, setting_problem, unknown_key
 
 TICKER_RE = re.compile(r"^[A-Z][A-Z0-9.\-]{0,9}$")
 #: Exposure limits, the same as the engine's defaults (BacktestConfig.max_gross / max_net).
 MAX_GROSS = 3.0
 MAX_NET = 1.5
+
+#: Longest portfolio name (a column header in tables and reports).
+MAX_NAME_LENGTH = 80
 
 TOP_KEYS = (
     "name",
@@ -179,6 +182,14 @@ def _number(doc: _Toml, table: str | None, key: str, value: Any, minimum: float 
         raise doc.error(table, key, f"expected a number, got {type(value).__name__} {value!r}")
     if value < minimum:
         raise doc.error(table, key, f"must be >= {minimum:g}, got {value!r}")
+    return float(value)
+
+
+def _setting(doc: _Toml, table: str | None, key: str, value: Any) -> float:
+    """A band or cost value within the range every run accepts (``theses.util.SETTING_RANGES``)."""
+    problem = setting_problem(key, value)
+    if problem is not None:
+        raise doc.error(table, key, problem)
     return float(value)
 
 
@@ -325,13 +336,16 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
     name = raw["name"]
     if not isinstance(name, str) or not name.strip():
         raise doc.error(None, "name", f"expected a non-empty string, got {name!r}")
+    if any(not char.isprintable() for char in name) or len(name) > MAX_NAME_LENGTH:
+        raise doc.error(None, "name", f"{name[:40]!r}: a name is one line of at most {MAX_NAME_LENGTH} printable "
+                                      "characters (it heads tables and report columns)")
     description = raw.get("description", f"user portfolio from {source}")
     if not isinstance(description, str):
         raise doc.error(None, "description", f"expected a string, got {description!r}")
     book = _weights(doc, raw["weights"])
     rebalance = _choice(doc, "rebalance", raw["rebalance"], REBALANCE_RULES)
     missing_policy = _choice(doc, "missing_policy", raw.get("missing_policy", "cash"), MISSING_POLICIES)
-    bands = {k: _number(doc, None, k, raw[k]) if k in raw else None for k in ("band_abs", "band_rel")}
+    bands = {k: _setting(doc, None, k, raw[k]) if k in raw else None for k in ("band_abs", "band_rel")}
     benchmark = _ticker(doc, None, "benchmark", raw.get("benchmark", "SPY"))
 
     costs: dict[str, float | None] = dict.fromkeys(COST_KEYS)
@@ -341,7 +355,7 @@ def strategy_from_toml(text: str, source: str) -> Strategy:
                 None, "costs", "expected a table: [costs] with fees_bps, slippage_bps, borrow_bps"
             )
         _check_keys(doc, "costs", raw["costs"], COST_KEYS)
-        costs.update({k: _number(doc, "costs", k, v) for k, v in raw["costs"].items()})
+        costs.update({k: _setting(doc, "costs", k, v) for k, v in raw["costs"].items()})
 
     trend = _trend_filter(doc, raw["trend_filter"], book) if "trend_filter" in raw else None
     params = UserPortfolioParams(weights=book, trend_filter=trend, buy_and_hold=rebalance == "none")

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from theses.studies.errors import StudyError
+from theses.util import writable_problem
 
 if TYPE_CHECKING:
     from theses.data.calibration import Calibration
@@ -84,6 +85,11 @@ def calibrate(
     if target.resolve() == DEFAULT_CALIBRATION.resolve():
         raise StudyError(f"--out {target} is the calibration shipped with the package; write your own file "
                          f"(default {default_calibration_path()})")
+    if target.is_dir():
+        raise StudyError(f"--out {target} is a folder; give a file name such as {target / 'calibration.json'}")
+    problem = writable_problem(target)
+    if problem is not None:  # before the estimation, so the work is not lost at the end
+        raise StudyError(f"--out {target}: {problem}; choose another file")
     prices = load_prices(chosen, start=start, end=end, source="csv", data_dir=data_dir, trim_end=True)
     calibration = estimate(prices.close, min_obs=min_obs)
     return CalibrationRun(calibration, write_calibration(calibration, target))

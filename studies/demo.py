@@ -11,13 +11,16 @@ from dataclasses import dataclass
 
 from theses.studies.decide import Decision, decide
 from theses.studies.history import Comparison, compare
-from theses.studies.scenarios import ProgressFn, SimulationRun
+from theses.studies.limits import check_simulation, widest
+from theses.studies.scenarios import ProgressFn, SimulationRun, resolve_scenarios, run_books
 from theses.studies.settings import (
+    DEFAULT_CHUNK_SIZE,
     DEFAULT_SETTINGS,
     DEMO_PATHS,
     DEMO_SEED,
     DEMO_YEARS,
     ESSAY_DATE,
+    check_data_dir,
     resolve_strategies,
 )
 
@@ -44,8 +47,16 @@ def demo(
     *, data_dir: str | None = None, paths: int = DEMO_PATHS, years: float = DEMO_YEARS, seed: int = DEMO_SEED,
     progress: ProgressFn | None = None,
 ) -> DemoRun:
-    """Compare every strategy with SPY and RSP on history, and decide between them across every scenario."""
+    """Compare every strategy with SPY and RSP on history, and decide between them across every scenario.
+
+    The simulation's options and size are checked first, so a run that cannot finish is refused before
+    the history comparisons are computed.
+    """
     chosen = resolve_strategies(None)
+    check_data_dir(data_dir)
+    specs = resolve_scenarios("all")
+    check_simulation(paths=paths, years=years, seed=seed, chunk_size=DEFAULT_CHUNK_SIZE, mean_block=20.0,
+                     start=None, assets=widest(specs), books=len(run_books(chosen)), scenarios=len(specs))
     history = compare(chosen, data_dir=data_dir,
                       progress=None if progress is None else lambda d, i, n: progress(f"full history: {d}", i, n))
     since = compare(chosen, start=ESSAY_DATE, data_dir=data_dir,

@@ -82,7 +82,9 @@ class Rebalance:
 
     def to_csv(self) -> str:
         """The trade list as CSV text: one row per ticker and a CASH row."""
-        return self.to_frame().to_csv(index=False, float_format="%.10g", lineterminator="\n")
+        from theses.util import csv_safe
+
+        return csv_safe(self.to_frame()).to_csv(index=False, float_format="%.10g", lineterminator="\n")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready document: header facts, totals, positions, skipped trades, notes."""
@@ -158,13 +160,44 @@ def _day_or_latest(stamp: Any) -> str:
 
 # ------------------------------------------------------------------------------------------------ inputs
 def parse_as_of(value: object) -> pd.Timestamp | None:
-    """An as-of date as a day (``None`` = latest)."""
+    """An as-of date as a day (``None`` = latest); empty text or a date outside 1900-2200 is an error."""
     if value is None:
         return None
     try:
-        return pd.Timestamp(value).normalize()
-    except (ValueError, TypeError):
-        raise StudyError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD") from None
+        day = pd.Timestamp(value).normalize() if str(value).strip() else pd.NaT
+    except (ValueError, TypeError, OverflowError):
+        day = pd.NaT
+    if pd.isna(day) or not 1900 <= day.year <= 2200:
+        raise StudyError(f"--as-of {value!r} is not a date; write it as YYYY-MM-DD (or leave it out for the latest)")
+    return day
+
+
+#: Amounts a rebalance accepts, in account currency (the bound of a holdings file's amounts,
+#: ``data.holdings.MAX_AMOUNT``): beyond it a figure is a typo (``--cash 1e308``), and whole-share counts
+#: would near the float resolution.
+MAX_AMOUNT = 1e13
+
+
+def check_amounts(*, cash: Any, min_trade: Any, bands: Any, fees_bps: Any) -> None:
+    """Refuse (one line naming the option and its range) a cash balance, minimum trade, band or fee that is
+    not a finite number in range."""
+    from theses.studies.limits import finite_number
+    from theses.studies.settings import check_setting
+
+    finite_number("--cash", cash, -MAX_AMOUNT, MAX_AMOUNT, "2500")
+    finite_number("--min-trade", min_trade, 0.0, MAX_AMOUNT, "50")
+    if bands is not None:
+        check_setting("band_abs", bands, "--bands")
+    if fees_bps is not None:
+        check_setting("fees_bps", fees_bps)
+
+
+def check_equity(trades_input: dict[str, float], prices: dict[str, float], cash: float) -> None:
+    """Refuse holdings worth more than :data:`MAX_AMOUNT` (their share counts are then typos)."""
+    gross = abs(cash) + sum(abs(shares * prices[t]) for t, shares in trades_input.items() if t in prices)
+    if not math.isfinite(gross) or gross > MAX_AMOUNT:
+        raise StudyError(f"the holdings and cash are worth {gross:,.4g}, more than {MAX_AMOUNT:,.0f}: check the "
+                         "share counts in the holdings file and --cash")
 
 
 def current_symbols(holdings: Holdings) -> list[str]:
@@ -328,8 +361,7 @@ def rebalance(
     from theses.data.holdings import Holdings, read_holdings
     from theses.engine.trade_list import TradeOptions, build_trade_list
 
-    if not math.isfinite(cash):
-        raise StudyError(f"--cash {cash} is not a number; give the cash balance, e.g. --cash 2500")
+    check_amounts(cash=cash, min_trade=min_trade, bands=bands, fees_bps=fees_bps)
     as_of_day = parse_as_of(as_of)
     chosen = resolve_strategy(strategy)
     book = holdings if isinstance(holdings, Holdings) else read_holdings(holdings)
@@ -348,6 +380,7 @@ def rebalance(
     tickers = [t for t in tickers if t not in latest.unpriced]
     notes += stale_price_warnings({t: latest.date[t] for t in tickers})
     shares = {t: float(s) for t, s in zip(held, book.shares, strict=True)}
+    check_equity(shares, latest.price, float(cash))
     basis = {t: float(c) for t, c in zip(held, book.cost_basis, strict=True)}
     options = TradeOptions(whole_shares=whole_shares, min_trade=float(min_trade), band_abs=bands,
                            fees_bps=_fees_bps(chosen, fees_bps))

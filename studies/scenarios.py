@@ -29,6 +29,7 @@ import pandas as pd
 
 from theses.studies.errors import StudyError
 from theses.studies.history import DataContext
+from theses.studies.limits import check_simulation, widest
 from theses.studies.settings import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_PATHS,
@@ -599,6 +600,9 @@ def simulate(
 
     check_probabilities([s.name for s in specs], probs)  # before the paths: a mistake fails at once
     books = run_books(strategies, include_benchmarks)
+    check_simulation(paths=paths, years=years, seed=seed, chunk_size=chunk_size, mean_block=mean_block,
+                     start=start, assets=widest(specs), books=len(books), scenarios=len(specs),
+                     in_process=executor is None)
     for spec in specs:
         check_universe(books, spec)
     source = path_source(specs, years=years, seed=seed, method=method, data_dir=data_dir,

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from theses.studies.errors import StudyError
+from theses.util import setting_problem
 
 if TYPE_CHECKING:
     from theses.engine import BacktestConfig
@@ -55,6 +56,9 @@ DEFAULT_SWEEP_PATHS = 500
 DEFAULT_SWEEP_BLOCK = 256  # paths per task: a multiple of the generators' 64-path seed blocks
 DEFAULT_RISK_AVERSION = 2.0  # CRRA gamma of the "ce" objective; 1 is log utility
 
+#: A portfolio file is a page of TOML; a larger file is not a portfolio (a wrong path).
+MAX_PORTFOLIO_BYTES = 1 << 20
+
 _INLINE_WEIGHT = re.compile(r"^\s*([A-Za-z][A-Za-z0-9.\-]{0,9})\s*=\s*([-+]?[0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*$")
 
 
@@ -80,6 +84,15 @@ class RunSettings:
     initial_cash: float = DEFAULT_INITIAL_CASH
     execution: str = "close"
 
+    def __post_init__(self) -> None:
+        """Refuse values outside the accepted ranges (``theses.util.SETTING_RANGES``), naming the option."""
+        for name in ("fees_bps", "slippage_bps", "borrow_bps", "cash_rate", "risk_free", "initial_cash"):
+            value = getattr(self, name)
+            if value is None and name != "initial_cash":
+                continue
+            check_setting(name, value)
+        check_choice("--execution", self.execution, EXECUTIONS)
+
     def config_for(self, strategy: Strategy) -> BacktestConfig:
         """The engine configuration of one strategy under these settings."""
         from theses.engine import BacktestConfig, CostModel, RebalanceRule
@@ -92,13 +105,27 @@ class RunSettings:
         )
         rule = RebalanceRule(calendar=strategy.rebalance, band_abs=strategy.band_abs, band_rel=strategy.band_rel)
         return BacktestConfig(
-            initial_cash=float(self.initial_cash or DEFAULT_INITIAL_CASH),
+            initial_cash=float(self.initial_cash),
             costs=costs,
             rebalance=rule,
             missing_policy=strategy.missing_policy,
             execution=self.execution or "close",
             risk_free=_pick(self.risk_free, None, DEFAULT_RISK_FREE),
         )
+
+
+def option_name(name: str) -> str:
+    """The command-line spelling of a setting: ``fees_bps`` -> ``--fees-bps``."""
+    return "--" + name.replace("_", "-")
+
+
+def check_setting(name: str, value: Any, option: str | None = None) -> float:
+    """``value`` as a float, or a StudyError naming the option (default ``--name``) and its accepted range
+    (``theses.util.SETTING_RANGES``)."""
+    problem = setting_problem(name, value)
+    if problem is not None:
+        raise StudyError(f"{option or option_name(name)} {problem}")
+    return float(value)
 
 
 def _pick(given: float | None, own: float | None, default: float) -> float:
@@ -147,9 +174,14 @@ def read_portfolio_text(spec: str) -> str:
     if not path.is_file():
         raise StudyError(f"portfolio file {spec} not found: check the path (or give a strategy name; see `theses list`)")
     try:
+        if path.stat().st_size > MAX_PORTFOLIO_BYTES:
+            raise StudyError(f"portfolio file {spec} is {path.stat().st_size:,} bytes; a portfolio is a short "
+                             f"TOML text (at most {MAX_PORTFOLIO_BYTES:,} bytes): check the path")
         return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise StudyError(f"cannot read portfolio file {spec}: {exc}") from exc
+    except UnicodeDecodeError:
+        raise StudyError(f"portfolio file {spec} is not UTF-8 text; save it as UTF-8") from None
+    except OSError as exc:
+        raise StudyError(f"cannot read portfolio file {spec}: {exc.strerror or exc}") from None
 
 
 def resolve_strategies(specs: Iterable[str | Strategy] | str | None) -> list[Strategy]:
@@ -247,6 +279,17 @@ def shipped_priors() -> dict[str, float]:
 def priors_text() -> str:
     """The shipped priors as ``damp_squib=0.15, ...`` (empty when none could be read)."""
     return ", ".join(f"{name}={prior:g}" for name, prior in shipped_priors().items())
+
+
+def check_data_dir(data_dir: str | os.PathLike[str] | None) -> None:
+    """A StudyError unless ``data_dir`` is None or an existing folder (a file or a typo is refused early)."""
+    if data_dir is None:
+        return
+    if not str(data_dir).strip():
+        raise StudyError('--data-dir is empty; give a folder of TICKER.csv files, or leave the option out')
+    if not Path(data_dir).expanduser().is_dir():
+        what = "is a file" if Path(data_dir).expanduser().exists() else "does not exist"
+        raise StudyError(f"--data-dir {data_dir} {what}: give a folder of TICKER.csv files (or set THESES_DATA_DIR)")
 
 
 def check_choice(option: str, value: Any, choices: Sequence[str]) -> None:

@@ -242,6 +242,18 @@ def _check_request(on: str, objective: str, paths: int, block_size: int, gamma: 
         raise StudyError("--walk-forward tests choices on real history: use it with --on history or --on both")
 
 
+def _check_scenario_work(scenarios: Any, *, paths: Any, years: Any, seed: Any, block_size: Any, mean_block: Any,
+                         sim_start: Any, books: int, in_process: bool) -> None:
+    """The scenario options and the size of the work, checked as ``simulate`` checks them, before any task."""
+    from theses.studies.limits import check_simulation, widest
+    from theses.studies.scenarios import resolve_scenarios
+
+    specs = resolve_scenarios(scenarios)
+    check_simulation(paths=paths, years=years, seed=seed, chunk_size=block_size, mean_block=mean_block,
+                     start=sim_start, assets=widest(specs), books=books, scenarios=max(len(specs), 1),
+                     in_process=in_process)
+
+
 def _points(target: Any, grid: Grid) -> tuple[list[dict[str, GridValue]], dict[str, GridValue], int, dict[int, Strategy]]:
     points = grid.points()
     default = target.default_point(grid.names)
@@ -362,6 +374,10 @@ def sweep(
     target = resolve_target(strategy)
     grid_ = build_grid(grid, target)
     points, default, default_id, strategies = _points(target, grid_)
+    if on != "history":
+        _check_scenario_work(scenarios, paths=paths, years=years, seed=seed, block_size=block_size,
+                             mean_block=mean_block, sim_start=sim_start, books=len(strategies) + 1,
+                             in_process=executor is None)
     history = on in ("history", "both")
     context, parts = _context(strategies, history=history, scenarios=scenarios, on=on, years=years, seed=seed,
                               method=method, settings=settings, start=start, end=end, source=source,

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from theses.studies.errors import StudyError
-from theses.util import TEMP_INFIX, atomic_write_bytes, atomic_write_text
+from theses.util import atomic_write_bytes, atomic_write_text, remove_stale_temps_in
 
 STORE_VERSION = 1
 MANIFEST = "sweep.json"
@@ -140,9 +140,8 @@ class SweepStore:
 
     def _remove_temporaries(self) -> None:
         """Temporary files a killed run left behind (our own names only)."""
-        if self.folder is not None:
-            for leftover in (self.folder / TASKS).glob(f".*{TEMP_INFIX}*"):
-                leftover.unlink(missing_ok=True)
+        if self.folder is not None:  # only those whose writer is gone: another run may be writing here
+            remove_stale_temps_in(self.folder / TASKS)
 
     def path_of(self, key: str) -> Path:
         assert self.folder is not None

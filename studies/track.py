@@ -383,7 +383,9 @@ def track(
         the confusion matrix and the realised backtests always run in process.
     """
     from theses.data.generators import DEFAULT_START_PRICE
+    from theses.studies.limits import check_simulation, widest
     from theses.studies.scenarios import resolve_scenarios, run_books, simulate
+    from theses.studies.settings import DEFAULT_CHUNK_SIZE
     from theses.studies.track_evidence import confusion
 
     for option, value in (("--paths", paths), ("--confusion-paths", confusion_paths)):
@@ -395,6 +397,11 @@ def track(
     groups = tuple(g for g in EVIDENCE_GROUPS if all(g in spec.groups for spec in specs))
     check_same_groups(specs, groups)
     books = [*run_books(strategies), *group_books(specs[0], groups)]
+    # Before any work: the fans (on the executor, if any) and the confusion matrix (in process).
+    for option, count, local in (("--paths", paths, executor is None), ("--confusion-paths", confusion_paths, True)):
+        check_simulation(paths=count, years=years, seed=seed, chunk_size=DEFAULT_CHUNK_SIZE, mean_block=20.0,
+                         start=None, assets=widest(specs), books=len(books), scenarios=len(specs),
+                         paths_option=option, in_process=local)
     tickers = list(dict.fromkeys([*specs[0].tickers, *(t for b in books for t in b.universe)]))
     data = load_track_prices(tickers, as_of, source, data_dir)
     close, first = data.close, data.window_row

@@ -6,8 +6,23 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+# Property and fuzz tests (tests/fuzz): the same examples on every run ("ci", the default: derandomized, no
+# example database), bounded by each test's max_examples; "explore" draws new random examples for a local hunt
+# (HYPOTHESIS_PROFILE=explore).
+settings.register_profile(
+    "ci", derandomize=True, database=None, deadline=None, print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.register_profile(
+    "explore", derandomize=False, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 
 def _required(flag: str) -> bool:

@@ -12,7 +12,9 @@ import difflib
 import math
 import os
 import re
+import shutil
 import tempfile
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,43 @@ CALENDARS: tuple[str, ...] = ("none", "daily", "weekly", "monthly", "quarterly",
 #: ``Strategy.missing_policy``): keep that slice in cash, or spread it over the priced assets.
 MISSING_POLICIES: tuple[str, ...] = ("cash", "renormalize")
 
-#: Prefix/suffix of the temporary files :func:`atomic_write_bytes` creates beside its target.
+#: Infix of the temporary files :func:`atomic_write` creates beside its target: ``.NAME.tmp-<pid>-XXXX``.
 TEMP_INFIX = ".tmp-"
+#: Infix of an earlier report folder moved aside while a new one takes its place: ``.NAME.old-<pid>-XXXX``.
+OLD_INFIX = ".old-"
+#: When this process started using the project (temporary files of unknown owner older than this are stale).
+PROCESS_STARTED = time.time()
+_OWNER_PID = re.compile(r"^(\d+)-")
+
+# Accepted ranges of the cost and rate settings, shared by the CLI/API settings and portfolio files: wider
+# values are typing mistakes (``--fees-bps 1e9``, ``--risk-free 5`` meant as 5%), never a real market.
+#: name -> (lowest, highest, unit and example for the message)
+SETTING_RANGES: dict[str, tuple[float, float, str]] = {
+    "fees_bps": (0.0, 1_000.0, "bps of traded notional per side, e.g. 1"),
+    "slippage_bps": (0.0, 1_000.0, "bps of traded notional per side, e.g. 2"),
+    "borrow_bps": (0.0, 10_000.0, "bps per year on short market value, e.g. 50"),
+    "cash_rate": (-0.1, 0.5, "a fraction per year, e.g. 0.04 for 4%"),
+    "risk_free": (-0.1, 0.5, "a fraction per year, e.g. 0.04 for 4%"),
+    "initial_cash": (0.01, 1e12, "currency units, e.g. 10000"),
+    "band_abs": (0.0, 1.0, "a weight difference, e.g. 0.05 for 5 percentage points"),
+    "band_rel": (0.0, 1.0, "a fraction of the target weight, e.g. 0.25"),
+}
+
+
+def setting_problem(name: str, value: Any) -> str | None:
+    """Why ``value`` is not acceptable for the setting ``name`` of :data:`SETTING_RANGES`, or None when it is.
+
+    The text says the accepted range and gives an example; the caller adds the option's name and raises
+    its own lane's error.
+    """
+    low, high, unit = SETTING_RANGES[name]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"expected a number, got {value!r}; give {unit}"
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number; give {unit}"
+    if not low <= value <= high:
+        return f"{value:g} is out of range; use {low:g} to {high:g} ({unit})"
+    return None
 
 
 # ------------------------------------------------------------------------------------------ file writes
@@ -52,10 +89,12 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     that opens the file itself). A reader sees the old file or the new one, never half of one; when
     ``write`` or anything before the rename fails, the temporary file is removed and the old file is left
     as it was. The new file gets the mode the umask gives (as ``open`` would), not ``mkstemp``'s owner-only
-    0600. The folder must exist.
+    0600. The folder must exist. Temporary files of ``path`` left by a killed run are removed first
+    (:func:`remove_stale_temps`).
     """
     target = Path(path)
-    fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}{TEMP_INFIX}", dir=target.parent)
+    remove_stale_temps(target)
+    fd, temp_name = tempfile.mkstemp(prefix=temp_prefix(target), dir=target.parent)
     os.close(fd)
     try:
         write(Path(temp_name))
@@ -67,6 +106,114 @@ def atomic_write(path: str | os.PathLike[str], write: Callable[[Path], object]) 
     return target
 
 
+def temp_prefix(target: str | os.PathLike[str], infix: str = TEMP_INFIX) -> str:
+    """``.NAME.tmp-<pid>-``: the prefix of this process's temporary names beside ``target``.
+
+    The process id in the name tells a later run whether the writer is still alive (:func:`is_stale`).
+    """
+    return f".{Path(target).name}{infix}{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):  # another user's process (alive) / not a pid at all
+        return pid < 2**31
+    return True
+
+
+def is_stale(path: Path, target_name: str, infix: str) -> bool:
+    """Whether ``path`` is a leftover ``.NAME<infix>...`` of a run that is no longer running.
+
+    Names written by this project carry the writer's process id: stale when that process is gone. Other
+    names of the same pattern (older versions wrote ``.NAME.tmp-XXXX`` and ``.NAME.tmp``) are stale when
+    they are older than this process.
+    """
+    prefix = f".{target_name}{infix}"
+    bare = f".{target_name}{infix.rstrip('-')}"
+    if path.name == bare:
+        rest = None
+    elif path.name.startswith(prefix):
+        rest = path.name[len(prefix):]
+    else:
+        return False
+    owner = _OWNER_PID.match(rest or "")
+    if owner is not None:
+        pid = int(owner.group(1))
+        return pid != os.getpid() and not _pid_alive(pid)
+    try:
+        return path.lstat().st_mtime < PROCESS_STARTED
+    except OSError:
+        return False
+
+
+def remove_stale_temps(
+    target: str | os.PathLike[str], infixes: Sequence[str] = (TEMP_INFIX,)
+) -> list[Path]:
+    """Remove the project's own leftovers beside ``target`` (``.NAME.tmp-*`` of runs no longer running).
+
+    Only names of the project's patterns for this very target are looked at (:func:`is_stale`); anything
+    else in the folder is never touched. Folders of that pattern (a report being built) are removed with
+    their content. Returns what was removed; a leftover that cannot be removed is left for a later run.
+    """
+    target = Path(target)
+    removed: list[Path] = []
+    try:
+        siblings = list(target.parent.iterdir())
+    except OSError:
+        return removed
+    for path in siblings:
+        if not any(is_stale(path, target.name, infix) for infix in infixes):
+            continue
+        try:
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+        except OSError:
+            continue
+        removed.append(path)
+    return removed
+
+
+def remove_stale_temps_in(folder: str | os.PathLike[str], infix: str = TEMP_INFIX) -> list[Path]:
+    """:func:`remove_stale_temps` for every target of ``folder`` at once (``.NAME.tmp-*`` of any NAME).
+
+    For a store of many files (a sweep's tasks): a leftover is removed only when its writer is gone, so a
+    second process writing into the same folder keeps its temporary files.
+    """
+    removed: list[Path] = []
+    try:
+        entries = [p for p in Path(folder).iterdir() if p.name.startswith(".") and infix.rstrip("-") in p.name]
+    except OSError:
+        return removed
+    for path in entries:
+        target = path.name[1:].split(infix, 1)[0] if infix in path.name else path.name[1:].rsplit(infix.rstrip("-"), 1)[0]
+        if is_stale(path, target, infix) and not path.is_dir():
+            try:
+                path.unlink()
+            except OSError:
+                continue
+            removed.append(path)
+    return removed
+
+
+def writable_problem(path: str | os.PathLike[str]) -> str | None:
+    """Why a new file or folder cannot be created at ``path`` (its nearest existing folder is read-only or
+    not a folder), or None when it can. Checked before long work, so the work is not lost at the end."""
+    target = Path(path).expanduser().absolute()
+    parent = target.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"{parent} is not a folder"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"folder {parent} is not writable (permission denied)"
+    return None
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
     """:func:`atomic_write` of ``payload``: the old file or the whole new one, mode from the umask."""
     return atomic_write(path, lambda temp: temp.write_bytes(payload))
@@ -75,6 +222,39 @@ def atomic_write_bytes(path: str | os.PathLike[str], payload: bytes) -> Path:
 def atomic_write_text(path: str | os.PathLike[str], text: str, encoding: str = "utf-8") -> Path:
     """:func:`atomic_write_bytes` of ``text`` encoded (no newline translation)."""
     return atomic_write_bytes(path, text.encode(encoding))
+
+
+# ------------------------------------------------------------------------------------------ CSV cells
+#: First characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+CSV_FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value: Any) -> Any:
+    """A text cell that no spreadsheet runs as a formula: ``'`` before a leading ``= + - @``, tab or CR.
+
+    Anything that is not a string (numbers, dates, missing values) is returned unchanged, so a negative
+    number stays a number.
+    """
+    if isinstance(value, str) and value.startswith(CSV_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def csv_safe(frame: Any) -> Any:
+    """A copy of a DataFrame with :func:`csv_text` applied to every text cell, the index and the header."""
+    out = frame.copy()
+    for column in out.columns:
+        if _may_hold_text(out[column].dtype):
+            out[column] = out[column].map(csv_text)
+    if _may_hold_text(out.index.dtype):
+        out.index = out.index.map(csv_text)
+    out.columns = [csv_text(column) for column in out.columns]
+    return out
+
+
+def _may_hold_text(dtype: Any) -> bool:
+    """Object and string columns (numbers, booleans and dates are never text)."""
+    return getattr(dtype, "kind", "O") not in "biufcmM"
 
 
 # ------------------------------------------------------------------------------------------ JSON values
@@ -181,7 +361,8 @@ def toml_key_lines(text: str) -> dict[KeyPath, int]:
                 lines.setdefault(array_path, number)
             else:
                 current = resolve(parts)
-            lines.setdefault(current, number)
+            for end in range(1, len(current) + 1):  # [a.b] also places a (a misspelt table name has a line)
+                lines.setdefault(current[:end], number)
             continue
         key = _KEY_LINE.match(line)
         if key:

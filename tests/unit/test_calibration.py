@@ -144,3 +144,55 @@ def test_shipped_calibration_is_valid():
     assert np.all(np.linalg.eigvalsh(cal.correlation) > 0)
     spy = cal.tickers.index("SPY")
     assert 0.005 < cal.daily_vol[spy] < 0.02  # SPY's daily vol is ~1.1%
+
+
+def _damaged(kind: str) -> object:
+    import json
+
+    from theses.data.calibration import DEFAULT_CALIBRATION
+
+    raw = json.loads(DEFAULT_CALIBRATION.read_text())
+    first = raw["tickers"][0]
+    if kind == "a list":
+        return [raw]
+    if kind == "negative vol":
+        raw["daily_vol"][first] = -0.01
+    elif kind == "NaN vol":
+        raw["daily_vol"][first] = float("nan")
+    elif kind == "vol as text":
+        raw["daily_vol"][first] = "high"
+    elif kind == "asymmetric":
+        raw["correlation"][0][1] = 0.99
+    elif kind == "not positive definite":
+        n = len(raw["tickers"])
+        raw["correlation"] = [[1.0 if i == j else -0.9 for j in range(n)] for i in range(n)]
+    elif kind == "shrinkage 2":
+        raw["shrinkage"] = 2
+    elif kind == "bad date":
+        raw["start"] = "the beginning"
+    elif kind == "dates reversed":
+        raw["start"], raw["end"] = raw["end"], raw["start"]
+    elif kind == "tickers repeated":
+        raw["tickers"][1] = first
+    return raw
+
+
+@pytest.mark.parametrize(("kind", "problem"), [
+    ("a list", "a JSON list, not a calibration object"), ("negative vol", "daily_vol of"), ("NaN vol", "is nan"),
+    ("vol as text", "a field is malformed (ValueError"), ("asymmetric", "not a symmetric matrix"),
+    ("not positive definite", "not positive definite"), ("shrinkage 2", "shrinkage 2.0 is outside [0, 1]"),
+    ("bad date", "a field is malformed"), ("dates reversed", "not in order"), ("tickers repeated", "distinct"),
+])
+def test_a_damaged_calibration_is_refused_in_one_line(tmp_path, kind, problem):
+    import json
+
+    from theses.data.calibration import read_calibration
+    from theses.data.errors import DataError
+
+    path = tmp_path / "cal.json"
+    path.write_text(json.dumps(_damaged(kind)))
+    with pytest.raises(DataError) as caught:
+        read_calibration(path)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(str(path)) and problem in message, message
+    assert message.endswith("re-run `theses calibrate`")

@@ -189,7 +189,7 @@ def test_signal_strategy_uses_the_signal_as_of(workspace: Path, capsys: pytest.C
         ((), "", HOLDINGS + "NEW,3,\n",
          "error: NEW in {h} have no price on or before 2024-01-05 (first price 2024-01-08); choose a later --as-of"),
         ((), "", "ticker,shares\nAAA,ten\n", "error: {h} line 2: shares 'ten' is not a number; write e.g. 12, -3.5 or $1,234.50"),
-        (("--cash", "nan"), "", HOLDINGS, "error: --cash nan is not a number; give the cash balance, e.g. --cash 2500"),
+        (("--cash", "nan"), "", HOLDINGS, "error: --cash nan is not a finite number; give e.g. --cash 2500"),
     ],
 )
 def test_user_errors_exit_2_with_one_line(

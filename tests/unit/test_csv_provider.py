@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -146,3 +147,49 @@ def test_bad_file_is_reported_even_outside_the_requested_range(tmp_path: Path) -
     write(tmp_path, "OLD.csv", f"{HEADER}\n2020-01-02,1,1,1,0,1\n2021-01-04,1,1,1,1,1\n")
     with pytest.raises(DataError, match=r"OLD\.csv line 2: Close is 0"):
         CsvProvider(tmp_path).bars("OLD", start="2021-01-01")
+
+
+@pytest.mark.parametrize(
+    ("body", "line", "problem"),
+    [
+        ("2020-01-02,1,1,1,1,1\n9999-01-04,1,1,1,1,1\n", 3, "date 9999-01-04 is in the future"),
+        ("1600-01-03,1,1,1,1,1\n2020-01-02,1,1,1,1,1\n", 2, "date 1600-01-03 is before 1900-01-01"),
+        ("2020-01-02,1,1,1,1e308,1\n", 2, "Close is 1e+308, outside 1e-06 to 1e+09"),
+        ("2020-01-02,1,1e12,1,1,1\n", 2, "High is 1e+12, outside"),
+        ("2020-01-02,1,1,1,1e-300,1\n", 2, "Close is 1e-300, outside"),
+        ("2020-01-02,1,1,1,1,1e300\n", 2, "Volume is 1e+300, more than 1e+15"),
+    ],
+)
+def test_dates_and_values_no_market_has_are_refused(tmp_path: Path, body: str, line: int, problem: str) -> None:
+    path = write(tmp_path, "ODD.csv", f"{HEADER}\n{body}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy overflow warnings on the way
+        with pytest.raises(DataError) as info:
+            read_price_csv(path)
+    assert f"ODD.csv line {line}: {problem}" in str(info.value)
+
+
+@pytest.mark.parametrize("header", ["Date,Open,High,Low,Close,Close,Volume", "Date,Close,close", "Date,Close,Adj Close,adj_close"])
+def test_a_column_named_twice_is_refused_even_when_pandas_would_rename_it(tmp_path: Path, header: str) -> None:
+    cells = ",".join(["2020-01-02", *["1"] * (header.count(",") )])
+    path = write(tmp_path, "DUP.csv", f"{header}\n{cells}\n")
+    with pytest.raises(DataError, match=r"DUP\.csv line 1: column (Close|Adj Close) appears twice; keep one"):
+        read_price_csv(path)
+
+
+def test_a_file_that_cannot_be_opened_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "LOCK.csv", f"{HEADER}\n2020-01-02,1,1,1,1,1\n")
+    real_open = Path.open
+    monkeypatch.setattr(Path, "open", lambda self, *a, **k: (_ for _ in ()).throw(
+        PermissionError(13, "Permission denied")) if self == path else real_open(self, *a, **k))
+    with pytest.raises(DataError, match=r"LOCK\.csv: cannot be read \(Permission denied\); check the file's permissions"):
+        read_price_csv(path)
+
+
+def test_a_file_too_large_for_daily_prices_is_refused_before_reading(tmp_path: Path, monkeypatch) -> None:
+    import theses.data.csv_provider as module
+
+    path = write(tmp_path, "BIG.csv", f"{HEADER}\n2020-01-02,1,1,1,1,1\n")
+    monkeypatch.setattr(module, "MAX_FILE_BYTES", 10)
+    with pytest.raises(DataError, match="more than a daily price file can be"):
+        read_price_csv(path)

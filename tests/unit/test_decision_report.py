@@ -10,6 +10,7 @@ import pytest
 from tests.unit.report_factory import synthetic_run
 from theses.cli.main import main
 from theses.reports import write_decision_report, write_simulation_report
+from theses.reports.markdown import md_text
 from theses.studies.decide import analyse
 
 DECISION_CHARTS = ("chart-scoreboard", "chart-certainty", "chart-regret", "chart-tornado", "chart-mix")
@@ -33,7 +34,7 @@ def test_the_report_leads_with_the_decision(report):
     assert decision.verdict.replace("'", "&#x27;") in page
     summary = (folder / "summary.md").read_text()
     assert summary.index("## Decision") < summary.index("## Scenarios")
-    assert decision.verdict in summary
+    assert md_text(decision.verdict) in summary  # shown as written: Markdown characters escaped
     assert json.loads((folder / "decision.json").read_text()) == json.loads(json.dumps(decision.to_dict()))
     assert "certainty_equivalent" in (folder / "scoreboard.csv").read_text().splitlines()[0]
 

@@ -187,3 +187,59 @@ def test_load_scenario_by_path_and_unknown_name(tmp_path):
         load_scenario("jetson")
     with pytest.raises(DataError, match="not found"):
         load_scenario(str(tmp_path / "absent.toml"))
+
+
+# ------------------------------------------------------------------------- corruptions: one line, key, line
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    # missing phases
+    ("[phases.early]", "[phasez.early]", ["spec.toml line 8: phasez", "unknown key (did you mean 'phases'?)"]),
+    # negative volatility (market and group)
+    ("market_vol = 1.5", "market_vol = -0.5", ["line 21: phases.late.market_vol", "out of range"]),
+    ("compute = 1.2", "compute = -1.2", ["line 24: phases.late.vol_mult.compute", "out of range"]),
+    # a crash outside the timeline
+    ("start = 2028-01-01\nend = 2028-03-31", "start = 2020-01-01\nend = 2020-03-31",
+     ["line 35: crashes[1].end", "before the first phase 'early' starts (2025-01-01)"]),
+    # a crash of absurd size (x148 in a day) and one just outside the accepted jumps
+    ("size = -0.3", "size = 5.0", ["line 30: crashes[0].size", "5.0 is out of range", "-3.0 and 1.0"]),
+    ("NVDA = -0.5", "NVDA = -3.5", ["line 39: crashes[1].size.NVDA", "out of range"]),
+    # overlapping phases
+    ("start = 2027-01-01\nmarket_drift", "start = 2026-12-01\nmarket_drift",
+     ["line 19: phases.late.start", "overlaps phase 'early'"]),
+    # unknown groups, in a phase and in a crash
+    ("compute = 0.10", "computing = 0.10", ["line 15: phases.early.excess_drift.computing", "did you mean 'compute'"]),
+    ('groups = ["compute"]', 'groups = ["semis"]', ["line 31: crashes[0].groups.semis", "unknown group"]),
+])
+def test_each_corruption_is_one_line_naming_the_key_and_line(old, new, expected):
+    message = _error(GOOD.replace(old, new))
+    assert "\n" not in message
+    for part in expected:
+        assert part in message, (part, message)
+
+
+def test_a_crash_after_a_last_phase_that_ends_is_refused():
+    text = GOOD.replace("start = 2027-01-01\nmarket_drift = 0.05", "start = 2027-01-01\nend = 2027-12-31\nmarket_drift = 0.05")
+    message = _error(text.replace("start = 2028-01-01\nend = 2028-03-31", "start = 2029-01-01\nend = 2029-03-31"))
+    assert "crashes[1].start" in message and "after the last phase 'late' ends (2027-12-31)" in message
+
+
+def test_scenario_files_that_are_not_text_are_one_line(tmp_path):
+    latin = tmp_path / "latin.toml"
+    latin.write_bytes(GOOD.encode() + "# caf\xe9\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin\.toml line 40: not UTF-8 text \(byte 0xe9\); save it as UTF-8"):
+        load_scenario(str(latin))
+    big = tmp_path / "big.toml"
+    big.write_bytes(b"#" * (2 << 20))
+    with pytest.raises(DataError, match="a scenario is a short TOML text"):
+        load_scenario(str(big))
+
+
+@pytest.mark.parametrize(("line", "expected"), [
+    ("prior = -0.1", "line 1: prior: -0.1 is out of range; use a value between 0.0 and 1.0"),
+    ("prior = nan", "line 1: prior: nan is not a finite number"),
+    ("prior = inf", "line 1: prior: inf is not a finite number"),
+    ("prior = true", "line 1: prior: expected a number, got True"),
+    ("prior = [0.5]", "line 1: prior: expected a number"),
+])
+def test_a_prior_that_is_no_probability_is_one_line_naming_the_key_and_line(line, expected):
+    message = _error(f"{line}\n" + GOOD)
+    assert "\n" not in message and expected in message, message

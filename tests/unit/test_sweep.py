@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -197,11 +198,14 @@ def test_a_damaged_manifest_is_refused(tmp_path):
 
 def test_temporary_files_of_a_killed_run_are_cleared(tmp_path):
     folder, files = _finished(tmp_path)
-    leftover = folder / "tasks" / f".{files[0].name}.tmp-abc123"
+    # Temporary names carry the writer's pid (theses.util.temp_prefix): 999999999 is no running process.
+    leftover = folder / "tasks" / f".{files[0].name}.tmp-999999999-abc123"
     leftover.write_bytes(b"half")
+    busy = folder / "tasks" / f".{files[1].name}.tmp-{os.getpid()}-def456"  # a writer still at work
+    busy.write_bytes(b"writing")
     files[0].unlink()
     run = sweep("bubble_watch", **{**SCENARIOS, "paths": 64}, out=folder, resume=True)
-    assert run.tasks_run == 1 and not leftover.exists()
+    assert run.tasks_run == 1 and not leftover.exists() and busy.exists()
 
 
 def test_walk_forward_through_the_sweep_follows_the_regime(tmp_path):

@@ -338,3 +338,16 @@ def test_input_errors(kwargs: dict, message: str) -> None:
 def test_option_errors(kwargs: dict, message: str) -> None:
     with pytest.raises(EngineError, match=message.replace("(", r"\(")):
         TradeOptions(**kwargs)
+
+
+@pytest.mark.parametrize(("prices", "cash"), [([1e-6, 2e-6], 1e12), ([1e9, 3.0], 1e12), ([0.37, 1.1], 123456.78)])
+def test_whole_share_top_up_always_terminates_and_never_overspends(prices, cash) -> None:
+    import time
+
+    start = time.perf_counter()
+    tl = build_trade_list(["A", "B"], prices, [0.0, 0.0], [0.5, 0.49], cash, TradeOptions(whole_shares=True, fees_bps=3))
+    assert time.perf_counter() - start < 10  # the top-up is capped; it cannot run share by share for ever
+    assert tl.cash_after >= 0
+    assert np.all(tl.shares_after == np.round(tl.shares_after))
+    # a whole-share book within one share (or the cap's unspent cash, 1e-4 of equity here) of the targets
+    assert np.all(tl.shares_after * np.array(prices) <= np.array([0.5, 0.49]) * cash * (1 + 1e-9) + np.array(prices))

@@ -167,7 +167,7 @@ def _err(text: str) -> str:
          ["line 3", "band_abs", "expected a number"]),
         # wrong type: negative cost
         ('name = "x"\nrebalance = "monthly"\n[weights]\nSPY = 1\n[costs]\nborrow_bps = -5\n',
-         ["line 6", "costs.borrow_bps", ">= 0"]),
+         ["line 6", "costs.borrow_bps", "use 0 to 10000"]),
         # wrong type: costs not a table
         ('name = "x"\nrebalance = "monthly"\ncosts = 5\n[weights]\nSPY = 1\n', ["line 3", "costs", "expected a table"]),
         # wrong type: window not an integer

@@ -174,3 +174,62 @@ def test_calendar_and_policy_names_are_the_engine_and_strategy_ones():
 
     assert config.CALENDARS is CALENDARS and base.REBALANCE_RULES is CALENDARS
     assert config.MISSING_POLICIES is MISSING_POLICIES and base.MISSING_POLICIES is MISSING_POLICIES
+
+
+# ------------------------------------------------------------------------------- leftovers of killed runs
+def test_atomic_write_removes_leftovers_of_dead_writers_of_that_file_only(tmp_path):
+    import time
+
+    from theses.util import temp_prefix
+
+    old = time.time() - 3600
+    dead = [tmp_path / ".SPY.parquet.tmp-999999999-a1b2", tmp_path / ".SPY.parquet.tmp"]
+    legacy = tmp_path / ".SPY.parquet.tmp-a1b2c3"  # an older version's name: no pid, stale when older than us
+    fresh = tmp_path / ".SPY.parquet.tmp-d4e5f6"  # no pid and newer than this process: maybe still being written
+    alive = tmp_path / f"{temp_prefix(tmp_path / 'SPY.parquet')}busy"  # this process, writing now
+    other = [tmp_path / ".QQQ.parquet.tmp-999999999-x", tmp_path / "SPY.parquet.tmp-999999999-x",
+             tmp_path / ".SPY.parquet.bak", tmp_path / "notes.txt"]
+    for path in (*dead, legacy, fresh, alive, *other):
+        path.write_text("x")
+    for path in (legacy, dead[1]):
+        os.utime(path, (old, old))
+    atomic_write_text(tmp_path / "SPY.parquet", "new")
+    assert not any(p.exists() for p in (*dead, legacy))
+    assert fresh.exists() and alive.exists() and all(p.exists() for p in other)
+    assert (tmp_path / "SPY.parquet").read_text() == "new"
+
+
+def test_a_temporary_name_carries_the_writer_pid(tmp_path):
+    from theses.util import is_stale, temp_prefix
+
+    prefix = temp_prefix(tmp_path / "a.json")
+    assert prefix == f".a.json.tmp-{os.getpid()}-"
+    assert not is_stale(tmp_path / f"{prefix}x", "a.json", ".tmp-")
+    assert is_stale(tmp_path / ".a.json.tmp-999999999-x", "a.json", ".tmp-")
+    assert not is_stale(tmp_path / ".b.json.tmp-999999999-x", "a.json", ".tmp-")
+
+
+# ------------------------------------------------------------------------------------------ setting ranges
+@pytest.mark.parametrize(("name", "value", "problem"), [
+    ("fees_bps", 1e9, "1e+09 is out of range; use 0 to 1000"), ("risk_free", 5, "5 is out of range; use -0.1 to 0.5"),
+    ("band_abs", 5, "out of range; use 0 to 1"), ("initial_cash", 0, "0 is out of range"),
+    ("cash_rate", float("nan"), "not a finite number"), ("borrow_bps", "50", "expected a number, got '50'"),
+    ("slippage_bps", True, "expected a number"), ("fees_bps", 1.0, None), ("cash_rate", -0.01, None),
+])
+def test_setting_problem_states_the_range(name, value, problem):
+    from theses.util import setting_problem
+
+    found = setting_problem(name, value)
+    assert (found is None) if problem is None else (problem in found), found
+
+
+def test_a_store_folder_loses_only_the_leftovers_of_dead_writers(tmp_path):
+    from theses.util import remove_stale_temps_in, temp_prefix
+
+    dead = tmp_path / ".a.parquet.tmp-999999999-x"
+    alive = tmp_path / f"{temp_prefix(tmp_path / 'b.parquet')}y"
+    mine = [tmp_path / "a.parquet", tmp_path / ".hidden-user-file", tmp_path / "notes.tmp-999999999-z"]
+    for path in (dead, alive, *mine):
+        path.write_text("x")
+    assert remove_stale_temps_in(tmp_path) == [dead]
+    assert alive.exists() and all(p.exists() for p in mine)
