@@ -31,7 +31,7 @@ def holdings_files(draw: st.DrawFn) -> str:
     for _ in range(draw(st.sampled_from([0, 0, 1, 2]))):
         if rows:
             row = rows[draw(st.integers(0, len(rows) - 1))]
-            row[draw(st.integers(0, 2))] = draw(CELLS)
+            row[draw(st.integers(0, len(row) - 1))] = draw(CELLS)  # an earlier pass may have cut a cell
             if draw(st.integers(0, 4)) == 0:
                 del row[-1]
     text = "\n".join([header, *(",".join(r).replace("\n", " ").replace("\r", " ") for r in rows)])
