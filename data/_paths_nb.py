@@ -8,8 +8,13 @@ the generator runs path blocks on several threads.
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit
+from theses.util import configure_numba_cache
+
+# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created.
+configure_numba_cache()
+
+import numpy as np  # noqa: E402
+from numba import njit  # noqa: E402
 
 
 @njit(cache=True, nogil=True)

@@ -22,7 +22,8 @@ import pandas as pd
 
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import simulate_path_nb
+from theses.engine.kernel_types import SimParams
+from theses.engine.kernels import first_exposure_breach_nb, simulate_path_nb
 from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
 from theses.engine.schedule import rebalance_mask
 
@@ -92,44 +93,58 @@ def _align_weights(weights: Any, prices: pd.DataFrame) -> pd.DataFrame:
     return aligned
 
 
-def check_exposure(weights: pd.DataFrame, config: BacktestConfig) -> None:
-    """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|)."""
-    values = weights.to_numpy()
-    gross = np.nansum(np.abs(values), axis=1)
-    net = np.abs(np.nansum(values, axis=1))
-    gross_bad = gross > config.max_gross * (1 + _EXPOSURE_TOLERANCE)
-    net_bad = net > config.max_net * (1 + _EXPOSURE_TOLERANCE) + 1e-12
-    bad = gross_bad | net_bad
-    if bad.any():
-        t = int(np.argmax(bad))
-        date = weights.index[t]
-        if gross_bad[t]:
-            what = f"gross exposure {gross[t]:.4g} exceeds max_gross={config.max_gross:g}"
-        else:
-            what = f"net exposure {net[t]:.4g} exceeds max_net={config.max_net:g}"
-        raise EngineError(
-            f"weights on {date:%Y-%m-%d}: {what}; weights {_format_weights(weights.iloc[t])}; "
-            "scale the row down or raise the limit in BacktestConfig"
-        )
+def check_exposure(
+    weights: np.ndarray, config: BacktestConfig, index: pd.DatetimeIndex, tickers: list[str] | tuple[str, ...]
+) -> None:
+    """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|).
+
+    ``weights`` is ``(T, N)`` or ``(P, T, N)`` (NaN ignored; all-NaN rows are holds); the message names the
+    date, the path when there are several, the exposure and limit breached, and the row's weights. A
+    relative tolerance of 1e-9 absorbs rounding of the sums (:func:`engine.kernels.first_exposure_breach_nb`).
+    """
+    paths = weights if weights.ndim == 3 else weights[None]
+    gross_limit, net_limit = exposure_limits(config)
+    p, t, gross, net = first_exposure_breach_nb(paths, gross_limit, net_limit)
+    if p < 0:
+        return
+    if gross > gross_limit:
+        what = f"gross exposure {gross:.4g} exceeds max_gross={config.max_gross:g}"
+    else:
+        what = f"net exposure {abs(net):.4g} exceeds max_net={config.max_net:g}"
+    where = f" (path {p})" if paths.shape[0] > 1 else ""
+    row = pd.Series(paths[p, t], index=list(tickers))
+    raise EngineError(
+        f"weights on {index[t]:%Y-%m-%d}{where}: {what}; weights {_format_weights(row)}; "
+        "scale the row down or raise the limit in BacktestConfig"
+    )
 
 
-def _kernel_args(config: BacktestConfig, index: pd.DatetimeIndex) -> tuple:
-    """The scalar and mask arguments shared by the single-path and batch kernels."""
+def exposure_limits(config: BacktestConfig) -> tuple[float, float]:
+    """``(gross, net)`` limits with the tolerance the kernels use."""
+    return config.max_gross * (1.0 + _EXPOSURE_TOLERANCE), config.max_net * (1.0 + _EXPOSURE_TOLERANCE) + 1e-12
+
+
+def sim_params(config: BacktestConfig) -> SimParams:
+    """The kernels' :class:`engine.kernel_types.SimParams` of a configuration."""
     rule = config.rebalance
     costs = config.costs
     ppy = config.periods_per_year
-    return (
-        rebalance_mask(index, rule.calendar, rule.anchor),
-        rule.calendar == "none",
-        float(rule.band_abs or 0.0),
-        float(rule.band_rel or 0.0),
-        config.missing_policy == "renormalize",
-        costs.fees_bps / 1e4,
-        costs.slippage_bps / 1e4,
-        costs.borrow_bps / 1e4 / ppy,
-        costs.cash_rate / ppy,
-        float(config.initial_cash),
+    return SimParams(
+        trade_on_new_row=rule.calendar == "none",
+        band_abs=float(rule.band_abs or 0.0),
+        band_rel=float(rule.band_rel or 0.0),
+        renormalize=config.missing_policy == "renormalize",
+        fee_rate=costs.fees_bps / 1e4,
+        slip_rate=costs.slippage_bps / 1e4,
+        borrow_daily=costs.borrow_bps / 1e4 / ppy,
+        interest_daily=costs.cash_rate / ppy,
+        initial_cash=float(config.initial_cash),
     )
+
+
+def calendar_days(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray:
+    """``(T,)`` bool: the calendar rebalance days of ``config``'s rule on ``index``."""
+    return rebalance_mask(index, config.rebalance.calendar, config.rebalance.anchor)
 
 
 def window_start(first_trade_bar: int) -> int:
@@ -282,9 +297,10 @@ def backtest(
         raise EngineError(f"config is a {type(config).__name__}; pass engine.BacktestConfig(...)")
     prices = _check_prices(prices)
     aligned = _align_weights(weights, prices)
-    check_exposure(aligned, config)
     index = prices.index.rename("date")
     tickers = list(prices.columns)
+    weight_values = np.ascontiguousarray(aligned.to_numpy())
+    check_exposure(weight_values, config, index, tickers)
     close = np.ascontiguousarray(prices.to_numpy(dtype=np.float64))
     if config.execution == "open":
         if open_prices is None:
@@ -300,9 +316,8 @@ def backtest(
     else:
         exec_price = close
 
-    args = _kernel_args(config, index)
     equity_a, cash_a, positions_a, trades_a, costs_a, turnover_a, first_trade = simulate_path_nb(
-        close, exec_price, np.ascontiguousarray(aligned.to_numpy()), *args
+        close, exec_price, weight_values, calendar_days(config, index), sim_params(config)
     )
 
     equity = pd.Series(equity_a, index=index, name="equity")

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theses.engine.backtest import _kernel_args, window_start
+from theses.engine.backtest import calendar_days, check_exposure, sim_params, window_start
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import first_exposure_breach_nb, simulate_batch_nb
+from theses.engine.kernels import simulate_batch_nb
 
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -154,14 +154,7 @@ def backtest_batch(
     w = _as_paths(weights, "weights")
     if w.shape[1:] != (n_bars, n_assets) or w.shape[0] not in (1, n_paths):
         raise EngineError(f"weights shape {w.shape} does not fit prices3d {close.shape}; use (1|P, T, N)")
-    p, t, gross, net = first_exposure_breach_nb(w, float(config.max_gross), float(config.max_net))
-    if p >= 0:
-        row = pd.Series(w[p, t], index=list(tickers))
-        nonzero = {k: round(float(v), 4) for k, v in row.items() if v == v and v != 0}
-        raise EngineError(
-            f"weights on {index[t]:%Y-%m-%d} (path {p}): gross {gross:.4g} / net {net:.4g} exceeds "
-            f"max_gross={config.max_gross:g} / max_net={config.max_net:g}; weights {nonzero}; scale them down"
-        )
+    check_exposure(w, config, index, tickers)
     if config.execution == "open":
         if open_prices3d is None:
             raise EngineError('execution="open" needs open_prices3d; pass them or use execution="close"')
@@ -171,7 +164,8 @@ def backtest_batch(
     else:
         exec_price = close
 
-    equity, totals, first_trade = simulate_batch_nb(close, exec_price, w, *_kernel_args(config, index))
+    equity, totals, first_trade = simulate_batch_nb(close, exec_price, w, calendar_days(config, index),
+                                                    sim_params(config))
     equity /= config.initial_cash  # in place: multiples of the initial cash from here on
 
     traded = first_trade[first_trade >= 0]

@@ -81,5 +81,5 @@ def test_shared_weights_equal_tiled_weights_and_float32_input():
 def test_batch_exposure_breach_names_date_and_path():
     prices, weights, dates, tickers = _panel(3)
     weights[4, 10] = [1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0]
-    with pytest.raises(EngineError, match=r"weights on 2018-01-15 \(path 4\): gross 3\.5"):
+    with pytest.raises(EngineError, match=r"weights on 2018-01-15 \(path 4\): gross exposure 3\.5 exceeds max_gross=3; weights \{A0: 1, A1: 1, A2: 1, A3: 0\.5\}"):
         backtest_batch(prices, weights, BacktestConfig(), index=dates, tickers=tickers)
