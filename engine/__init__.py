@@ -5,7 +5,8 @@ reports or the CLI.
 """
 
 from theses.engine.backtest import backtest
-from theses.engine.batch import BatchResult, backtest_batch
+from theses.engine.batch import BatchResult, TargetRows, backtest_batch
+from theses.engine.books import Book, BookOutcome, backtest_books_batch, concat_outcomes, sample_bands
 from theses.engine.config import BacktestConfig, CostModel, RebalanceRule
 from theses.engine.errors import EngineError
 from theses.engine.result import BacktestResult
@@ -14,11 +15,17 @@ __all__ = [
     "BacktestConfig",
     "BacktestResult",
     "BatchResult",
+    "Book",
+    "BookOutcome",
     "CostModel",
     "EngineError",
     "RebalanceRule",
+    "TargetRows",
     "backtest",
     "backtest_batch",
+    "backtest_books_batch",
+    "concat_outcomes",
+    "sample_bands",
 ]
 
 from theses.engine.metrics import path_metrics, performance_metrics, scenario_blend, scenario_summary  # noqa: E402

@@ -98,7 +98,8 @@ def check_exposure(
 ) -> None:
     """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|).
 
-    ``weights`` is ``(T, N)`` or ``(P, T, N)`` (NaN ignored; all-NaN rows are holds); the message names the
+    ``weights`` is ``(R, N)`` or ``(P, R, N)`` rows dated by ``index`` (NaN ignored; all-NaN rows are holds); the
+    message names the
     date, the path when there are several, the exposure and limit breached, and the row's weights. A
     relative tolerance of 1e-9 absorbs rounding of the sums (:func:`engine.kernels.first_exposure_breach_nb`).
     """
@@ -145,6 +146,13 @@ def sim_params(config: BacktestConfig) -> SimParams:
 def calendar_days(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray:
     """``(T,)`` bool: the calendar rebalance days of ``config``'s rule on ``index``."""
     return rebalance_mask(index, config.rebalance.calendar, config.rebalance.anchor)
+
+
+def next_calendar_days(calendar: np.ndarray) -> np.ndarray:
+    """``(T+1,)`` int64: for each bar, the first calendar day at or after it (``T`` when there is none)."""
+    n = len(calendar)
+    days = np.flatnonzero(calendar)
+    return np.append(days, n)[np.searchsorted(days, np.arange(n + 1), side="left")].astype(np.int64)
 
 
 def window_start(first_trade_bar: int) -> int:
@@ -317,7 +325,7 @@ def backtest(
         exec_price = close
 
     equity_a, cash_a, positions_a, trades_a, costs_a, turnover_a, first_trade = simulate_path_nb(
-        close, exec_price, weight_values, calendar_days(config, index), sim_params(config)
+        close, exec_price, np.arange(len(index)), weight_values, calendar_days(config, index), sim_params(config)
     )
 
     equity = pd.Series(equity_a, index=index, name="equity")

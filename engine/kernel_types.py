@@ -40,7 +40,7 @@ class SimParams(NamedTuple):
 class PathState(NamedTuple):
     """The scalar state of one path after a bar: what carries to the next bar, then what the bar did.
 
-    The step reads only the first three fields; it returns all of them. The arrays of the state (shares
+    The step reads only the first four fields; it returns all of them. The arrays of the state (shares
     held, last known closes, shares traded at the bar) are passed beside it and updated in place.
     """
 
@@ -48,6 +48,8 @@ class PathState(NamedTuple):
     """Cash after the bar."""
     target_row: int
     """Index of the weights row in force (-1: no target yet)."""
+    next_row: int
+    """Index of the first weights row not read yet (rows are dated by ``bars``; see ``step_nb``)."""
     entered: bool
     """Whether the initial entry has happened."""
     equity: float

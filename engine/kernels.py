@@ -1,15 +1,20 @@
 """Numba array kernels of the portfolio simulation (``*_nb``), kept apart from the pandas-facing API.
 
-One bar of the simulation is :func:`step_nb`; :func:`simulate_path_nb` runs it over one price path
-and records every detail, :func:`simulate_batch_nb` runs it over ``(P, T, N)`` price paths in parallel
-and records only equity and per-path totals. The rules are those of ``docs/ARCHITECTURE.md``
-("Simulation rules"); in short, at bar ``t``:
+One bar of the simulation is :func:`step_nb`. :func:`simulate_path_nb` runs it over one price path and
+records every detail; :func:`simulate_batch_nb` runs ``(P, T, N)`` paths in parallel and records equity and
+per-path totals; :func:`simulate_books_nb` runs several books over the same paths in one pass and records
+per-path outcomes only. The rules are those of ``docs/ARCHITECTURE.md`` ("Simulation rules"); in short, at
+bar ``t``:
 
 1. accrue interest on positive cash and borrow on short value (end-of-bar-``t-1`` state, ``t >= 1``);
-2. take the weights row ``t-1`` as the new target when it has any number (the one-bar lag);
+2. take the weights row dated ``t-1`` as the new target when it has any number (the one-bar lag);
 3. trade to the target at ``exec_price[t]`` on initial entry, a new row (calendar ``none``), a calendar
    day, or a band breach; fees and slippage in bps of traded notional come out of cash;
 4. mark at the last known close.
+
+Weights are *rows dated by bars*: ``rows[r]`` is the target decided at bar ``bars[r]`` (strictly increasing),
+so dense weights are ``bars = arange(T)`` and a book that changes its target only on rebalance days passes
+only those rows.
 
 Conventions of the kernels (the pandas layer documents them for users):
 
@@ -19,7 +24,11 @@ Conventions of the kernels (the pandas layer documents them for users):
 * a portfolio whose value ``V`` is not positive is not traded (nothing can be sized);
 * band checks look at tradable assets only, against the (renormalised) target.
 
-Arrays are used as given (float32 or float64 prices and weights); all arithmetic is float64.
+Speed: between trading days (no band, no calendar day, no row that trades) the batch drivers mark four bars
+at a time (:func:`quiet_bars_nb`): the four equity sums are independent, so the CPU overlaps them, while
+each sum keeps the step's order of operations, so the results are bit-identical to stepping bar by bar.
+
+Arrays are used as given (float32 or float64 prices, float64 weights); all arithmetic is float64.
 """
 
 from __future__ import annotations
@@ -33,32 +42,56 @@ import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
 from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
 
-__all__ = ["PathState", "SimParams", "first_exposure_breach_nb", "simulate_batch_nb",
-           "simulate_path_nb", "start_state_nb", "step_nb"]
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
+           "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
+
+#: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
+OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
+                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base")
+QUIET_GROUP = 4
 
 
 @njit(cache=True, inline="always")
 def start_state_nb(params):
     """The :class:`PathState` before bar 0: all cash, no target, not entered."""
-    return PathState(params.initial_cash, -1, False, params.initial_cash, False, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return PathState(params.initial_cash, -1, 0, False, params.initial_cash, False, 0.0, 0.0, 0.0, 0.0, 0.0)
 
 
-# inline="always": the step is inlined into both simulation loops at numba-IR level; measured ~1.5x faster
+@njit(cache=True, inline="always")
+def read_row_nb(t, bars, rows, target_row, next_row):
+    """Rule 1 at bar ``t``: ``(new_row, target_row, next_row)`` after reading the row dated ``t-1``, if any.
+
+    A row with at least one number becomes the target; an all-NaN row is a hold.
+    """
+    new_row = False
+    if next_row < bars.shape[0] and bars[next_row] == t - 1:
+        row = rows[next_row]
+        for i in range(row.shape[0]):
+            if row[i] == row[i]:
+                new_row = True
+                target_row = next_row
+                break
+        next_row += 1
+    return new_row, target_row, next_row
+
+
+# inline="always": the step is inlined into the simulation loops at numba-IR level; measured ~1.5x faster
 # on the batch workload than a call per bar (and ~1.3x faster inside the prange body than in a per-path
 # function, where the parallel gufunc's no-alias information is lost).
 @njit(cache=True, inline="always")
-def step_nb(t, close_row, exec_row, weights, calendar_day, params, state, shares, last_close, trade_buf):
+def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, shares, last_close, trade_buf):
     """Advance one path by one bar.
 
     Parameters
     ----------
     t : bar number (accruals happen for ``t >= 1``; nothing trades at ``t == 0``).
     close_row, exec_row : ``(N,)`` close and execution prices of bar ``t`` (NaN: no price).
-    weights : ``(T, N)`` target weights of the path (only rows ``< t`` are read). The row in force is
-        read in place, NaN as 0, rather than copied, so dense weights cost no copy per bar.
+    bars, rows : ``(R,)`` bar of each target row (strictly increasing) and ``(R, N)`` the rows of this path.
+        The row in force is read in place, NaN as 0, rather than copied.
     calendar_day : whether ``t`` is a calendar rebalance day.
     params : :class:`SimParams`, the book's settings.
-    state : :class:`PathState` after the previous bar (only ``cash``, ``target_row``, ``entered`` are read).
+    state : :class:`PathState` after the previous bar (only ``cash``, ``target_row``, ``next_row``,
+        ``entered`` are read).
     shares : ``(N,)`` shares held, updated in place.
     last_close : ``(N,)`` last known close (NaN before the first), forward-filled up to bar ``t-1`` on
         entry and up to ``t`` on exit.
@@ -72,6 +105,7 @@ def step_nb(t, close_row, exec_row, weights, calendar_day, params, state, shares
     """
     cash = state.cash
     target_row = state.target_row
+    next_row = state.next_row
     entered = state.entered
     n = shares.shape[0]
     borrow = 0.0
@@ -89,13 +123,7 @@ def step_nb(t, close_row, exec_row, weights, calendar_day, params, state, shares
                     short_value -= shares[i] * last_close[i]
             borrow = short_value * params.borrow_daily
             cash -= borrow
-        # Rule 1: the row of bar t-1 becomes the target when it holds any number.
-        prev = weights[t - 1]
-        for i in range(n):
-            if prev[i] == prev[i]:
-                new_row = True
-                target_row = t - 1
-                break
+        new_row, target_row, next_row = read_row_nb(t, bars, rows, target_row, next_row)
 
     traded = False
     fee = 0.0
@@ -108,7 +136,7 @@ def step_nb(t, close_row, exec_row, weights, calendar_day, params, state, shares
         do_trade = (not entered) or calendar_day or (new_row and params.trade_on_new_row)
         check_band = band_abs > 0.0 or band_rel > 0.0
         if do_trade or check_band:
-            target = weights[target_row]
+            target = rows[target_row]
             # Rule 4: portfolio value at execution prices (last close for an untradable holding).
             value = cash
             gross_all = 0.0
@@ -167,16 +195,228 @@ def step_nb(t, close_row, exec_row, weights, calendar_day, params, state, shares
             last_close[i] = c
         if shares[i] != 0.0:
             equity += shares[i] * last_close[i]
-    return PathState(cash, target_row, entered, equity, traded, fee, slip, borrow, interest, turnover)
+    return PathState(cash, target_row, next_row, entered, equity, traded, fee, slip, borrow, interest, turnover)
 
 
-@njit(cache=True)
-def simulate_path_nb(close, exec_price, weights, calendar_mask, params):
-    """Simulate one price path and record every detail.
+@njit(cache=True, inline="always")
+def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, equity):
+    """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
+
+    The caller guarantees no trade can happen on these bars (entered, no band, no calendar day, no row that
+    trades). Each bar's arithmetic is exactly :func:`step_nb`'s, in the same order, so the result is
+    bit-identical; only the four equity sums are interleaved, which lets the CPU overlap them.
 
     Parameters
     ----------
-    close, exec_price, weights : ``(T, N)`` arrays (NaN: no price / no number).
+    close : ``(T, M)`` closes of the path; ``cols`` (N,) maps the book's assets to its columns.
+    t : first of the four bars (``>= 1``).
+    params : :class:`SimParams`.
+    cash : cash after bar ``t-1``.
+    shares, last_close : ``(N,)`` state; ``last_close`` is updated to bar ``t+3``.
+    equity : ``(T,)`` output: equity of the four bars.
+
+    Returns
+    -------
+    tuple
+        ``(cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
+    """
+    n = shares.shape[0]
+    borrow_daily = params.borrow_daily
+    rate = params.interest_daily
+    # Rule 3, borrow: the short value of bar t+d uses the closes marked up to bar t+d-1.
+    sv0 = 0.0
+    sv1 = 0.0
+    sv2 = 0.0
+    sv3 = 0.0
+    if borrow_daily > 0.0:
+        for i in range(n):
+            s = shares[i]
+            if s < 0.0:
+                col = cols[i]
+                mark = last_close[i]
+                sv0 -= s * mark
+                x = close[t, col]
+                if x == x:
+                    mark = x
+                sv1 -= s * mark
+                x = close[t + 1, col]
+                if x == x:
+                    mark = x
+                sv2 -= s * mark
+                x = close[t + 2, col]
+                if x == x:
+                    mark = x
+                sv3 -= s * mark
+    # Rule 3, in bar order: interest on positive cash, then borrow.
+    i0 = 0.0
+    if cash > 0.0:
+        i0 = cash * rate
+        cash += i0
+    b0 = 0.0
+    if borrow_daily > 0.0:
+        b0 = sv0 * borrow_daily
+        cash -= b0
+    e0 = cash
+    i1 = 0.0
+    if cash > 0.0:
+        i1 = cash * rate
+        cash += i1
+    b1 = 0.0
+    if borrow_daily > 0.0:
+        b1 = sv1 * borrow_daily
+        cash -= b1
+    e1 = cash
+    i2 = 0.0
+    if cash > 0.0:
+        i2 = cash * rate
+        cash += i2
+    b2 = 0.0
+    if borrow_daily > 0.0:
+        b2 = sv2 * borrow_daily
+        cash -= b2
+    e2 = cash
+    i3 = 0.0
+    if cash > 0.0:
+        i3 = cash * rate
+        cash += i3
+    b3 = 0.0
+    if borrow_daily > 0.0:
+        b3 = sv3 * borrow_daily
+        cash -= b3
+    e3 = cash
+    # Rule 6 for the four bars, each sum starting from that bar's cash and adding assets in order.
+    for i in range(n):
+        col = cols[i]
+        s = shares[i]
+        if s == 0.0:
+            # Not held: only the last close moves (the latest of the four bars that has one).
+            for d in range(QUIET_GROUP - 1, -1, -1):
+                x = close[t + d, col]
+                if x == x:
+                    last_close[i] = x
+                    break
+            continue
+        mark = last_close[i]
+        x = close[t, col]
+        if x == x:
+            mark = x
+        e0 += s * mark
+        x = close[t + 1, col]
+        if x == x:
+            mark = x
+        e1 += s * mark
+        x = close[t + 2, col]
+        if x == x:
+            mark = x
+        e2 += s * mark
+        x = close[t + 3, col]
+        if x == x:
+            mark = x
+        e3 += s * mark
+        last_close[i] = mark
+    equity[t] = e0
+    equity[t + 1] = e1
+    equity[t + 2] = e2
+    equity[t + 3] = e3
+    return cash, b0, b1, b2, b3, i0, i1, i2, i3
+
+
+@njit(cache=True, inline="always")
+def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, params, equity, shares, last_close,
+                trade_buf, close_row, exec_row):
+    """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
+
+    Parameters
+    ----------
+    close, exec_price : ``(T, M)`` prices of the path; ``cols`` (N,) maps the book's assets to columns.
+    bars, rows : the book's target rows on this path (see :func:`step_nb`).
+    calendar : ``(T,)`` bool calendar rebalance days; ``next_calendar`` ``(T+1,)`` the first calendar day at
+        or after each bar (``T`` when none).
+    params : :class:`SimParams`.
+    equity : ``(T,)`` output.
+    shares, last_close, trade_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of the prices' dtype
+        (unused when the book holds every column in order).
+
+    Returns
+    -------
+    tuple
+        ``(fees, slippage, borrow, interest, sum of per-bar turnover, first_trade_bar)``.
+    """
+    n_bars = close.shape[0]
+    n = cols.shape[0]
+    all_columns = n == close.shape[1]
+    for i in range(n):
+        shares[i] = 0.0
+        last_close[i] = np.nan
+        all_columns = all_columns and cols[i] == i
+    state = start_state_nb(params)
+    quiet_ok = params.band_abs <= 0.0 and params.band_rel <= 0.0
+    n_rows = bars.shape[0]
+    fees = 0.0
+    slips = 0.0
+    borrows = 0.0
+    interests = 0.0
+    turnovers = 0.0
+    first = -1
+    t = 0
+    while t < n_bars:
+        if quiet_ok and state.entered:
+            # Bars before the next calendar day (and the next row, when rows trade) cannot trade.
+            stop = next_calendar[t]
+            if params.trade_on_new_row and state.next_row < n_rows:
+                stop = min(stop, bars[state.next_row] + 1)
+            if t + QUIET_GROUP <= stop:
+                cash = state.cash
+                target_row = state.target_row
+                next_row = state.next_row
+                while t + QUIET_GROUP <= stop:
+                    for u in range(t, t + QUIET_GROUP):
+                        _, target_row, next_row = read_row_nb(u, bars, rows, target_row, next_row)
+                    cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash, shares,
+                                                                          last_close, equity)
+                    # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0).
+                    borrows += b0
+                    interests += i0
+                    borrows += b1
+                    interests += i1
+                    borrows += b2
+                    interests += i2
+                    borrows += b3
+                    interests += i3
+                    t += QUIET_GROUP
+                state = PathState(cash, target_row, next_row, True, equity[t - 1], False, 0.0, 0.0, 0.0, 0.0,
+                                  0.0)
+            if t >= n_bars:
+                break
+        if all_columns:
+            state = step_nb(t, close[t], exec_price[t], bars, rows, calendar[t], params, state, shares, last_close,
+                            trade_buf)
+        else:
+            for i in range(n):
+                close_row[i] = close[t, cols[i]]
+                exec_row[i] = exec_price[t, cols[i]]
+            state = step_nb(t, close_row, exec_row, bars, rows, calendar[t], params, state, shares, last_close,
+                            trade_buf)
+        if state.traded and first < 0:
+            first = t
+        equity[t] = state.equity
+        fees += state.fee
+        slips += state.slippage
+        borrows += state.borrow
+        interests += state.interest
+        turnovers += state.turnover
+        t += 1
+    return fees, slips, borrows, interests, turnovers, first
+
+
+@njit(cache=True)
+def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
+    """Simulate one price path bar by bar and record every detail.
+
+    Parameters
+    ----------
+    close, exec_price : ``(T, N)`` prices (NaN: no price).
+    bars, rows : ``(R,)`` bars and ``(R, N)`` target rows (see :func:`step_nb`).
     calendar_mask : ``(T,)`` bool, calendar rebalance days.
     params : :class:`SimParams`.
 
@@ -199,7 +439,7 @@ def simulate_path_nb(close, exec_price, weights, calendar_mask, params):
     state = start_state_nb(params)
     first_trade = -1
     for t in range(n_bars):
-        state = step_nb(t, close[t], exec_price[t], weights, calendar_mask[t], params, state,
+        state = step_nb(t, close[t], exec_price[t], bars, rows, calendar_mask[t], params, state,
                         shares, last_close, trades[t])
         if state.traded and first_trade < 0:
             first_trade = t
@@ -214,60 +454,165 @@ def simulate_path_nb(close, exec_price, weights, calendar_mask, params):
     return equity, cash_out, positions, trades, costs, turnover, first_trade
 
 
+@njit(cache=True, inline="always")
+def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
+    """Per-path figures of one equity curve: ``(terminal, window base, max drawdown, min wealth)``.
+
+    Equity is taken as a multiple of ``initial_cash`` (divided, as ``BatchResult`` does). The window starts
+    at the bar before the first trade; the drawdown is ``min(x / running max of x) - 1`` with NaN skipped
+    (``numpy.fmax`` / ``nanmin``), from bar 0 -- the same as from the window start, since equity before the
+    first trade only earns interest and never falls. Writes ``x`` at ``sample_bars`` into ``samples``.
+    """
+    n_bars = equity.shape[0]
+    start = first_trade - 1 if first_trade > 0 else 0
+    peak = np.nan
+    lowest_ratio = np.inf
+    lowest = np.inf
+    k = 0
+    n_samples = sample_bars.shape[0]
+    for t in range(n_bars):
+        x = equity[t] / initial_cash
+        if not (peak >= x) and x == x:  # fmax: a NaN never becomes the running max
+            peak = x
+        ratio = x / peak
+        if ratio < lowest_ratio:
+            lowest_ratio = ratio
+        if x < lowest:
+            lowest = x
+        if k < n_samples and sample_bars[k] == t:
+            samples[k] = x
+            k += 1
+    drawdown = lowest_ratio - 1.0 if lowest_ratio < np.inf else np.nan
+    return equity[n_bars - 1] / initial_cash, equity[start] / initial_cash, drawdown, lowest
+
+
 @njit(cache=True, parallel=True)
-def simulate_batch_nb(close, exec_price, weights, calendar_mask, params):
-    """Simulate ``P`` price paths in parallel, recording equity and per-path totals only.
+def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params):
+    """Simulate ``P`` price paths of one book in parallel, recording equity and per-path totals only.
 
     Parameters
     ----------
     close, exec_price : ``(P, T, N)`` prices (float32 or float64).
-    weights : ``(P, T, N)`` or ``(1, T, N)`` target weights (the latter shared by every path).
-    calendar_mask : ``(T,)`` bool, calendar rebalance days.
+    bars : ``(R,)`` bars of the target rows; rows ``(P, R, N)`` or ``(1, R, N)`` (shared by every path).
+    calendar_mask : ``(T,)`` bool, calendar rebalance days; ``next_calendar`` ``(T+1,)`` (see
+        :func:`run_path_nb`).
     params : :class:`SimParams`.
 
     Returns
     -------
     tuple
         ``(equity (P, T), totals (P, 5): fees, slippage, borrow, interest, sum of per-bar turnover,
-        first_trade_bar (P,))``.
+        first_trade_bar (P,), outcome (P, 4): terminal, window base, max drawdown, min wealth)`` (see
+        :func:`path_outcome_nb`).
     """
     n_paths, n_bars, n = close.shape
-    # Path p reads weights[p * w_step]: 0 when one weights panel is shared by every path.
-    w_step = 0 if weights.shape[0] == 1 else 1
+    # Path p reads rows[p * w_step]: 0 when one set of rows is shared by every path.
+    w_step = 0 if rows.shape[0] == 1 else 1
+    cols = np.arange(n)
     equity = np.empty((n_paths, n_bars))
     totals = np.zeros((n_paths, 5))
     first_trade = np.full(n_paths, -1, dtype=np.int64)
+    outcome = np.empty((n_paths, 4))
+    no_samples = np.empty(0, dtype=np.int64)
     for p in prange(n_paths):
-        path_weights = weights[p * w_step]
         # Per-path scratch, allocated once per path (never per bar).
-        shares = np.zeros(n)
-        last_close = np.full(n, np.nan)
+        shares = np.empty(n)
+        last_close = np.empty(n)
         trade_buf = np.zeros(n)
-        state = start_state_nb(params)
-        fees = 0.0
-        slips = 0.0
-        borrows = 0.0
-        interests = 0.0
-        turnovers = 0.0
-        first = -1
-        for t in range(n_bars):
-            state = step_nb(t, close[p, t], exec_price[p, t], path_weights, calendar_mask[t], params, state,
-                            shares, last_close, trade_buf)
-            if state.traded and first < 0:
-                first = t
-            equity[p, t] = state.equity
-            fees += state.fee
-            slips += state.slippage
-            borrows += state.borrow
-            interests += state.interest
-            turnovers += state.turnover
+        close_row = np.empty(n, dtype=close.dtype)
+        exec_row = np.empty(n, dtype=close.dtype)
+        fees, slips, borrows, interests, turnovers, first = run_path_nb(
+            close[p], exec_price[p], cols, bars, rows[p * w_step], calendar_mask, next_calendar, params,
+            equity[p], shares, last_close, trade_buf, close_row, exec_row)
         totals[p, 0] = fees
         totals[p, 1] = slips
         totals[p, 2] = borrows
         totals[p, 3] = interests
         totals[p, 4] = turnovers
         first_trade[p] = first
-    return equity, totals, first_trade
+        terminal, base, drawdown, lowest = path_outcome_nb(equity[p], params.initial_cash, first, no_samples,
+                                                           trade_buf)
+        outcome[p, 0] = terminal
+        outcome[p, 1] = base
+        outcome[p, 2] = drawdown
+        outcome[p, 3] = lowest
+    return equity, totals, first_trade, outcome
+
+
+@njit(cache=True, parallel=True)
+def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars, next_calendars,
+                      params_list, order, bench, sample_bars):
+    """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
+
+    Each path's prices are read from memory once and stay in cache while every book runs on them (books are
+    the inner loop); nothing of size ``(P, T)`` is kept.
+
+    Parameters
+    ----------
+    close, exec_price : ``(P, T, M)`` prices of every column any book holds.
+    cols_list : per book, ``(N_k,)`` its columns in ``close``.
+    bars_list, rows_list : per book, ``(R_k,)`` bars and ``(1 | P, R_k, N_k)`` target rows.
+    calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
+    params_list : per book, :class:`SimParams`.
+    order : ``(K,)`` the order books run in (the benchmark first).
+    bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
+        its own window start on the same path.
+    sample_bars : ``(S,)`` bars at which equity is sampled.
+
+    Returns
+    -------
+    tuple
+        ``(outcomes (K, P, len(OUTCOME_FIELDS)) float64, samples (K, P, S) float32)``.
+    """
+    n_paths, n_bars, _ = close.shape
+    n_books = len(cols_list)
+    width = 1
+    for k in range(n_books):
+        width = max(width, cols_list[k].shape[0])
+    outcomes = np.full((n_books, n_paths, len(OUTCOME_FIELDS)), np.nan)
+    samples = np.empty((n_books, n_paths, sample_bars.shape[0]), dtype=np.float32)
+    for p in prange(n_paths):
+        equity = np.empty(n_bars)
+        bench_wealth = np.empty(n_bars)
+        sample_row = np.empty(sample_bars.shape[0])
+        shares = np.empty(width)
+        last_close = np.empty(width)
+        trade_buf = np.zeros(width)
+        close_row = np.empty(width, dtype=close.dtype)
+        exec_row = np.empty(width, dtype=close.dtype)
+        for j in range(n_books):
+            k = order[j]
+            cols = cols_list[k]
+            n = cols.shape[0]
+            rows = rows_list[k]
+            params = params_list[k]
+            path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
+            fees, slips, borrows, interests, turnovers, first = run_path_nb(
+                close[p], exec_price[p], cols, bars_list[k], path_rows, calendars[k],
+                next_calendars[k], params, equity, shares[:n], last_close[:n], trade_buf[:n], close_row[:n],
+                exec_row[:n])
+            terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
+                                                               sample_row)
+            if k == bench:
+                for t in range(n_bars):
+                    bench_wealth[t] = equity[t] / params.initial_cash
+            out = outcomes[k, p]
+            out[0] = terminal
+            out[1] = base
+            out[2] = drawdown
+            out[3] = lowest
+            out[4] = fees
+            out[5] = slips
+            out[6] = borrows
+            out[7] = interests
+            out[8] = turnovers
+            out[9] = first
+            if bench >= 0:
+                out[10] = bench_wealth[n_bars - 1]
+                out[11] = bench_wealth[first - 1 if first > 0 else 0]
+            for s in range(sample_bars.shape[0]):
+                samples[k, p, s] = sample_row[s]
+    return outcomes, samples
 
 
 @njit(cache=True)
