@@ -19,7 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theses.engine.backtest import calendar_days, check_exposure, next_calendar_days, sim_params, window_start
+from theses.engine.backtest import (
+    DELIST_AFTER,
+    breach_error,
+    calendar_days,
+    check_exposure,
+    next_calendar_days,
+    sim_params,
+    window_start,
+)
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
 from theses.engine.kernels import simulate_batch_nb
@@ -68,6 +76,8 @@ class BatchResult:
     summary : scenario metrics from :func:`engine.metrics.scenario_summary`.
     equity : ``(P, T)`` equity / initial cash per path, only when asked for (``keep_equity=True``).
     config : the settings used.
+    ruin_bar : ``(P,)`` the first bar at which the path's equity was at or below zero (the book was closed and
+        traded no more), -1 when it never was.
     """
 
     name: str
@@ -81,6 +91,7 @@ class BatchResult:
     summary: dict[str, Any]
     equity: np.ndarray | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    ruin_bar: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (arrays as lists, dates ISO; per-path equity left out)."""
@@ -99,6 +110,7 @@ class BatchResult:
             },
             "summary": jsonable(self.summary),
             "config": jsonable(self.config),
+            "ruin_bar": None if self.ruin_bar is None else self.ruin_bar.tolist(),
         }
 
 
@@ -200,6 +212,14 @@ def window_cagr(terminal: np.ndarray, base: np.ndarray, n_days: int | np.ndarray
     return out
 
 
+def raise_first_breach(breach_bars: np.ndarray, index: pd.DatetimeIndex, config: BacktestConfig) -> None:
+    """Raise :func:`engine.backtest.breach_error` for the earliest breach over paths (-1: none), if any."""
+    hit = np.flatnonzero(breach_bars >= 0)
+    if len(hit):
+        path = int(hit[np.argmin(breach_bars[hit])])
+        raise breach_error(config, index[int(breach_bars[path])], path)
+
+
 def check_config(config: Any) -> BacktestConfig:
     """``config``, or the defaults when None; EngineError when it is not a :class:`BacktestConfig`."""
     config = BacktestConfig() if config is None else config
@@ -243,6 +263,7 @@ def backtest_batch(
     keep_equity: bool = False,
     open_prices3d: np.ndarray | None = None,
     name: str = "",
+    delist_after: int | None = DELIST_AFTER,
 ) -> BatchResult:
     """Run one strategy over ``P`` price paths without a Python loop per path.
 
@@ -259,10 +280,17 @@ def backtest_batch(
     keep_equity : keep the ``(P, T)`` equity in the result.
     open_prices3d : ``(P, T, N)`` opens, needed for ``execution="open"``.
     name : strategy name.
+    delist_after : the delisting rule of :func:`engine.backtest` (None: never close for want of prices).
 
     Returns
     -------
     BatchResult
+
+    Raises
+    ------
+    EngineError
+        Bad shapes or weights, an exposure-limit breach of a target row or of a trade's realised exposure
+        (naming the date and path), missing opens.
     """
     from theses.engine.metrics import path_metrics, summarize_paths
 
@@ -274,8 +302,11 @@ def backtest_batch(
     exec_price = execution_prices(close, open_prices3d, config)
 
     calendar = calendar_days(config, index)
-    equity, totals, first_trade, outcome = simulate_batch_nb(close, exec_price, bars, rows, calendar,
-                                                             next_calendar_days(calendar), sim_params(config))
+    equity, totals, events, outcome = simulate_batch_nb(close, exec_price, bars, rows, calendar,
+                                                        next_calendar_days(calendar), sim_params(config, delist_after),
+                                                        exec_price is close)
+    raise_first_breach(events[:, 2], index, config)
+    first_trade = events[:, 0]
     equity /= config.initial_cash  # in place: multiples of the initial cash from here on
 
     traded = first_trade[first_trade >= 0]
@@ -310,4 +341,5 @@ def backtest_batch(
         summary=summary,
         equity=equity if keep_equity else None,
         config=config_dict,
+        ruin_bar=events[:, 1].copy(),
     )

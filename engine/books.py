@@ -24,12 +24,13 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from numba import typed
-from theses.engine.backtest import calendar_days, check_exposure, next_calendar_days, sim_params
+from theses.engine.backtest import DELIST_AFTER, calendar_days, check_exposure, next_calendar_days, sim_params
 from theses.engine.batch import (
     TargetRows,
     check_config,
     check_paths,
     execution_prices,
+    raise_first_breach,
     target_rows,
     window_cagr,
 )
@@ -75,6 +76,7 @@ class BookOutcome:
     costs : fees + slippage + borrow paid, / initial cash; ``fees``, ``slippage``, ``borrow``, ``interest``
         the parts (interest is income).
     first_trade : bar of the first trade (-1: never traded).
+    ruin_bar : first bar at which equity was at or below zero (the book was closed there), -1 when never.
     window_base : wealth at the window start (1.0 unless cash earned interest before the first trade).
     benchmark_terminal : the benchmark book's wealth over the same window on the same path (its wealth at
         the end / at this book's window start), or None without a benchmark.
@@ -95,6 +97,7 @@ class BookOutcome:
     borrow: np.ndarray
     interest: np.ndarray
     first_trade: np.ndarray
+    ruin_bar: np.ndarray
     window_base: np.ndarray
     benchmark_terminal: np.ndarray | None
     equity_samples: np.ndarray
@@ -112,7 +115,7 @@ class BookOutcome:
 
 #: Per-path array fields of :class:`BookOutcome`, concatenated by :func:`concat_outcomes`.
 PATH_FIELDS = ("terminal_wealth", "cagr", "max_drawdown", "min_wealth", "turnover", "costs", "fees", "slippage",
-               "borrow", "interest", "first_trade", "window_base", "benchmark_terminal", "equity_samples")
+               "borrow", "interest", "first_trade", "ruin_bar", "window_base", "benchmark_terminal", "equity_samples")
 
 
 def sample_bars(n_bars: int, every: int) -> np.ndarray:
@@ -152,6 +155,7 @@ def backtest_books_batch(
     benchmark: int | str | None = None,
     sample_every: int = 5,
     open_prices3d: np.ndarray | None = None,
+    delist_after: int | None = DELIST_AFTER,
 ) -> list[BookOutcome]:
     """Run several books over the same ``P`` price paths in one pass; per-book, per-path outcomes.
 
@@ -165,6 +169,7 @@ def backtest_books_batch(
         as ``benchmark_terminal`` (e.g. SPY buy-and-hold, for "probability of beating the benchmark").
     sample_every : equity is sampled every this many bars (and at the last bar); 5 is about weekly.
     open_prices3d : opens of the same shape, needed when a book executes at the open.
+    delist_after : the delisting rule of :func:`engine.backtest` (None: never close for want of prices).
 
     Returns
     -------
@@ -174,7 +179,8 @@ def backtest_books_batch(
     Raises
     ------
     EngineError
-        Bad shapes, unknown columns, an exposure-limit breach (naming the book, date and path), missing opens.
+        Bad shapes, unknown columns, an exposure-limit breach of a target row or of a trade's realised exposure
+        (naming the book, date and path), missing opens.
     """
     records = [b if isinstance(b, Book) else Book(*b) for b in books]
     if not records:
@@ -203,7 +209,7 @@ def backtest_books_batch(
         cols_list.append(cols)
         bars_list.append(bars)
         rows_list.append(rows)
-        params_list.append(sim_params(config))
+        params_list.append(sim_params(config, delist_after))
         calendars[k] = calendar_days(config, index)
         next_calendars[k] = next_calendar_days(calendars[k])
 
@@ -213,8 +219,13 @@ def backtest_books_batch(
         order = np.r_[bench, order[order != bench]].astype(np.int64)
     samples_at = sample_bars(n_bars, sample_every)
     outcomes, samples = simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars,
-                                          next_calendars, params_list, order, bench, samples_at)
+                                          next_calendars, params_list, order, bench, samples_at, exec_price is close)
     sample_index = index[samples_at]
+    for k, (record, config) in enumerate(zip(records, configs, strict=True)):
+        try:
+            raise_first_breach(outcomes[k][:, _FIELD["breach_bar"]].astype(np.int64), index, config)
+        except EngineError as exc:
+            raise EngineError(f"book {record.name!r}: {exc}") from None
     return [_outcome(records[k], configs[k], outcomes[k], samples[k], sample_index, n_bars, bench >= 0)
             for k in range(len(records))]
 
@@ -257,6 +268,7 @@ def _outcome(record: Book, config: BacktestConfig, values: np.ndarray, samples: 
         borrow=borrow / initial,
         interest=values[:, _FIELD["interest"]] / initial,
         first_trade=first,
+        ruin_bar=values[:, _FIELD["ruin_bar"]].astype(np.int64),
         window_base=base,
         benchmark_terminal=bench,
         equity_samples=samples,

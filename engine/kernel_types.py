@@ -35,13 +35,21 @@ class SimParams(NamedTuple):
     """Interest credited per bar on positive cash."""
     initial_cash: float
     """Starting cash."""
+    gross_limit: float
+    """Largest realised ``sum |position value| / V`` after a trade (tolerance included); a trade above it is
+    reported as a breach."""
+    net_limit: float
+    """Largest realised ``|sum position value| / V`` after a trade (tolerance included)."""
+    delist_after: int
+    """A held asset without a close for this many bars in a row is closed at its last close (0: never)."""
 
 
 class PathState(NamedTuple):
     """The scalar state of one path after a bar: what carries to the next bar, then what the bar did.
 
-    The step reads only the first four fields; it returns all of them. The arrays of the state (shares
-    held, last known closes, shares traded at the bar) are passed beside it and updated in place.
+    The step reads only the first five fields; it returns all of them. The arrays of the state (shares
+    held, last known closes, bars without a close, shares traded at the bar) are passed beside it and updated
+    in place.
     """
 
     cash: float
@@ -52,10 +60,16 @@ class PathState(NamedTuple):
     """Index of the first weights row not read yet (rows are dated by ``bars``; see ``step_nb``)."""
     entered: bool
     """Whether the initial entry has happened."""
+    ruined: bool
+    """Whether equity has reached zero or below at some mark: the book is closed and never trades again."""
     equity: float
     """Cash plus holdings marked at the last known close, end of bar."""
     traded: bool
-    """Whether the bar traded."""
+    """Whether the bar traded to a target."""
+    forced: bool
+    """Whether the bar closed positions by force (a delisting or the ruin)."""
+    breach: bool
+    """Whether the bar's trade left realised exposure above ``gross_limit`` / ``net_limit``."""
     fee: float
     """Fees paid at the bar."""
     slippage: float

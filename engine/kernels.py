@@ -22,7 +22,13 @@ Conventions of the kernels (the pandas layer documents them for users):
 * an asset is *tradable* at bar ``t`` when ``exec_price[t]`` is a number; an untradable asset keeps
   its shares and is valued at ``exec_price`` if known, else at its last close;
 * a portfolio whose value ``V`` is not positive is not traded (nothing can be sized);
-* band checks look at tradable assets only, against the (renormalised) target.
+* band checks look at tradable assets only, against the (renormalised) target;
+* with ``renormalize``, untradable holdings count against the target gross before the tradable names are
+  scaled; after every trade the realised exposure (untradable holdings included) is checked (a breach is
+  reported, and the pandas layer raises);
+* a listed asset without a close for ``delist_after`` bars in a row is closed at its last close, and a book
+  whose equity reaches zero or below at a mark is closed at the marks and never trades again (ruin); forced
+  closes pay no fees or slippage.
 
 Speed: between trading days (no band, no calendar day, no row that trades) the batch drivers mark four bars
 at a time (:func:`quiet_bars_nb`): the four equity sums are independent, so the CPU overlaps them, while
@@ -47,14 +53,15 @@ __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb
 
 #: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
 OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
-                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base")
+                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base", "ruin_bar", "breach_bar")
 QUIET_GROUP = 4
 
 
 @njit(cache=True, inline="always")
 def start_state_nb(params):
     """The :class:`PathState` before bar 0: all cash, no target, not entered."""
-    return PathState(params.initial_cash, -1, 0, False, params.initial_cash, False, 0.0, 0.0, 0.0, 0.0, 0.0)
+    return PathState(params.initial_cash, -1, 0, False, False, params.initial_cash, False, False, False, 0.0, 0.0,
+                     0.0, 0.0, 0.0)
 
 
 @njit(cache=True, inline="always")
@@ -79,7 +86,8 @@ def read_row_nb(t, bars, rows, target_row, next_row):
 # on the batch workload than a call per bar (and ~1.3x faster inside the prange body than in a per-path
 # function, where the parallel gufunc's no-alias information is lost).
 @njit(cache=True, inline="always")
-def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, shares, last_close, trade_buf):
+def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, shares, last_close, stale, trade_buf,
+            forced_buf):
     """Advance one path by one bar.
 
     Parameters
@@ -91,12 +99,13 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
     calendar_day : whether ``t`` is a calendar rebalance day.
     params : :class:`SimParams`, the book's settings.
     state : :class:`PathState` after the previous bar (only ``cash``, ``target_row``, ``next_row``,
-        ``entered`` are read).
+        ``entered``, ``ruined`` are read).
     shares : ``(N,)`` shares held, updated in place.
     last_close : ``(N,)`` last known close (NaN before the first), forward-filled up to bar ``t-1`` on
         entry and up to ``t`` on exit.
-    trade_buf : ``(N,)`` output: shares traded at this bar, written only when the bar trades (0 for an
-        asset not traded); left untouched otherwise.
+    stale : ``(N,)`` int64 bars in a row without a close, up to bar ``t-1`` on entry and ``t`` on exit.
+    trade_buf, forced_buf : ``(N,)`` outputs, zero on entry: shares traded to the target at this bar, and
+        shares closed by force (delisting before trading, ruin after marking); only traded assets are written.
 
     Returns
     -------
@@ -107,10 +116,12 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
     target_row = state.target_row
     next_row = state.next_row
     entered = state.entered
+    ruined = state.ruined
     n = shares.shape[0]
     borrow = 0.0
     interest = 0.0
     new_row = False
+    forced = False
     if t >= 1:
         # Rule 3: accruals on the end-of-previous-bar state.
         if cash > 0.0:
@@ -124,12 +135,25 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
             borrow = short_value * params.borrow_daily
             cash -= borrow
         new_row, target_row, next_row = read_row_nb(t, bars, rows, target_row, next_row)
+    if params.delist_after > 0:
+        # Rule 8: a listed asset without a close for delist_after bars in a row is closed at its last close.
+        for i in range(n):
+            if close_row[i] == close_row[i]:
+                stale[i] = 0
+            elif last_close[i] == last_close[i]:
+                stale[i] += 1
+                if stale[i] >= params.delist_after and shares[i] != 0.0:
+                    cash += shares[i] * last_close[i]
+                    forced_buf[i] -= shares[i]
+                    shares[i] = 0.0
+                    forced = True
 
     traded = False
+    breach = False
     fee = 0.0
     slip = 0.0
     turnover = 0.0
-    if target_row >= 0:
+    if target_row >= 0 and not ruined:
         band_abs = params.band_abs
         band_rel = params.band_rel
         # Rule 2: when to trade (bands below, once the portfolio value is known).
@@ -139,13 +163,19 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
             target = rows[target_row]
             # Rule 4: portfolio value at execution prices (last close for an untradable holding).
             value = cash
+            frozen = 0.0
             gross_all = 0.0
             gross_tradable = 0.0
             for i in range(n):
                 px = exec_row[i]
                 tradable = px == px
                 if shares[i] != 0.0:
-                    value += shares[i] * (px if tradable else last_close[i])
+                    if tradable:
+                        value += shares[i] * px
+                    else:
+                        held = shares[i] * last_close[i]
+                        value += held
+                        frozen += abs(held)
                 w = target[i]
                 if w == w:
                     gross_all += abs(w)
@@ -153,7 +183,11 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
                         gross_tradable += abs(w)
             scale = 1.0
             if params.renormalize and gross_tradable > 0.0:
-                scale = gross_all / gross_tradable
+                # The tradable names share the target gross left once untradable holdings are counted.
+                available = gross_all
+                if frozen > 0.0 and value > 0.0:
+                    available = max(gross_all - frozen / value, 0.0)
+                scale = available / gross_tradable
             if not do_trade and value > 0.0:
                 for i in range(n):
                     px = exec_row[i]
@@ -165,10 +199,11 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
                             do_trade = True
                             break
             if do_trade and value > 0.0:
-                # Rules 4, 5, 7: size, trade, charge costs.
+                # Rules 4, 5, 7: size, trade, charge costs; then the realised exposure against the limits.
                 traded_notional = 0.0
+                gross = 0.0
+                net = 0.0
                 for i in range(n):
-                    trade_buf[i] = 0.0
                     px = exec_row[i]
                     if px == px:
                         w = target[i]
@@ -180,12 +215,18 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
                             traded_notional += abs(notional)
                             trade_buf[i] = qty
                             shares[i] = new_shares
+                        held = shares[i] * px
+                    else:
+                        held = shares[i] * last_close[i] if shares[i] != 0.0 else 0.0
+                    gross += abs(held)
+                    net += held
                 fee = traded_notional * params.fee_rate
                 slip = traded_notional * params.slip_rate
                 cash -= fee + slip
                 turnover = traded_notional / value
                 traded = True
                 entered = True
+                breach = gross > params.gross_limit * value or abs(net) > params.net_limit * value
 
     # Rule 6: mark at the last known close.
     equity = cash
@@ -195,11 +236,21 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
             last_close[i] = c
         if shares[i] != 0.0:
             equity += shares[i] * last_close[i]
-    return PathState(cash, target_row, next_row, entered, equity, traded, fee, slip, borrow, interest, turnover)
+    if equity <= 0.0 and not ruined:
+        # Rule 9: ruin. Close everything at the marks (the same sum, so cash equals this equity exactly).
+        for i in range(n):
+            if shares[i] != 0.0:
+                cash += shares[i] * last_close[i]
+                forced_buf[i] -= shares[i]
+                shares[i] = 0.0
+        ruined = True
+        forced = True
+    return PathState(cash, target_row, next_row, entered, ruined, equity, traded, forced, breach, fee, slip, borrow,
+                     interest, turnover)
 
 
 @njit(cache=True, inline="always")
-def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, equity):
+def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equity):
     """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
 
     The caller guarantees no trade can happen on these bars (entered, no band, no calendar day, no row that
@@ -212,18 +263,25 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, equity):
     t : first of the four bars (``>= 1``).
     params : :class:`SimParams`.
     cash : cash after bar ``t-1``.
-    shares, last_close : ``(N,)`` state; ``last_close`` is updated to bar ``t+3``.
+    shares, last_close : ``(N,)`` state; ``last_close`` is updated to bar ``t+3`` when the group completes.
+    marks : ``(N,)`` scratch (a copy of ``last_close`` to undo the group).
     equity : ``(T,)`` output: equity of the four bars.
 
     Returns
     -------
     tuple
-        ``(cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
+        ``(complete, cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
+        ``complete`` is False when a held asset lacks a close on one of the bars (the delisting rule must count
+        it): then nothing was changed and the caller steps those bars one at a time.
     """
     n = shares.shape[0]
+    start_cash = cash
+    for i in range(n):
+        marks[i] = last_close[i]  # kept, to undo the group when a held asset lacks a close
     borrow_daily = params.borrow_daily
     rate = params.interest_daily
-    # Rule 3, borrow: the short value of bar t+d uses the closes marked up to bar t+d-1.
+    # Rule 3, borrow: the short value of bar t+d uses the closes marked up to bar t+d-1. A held asset's
+    # missing close makes a sum NaN, which undoes the group below.
     sv0 = 0.0
     sv1 = 0.0
     sv2 = 0.0
@@ -233,20 +291,10 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, equity):
             s = shares[i]
             if s < 0.0:
                 col = cols[i]
-                mark = last_close[i]
-                sv0 -= s * mark
-                x = close[t, col]
-                if x == x:
-                    mark = x
-                sv1 -= s * mark
-                x = close[t + 1, col]
-                if x == x:
-                    mark = x
-                sv2 -= s * mark
-                x = close[t + 2, col]
-                if x == x:
-                    mark = x
-                sv3 -= s * mark
+                sv0 -= s * last_close[i]
+                sv1 -= s * close[t, col]
+                sv2 -= s * close[t + 1, col]
+                sv3 -= s * close[t + 2, col]
     # Rule 3, in bar order: interest on positive cash, then borrow.
     i0 = 0.0
     if cash > 0.0:
@@ -284,47 +332,44 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, equity):
         b3 = sv3 * borrow_daily
         cash -= b3
     e3 = cash
-    # Rule 6 for the four bars, each sum starting from that bar's cash and adding assets in order.
+    # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
+    # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
     for i in range(n):
         col = cols[i]
         s = shares[i]
-        if s == 0.0:
+        if s != 0.0:
+            e0 += s * close[t, col]
+            e1 += s * close[t + 1, col]
+            e2 += s * close[t + 2, col]
+            x = close[t + 3, col]
+            e3 += s * x
+            last_close[i] = x
+        else:
             # Not held: only the last close moves (the latest of the four bars that has one).
             for d in range(QUIET_GROUP - 1, -1, -1):
                 x = close[t + d, col]
                 if x == x:
                     last_close[i] = x
                     break
-            continue
-        mark = last_close[i]
-        x = close[t, col]
-        if x == x:
-            mark = x
-        e0 += s * mark
-        x = close[t + 1, col]
-        if x == x:
-            mark = x
-        e1 += s * mark
-        x = close[t + 2, col]
-        if x == x:
-            mark = x
-        e2 += s * mark
-        x = close[t + 3, col]
-        if x == x:
-            mark = x
-        e3 += s * mark
-        last_close[i] = mark
+    if e0 != e0 or e1 != e1 or e2 != e2 or e3 != e3:
+        for i in range(n):
+            last_close[i] = marks[i]
+        return False, start_cash, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     equity[t] = e0
     equity[t + 1] = e1
     equity[t + 2] = e2
     equity[t + 3] = e3
-    return cash, b0, b1, b2, b3, i0, i1, i2, i3
+    return True, cash, b0, b1, b2, b3, i0, i1, i2, i3
 
 
 @njit(cache=True, inline="always")
 def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, params, equity, shares, last_close,
-                trade_buf, close_row, exec_row):
+                stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
+
+    Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, no band, before the next
+    calendar day and the next row that trades, every held asset quoted), which :func:`quiet_bars_nb` marks four
+    bars at a time with the same arithmetic.
 
     Parameters
     ----------
@@ -334,13 +379,17 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
         or after each bar (``T`` when none).
     params : :class:`SimParams`.
     equity : ``(T,)`` output.
-    shares, last_close, trade_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of the prices' dtype
-        (unused when the book holds every column in order).
+    shares, last_close, stale, trade_buf, forced_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of
+        the prices' dtype (unused when the book holds every column in order).
+    marks : ``(N,)`` float64 scratch.
+    at_close : trades fill at the close (with opens, bars are stepped one by one: an asset bought at the open of a
+        bar without a close must have its stale count exact).
 
     Returns
     -------
     tuple
-        ``(fees, slippage, borrow, interest, sum of per-bar turnover, first_trade_bar)``.
+        ``(fees, slippage, borrow, interest, sum of per-bar turnover, first_trade_bar, ruin_bar,
+        first_breach_bar)`` (bars are -1 when it never happened).
     """
     n_bars = close.shape[0]
     n = cols.shape[0]
@@ -348,9 +397,10 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
     for i in range(n):
         shares[i] = 0.0
         last_close[i] = np.nan
+        stale[i] = 0
         all_columns = all_columns and cols[i] == i
     state = start_state_nb(params)
-    quiet_ok = params.band_abs <= 0.0 and params.band_rel <= 0.0
+    quiet_ok = at_close and params.band_abs <= 0.0 and params.band_rel <= 0.0
     n_rows = bars.shape[0]
     fees = 0.0
     slips = 0.0
@@ -358,47 +408,84 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
     interests = 0.0
     turnovers = 0.0
     first = -1
+    ruin = -1
+    breach = -1
     t = 0
     while t < n_bars:
-        if quiet_ok and state.entered:
+        if quiet_ok and state.entered and not state.ruined:
             # Bars before the next calendar day (and the next row, when rows trade) cannot trade.
             stop = next_calendar[t]
             if params.trade_on_new_row and state.next_row < n_rows:
                 stop = min(stop, bars[state.next_row] + 1)
-            if t + QUIET_GROUP <= stop:
-                cash = state.cash
-                target_row = state.target_row
-                next_row = state.next_row
-                while t + QUIET_GROUP <= stop:
-                    for u in range(t, t + QUIET_GROUP):
-                        _, target_row, next_row = read_row_nb(u, bars, rows, target_row, next_row)
-                    cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash, shares,
-                                                                          last_close, equity)
-                    # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0).
-                    borrows += b0
-                    interests += i0
+            cash = state.cash
+            target_row = state.target_row
+            next_row = state.next_row
+            moved = False
+            while t + QUIET_GROUP <= stop:
+                complete, cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash, shares,
+                                                                                last_close, marks, equity)
+                if not complete:
+                    break
+                for u in range(t, t + QUIET_GROUP):
+                    _, target_row, next_row = read_row_nb(u, bars, rows, target_row, next_row)
+                moved = True
+                # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0); at a
+                # ruin (rule 9) the book is closed at that bar's marks and nothing accrues after.
+                hit = -1
+                for d in range(QUIET_GROUP):
+                    if equity[t + d] <= 0.0:
+                        hit = d
+                        break
+                borrows += b0
+                interests += i0
+                if hit != 0:
                     borrows += b1
                     interests += i1
-                    borrows += b2
-                    interests += i2
-                    borrows += b3
-                    interests += i3
+                    if hit != 1:
+                        borrows += b2
+                        interests += i2
+                        if hit != 2:
+                            borrows += b3
+                            interests += i3
+                if hit >= 0:
+                    ruin = t + hit
+                    cash = equity[ruin]
+                    for i in range(n):
+                        shares[i] = 0.0
+                    for u in range(ruin + 1, t + QUIET_GROUP):
+                        equity[u] = cash
                     t += QUIET_GROUP
-                state = PathState(cash, target_row, next_row, True, equity[t - 1], False, 0.0, 0.0, 0.0, 0.0,
-                                  0.0)
+                    break
+                t += QUIET_GROUP
+            if moved:
+                # Every held close of the groups was a number: no held asset is stale. (An asset not held cannot
+                # be bought before it has a close again, which resets its count.)
+                for i in range(n):
+                    if shares[i] != 0.0:
+                        stale[i] = 0
+                state = PathState(cash, target_row, next_row, True, ruin >= 0, equity[t - 1], False, False, False,
+                                  0.0, 0.0, 0.0, 0.0, 0.0)
             if t >= n_bars:
                 break
+            if moved:
+                continue
         if all_columns:
-            state = step_nb(t, close[t], exec_price[t], bars, rows, calendar[t], params, state, shares, last_close,
-                            trade_buf)
+            bar_close = close[t]
+            bar_exec = exec_price[t]
         else:
             for i in range(n):
                 close_row[i] = close[t, cols[i]]
                 exec_row[i] = exec_price[t, cols[i]]
-            state = step_nb(t, close_row, exec_row, bars, rows, calendar[t], params, state, shares, last_close,
-                            trade_buf)
+            bar_close = close_row
+            bar_exec = exec_row
+        state = step_nb(t, bar_close, bar_exec, bars, rows, calendar[t], params, state, shares, last_close, stale,
+                        trade_buf, forced_buf)
         if state.traded and first < 0:
             first = t
+        if state.breach and breach < 0:
+            breach = t
+        if state.ruined and ruin < 0:
+            ruin = t
         equity[t] = state.equity
         fees += state.fee
         slips += state.slippage
@@ -406,7 +493,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
         interests += state.interest
         turnovers += state.turnover
         t += 1
-    return fees, slips, borrows, interests, turnovers, first
+    return fees, slips, borrows, interests, turnovers, first, ruin, breach
 
 
 @njit(cache=True)
@@ -423,26 +510,34 @@ def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
     Returns
     -------
     tuple
-        ``(equity (T,), cash (T,), positions (T, N), trades (T, N) shares traded, costs (T, 4) fees,
-        slippage, borrow, interest, turnover (T,), first_trade_bar)``; ``first_trade_bar`` is -1 when
-        nothing ever traded.
+        ``(equity (T,), cash (T,), positions (T, N), trades (T, N) shares traded to targets, forced (T, N)
+        shares closed by force, costs (T, 4) fees, slippage, borrow, interest, turnover (T,),
+        first_trade_bar, ruin_bar, first_breach_bar)``; the bars are -1 when it never happened.
     """
     n_bars, n = close.shape
     equity = np.empty(n_bars)
     cash_out = np.empty(n_bars)
     positions = np.empty((n_bars, n))
     trades = np.zeros((n_bars, n))
+    forced = np.zeros((n_bars, n))
     costs = np.zeros((n_bars, 4))
     turnover = np.zeros(n_bars)
     shares = np.zeros(n)
     last_close = np.full(n, np.nan)
+    stale = np.zeros(n, dtype=np.int64)
     state = start_state_nb(params)
     first_trade = -1
+    ruin = -1
+    breach = -1
     for t in range(n_bars):
         state = step_nb(t, close[t], exec_price[t], bars, rows, calendar_mask[t], params, state,
-                        shares, last_close, trades[t])
+                        shares, last_close, stale, trades[t], forced[t])
         if state.traded and first_trade < 0:
             first_trade = t
+        if state.ruined and ruin < 0:
+            ruin = t
+        if state.breach and breach < 0:
+            breach = t
         equity[t] = state.equity
         cash_out[t] = state.cash
         positions[t] = shares
@@ -451,10 +546,10 @@ def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
         costs[t, 2] = state.borrow
         costs[t, 3] = state.interest
         turnover[t] = state.turnover
-    return equity, cash_out, positions, trades, costs, turnover, first_trade
+    return equity, cash_out, positions, trades, forced, costs, turnover, first_trade, ruin, breach
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, nogil=True)
 def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
     """Per-path figures of one equity curve: ``(terminal, window base, max drawdown, min wealth)``.
 
@@ -487,7 +582,7 @@ def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
 
 
 @njit(cache=True, parallel=True)
-def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params):
+def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params, at_close):
     """Simulate ``P`` price paths of one book in parallel, recording equity and per-path totals only.
 
     Parameters
@@ -497,13 +592,14 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     calendar_mask : ``(T,)`` bool, calendar rebalance days; ``next_calendar`` ``(T+1,)`` (see
         :func:`run_path_nb`).
     params : :class:`SimParams`.
+    at_close : trades fill at the close (``exec_price`` is ``close``).
 
     Returns
     -------
     tuple
         ``(equity (P, T), totals (P, 5): fees, slippage, borrow, interest, sum of per-bar turnover,
-        first_trade_bar (P,), outcome (P, 4): terminal, window base, max drawdown, min wealth)`` (see
-        :func:`path_outcome_nb`).
+        events (P, 3): first trade, ruin and first breach bars (-1: never), outcome (P, 4): terminal, window
+        base, max drawdown, min wealth)`` (see :func:`path_outcome_nb`).
     """
     n_paths, n_bars, n = close.shape
     # Path p reads rows[p * w_step]: 0 when one set of rows is shared by every path.
@@ -511,37 +607,42 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     cols = np.arange(n)
     equity = np.empty((n_paths, n_bars))
     totals = np.zeros((n_paths, 5))
-    first_trade = np.full(n_paths, -1, dtype=np.int64)
+    events = np.full((n_paths, 3), -1, dtype=np.int64)
     outcome = np.empty((n_paths, 4))
     no_samples = np.empty(0, dtype=np.int64)
     for p in prange(n_paths):
         # Per-path scratch, allocated once per path (never per bar).
         shares = np.empty(n)
         last_close = np.empty(n)
+        stale = np.empty(n, dtype=np.int64)
         trade_buf = np.zeros(n)
+        forced_buf = np.zeros(n)
+        marks = np.empty(n)
         close_row = np.empty(n, dtype=close.dtype)
         exec_row = np.empty(n, dtype=close.dtype)
-        fees, slips, borrows, interests, turnovers, first = run_path_nb(
+        fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
             close[p], exec_price[p], cols, bars, rows[p * w_step], calendar_mask, next_calendar, params,
-            equity[p], shares, last_close, trade_buf, close_row, exec_row)
+            equity[p], shares, last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close)
         totals[p, 0] = fees
         totals[p, 1] = slips
         totals[p, 2] = borrows
         totals[p, 3] = interests
         totals[p, 4] = turnovers
-        first_trade[p] = first
+        events[p, 0] = first
+        events[p, 1] = ruin
+        events[p, 2] = breach
         terminal, base, drawdown, lowest = path_outcome_nb(equity[p], params.initial_cash, first, no_samples,
                                                            trade_buf)
         outcome[p, 0] = terminal
         outcome[p, 1] = base
         outcome[p, 2] = drawdown
         outcome[p, 3] = lowest
-    return equity, totals, first_trade, outcome
+    return equity, totals, events, outcome
 
 
 @njit(cache=True, parallel=True)
 def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars, next_calendars,
-                      params_list, order, bench, sample_bars):
+                      params_list, order, bench, sample_bars, at_close):
     """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
 
     Each path's prices are read from memory once and stay in cache while every book runs on them (books are
@@ -558,6 +659,7 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
     bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
         its own window start on the same path.
     sample_bars : ``(S,)`` bars at which equity is sampled.
+    at_close : trades fill at the close (``exec_price`` is ``close``).
 
     Returns
     -------
@@ -577,7 +679,10 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
         sample_row = np.empty(sample_bars.shape[0])
         shares = np.empty(width)
         last_close = np.empty(width)
+        stale = np.empty(width, dtype=np.int64)
         trade_buf = np.zeros(width)
+        forced_buf = np.zeros(width)
+        marks = np.empty(width)
         close_row = np.empty(width, dtype=close.dtype)
         exec_row = np.empty(width, dtype=close.dtype)
         for j in range(n_books):
@@ -587,10 +692,10 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
             rows = rows_list[k]
             params = params_list[k]
             path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
-            fees, slips, borrows, interests, turnovers, first = run_path_nb(
-                close[p], exec_price[p], cols, bars_list[k], path_rows, calendars[k],
-                next_calendars[k], params, equity, shares[:n], last_close[:n], trade_buf[:n], close_row[:n],
-                exec_row[:n])
+            fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
+                close[p], exec_price[p], cols, bars_list[k], path_rows, calendars[k], next_calendars[k], params,
+                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], marks[:n],
+                close_row[:n], exec_row[:n], at_close)
             terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
                                                                sample_row)
             if k == bench:
@@ -607,6 +712,8 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
             out[7] = interests
             out[8] = turnovers
             out[9] = first
+            out[12] = ruin
+            out[13] = breach
             if bench >= 0:
                 out[10] = bench_wealth[n_bars - 1]
                 out[11] = bench_wealth[first - 1 if first > 0 else 0]
