@@ -24,6 +24,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 from numba import typed
+
 from theses.engine.backtest import DELIST_AFTER, calendar_days, check_exposure, next_calendar_days, sim_params
 from theses.engine.batch import (
     TargetRows,

@@ -46,6 +46,7 @@ configure_numba_cache()
 
 import numpy as np  # noqa: E402
 from numba import njit, prange  # noqa: E402
+
 from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
 
 __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
