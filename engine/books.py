@@ -75,7 +75,7 @@ class BookOutcome:
     min_wealth : lowest wealth at any bar (at or below 0: the book was wiped out on that path).
     turnover : mean per-bar turnover over the window x periods per year.
     costs : fees + slippage + borrow paid, / initial cash; ``fees``, ``slippage``, ``borrow``, ``interest``
-        the parts (interest is income).
+        the parts (interest is income, credited from bar 0; the others start with the first trade).
     first_trade : bar of the first trade (-1: never traded).
     ruin_bar : first bar at which equity was at or below zero (the book was closed there), -1 when never.
     window_base : wealth at the window start (1.0 unless cash earned interest before the first trade).
