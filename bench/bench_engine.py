@@ -1,4 +1,4 @@
-"""Batch engine vs vectorbt ``Portfolio.from_orders``: time and peak memory, plus CLI cold start.
+"""Batch engine vs a plain numpy reference and vectorbt ``Portfolio.from_orders``; peak memory; CLI cold start.
 
 Workload: 1,000 paths x 2,520 days x 30 assets (float64 prices, 605 MB), 20 longs at +5% and 10 shorts
 at -5% of equity, monthly rebalancing, 10 bps fees. Each measurement runs in its own subprocess so peak
@@ -6,6 +6,10 @@ memory does not mix: *peak RSS* is ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
 (everything: interpreter, libraries, the price array, the engine); *numpy peak* is tracemalloc's peak of
 numpy allocations during the backtest call alone (numba's own output arrays are not traced, they are
 P x T float64 = 20 MB). Times exclude numba/vectorbt compilation (a small warm-up call runs first).
+
+The numpy reference (``bench/numpy_reference.py``, the same rules vectorised over paths with BLAS segments) runs
+in the same process as the engine, alternating with it; the best of five runs of each is compared, and their
+outputs must agree to 1e-12. Targets: engine no slower than the reference, >= 400x vectorbt.
 
 Usage: ``python bench/bench_engine.py [--paths 1000] [--vbt-paths 100]``. vectorbt needs ~8 GB for the
 full workload, so by default it runs on ``--vbt-paths`` paths and its time and memory above the baseline
@@ -74,7 +78,30 @@ def _config(bands_borrow: bool):
     return BacktestConfig(costs=CostModel(fees_bps=10.0), rebalance=RebalanceRule("monthly"))
 
 
+def _trade_bars(index) -> np.ndarray:
+    """Bars the static monthly book trades on: the entry (bar 1) and the first trading day of each month after."""
+    from theses.engine.schedule import rebalance_mask
+
+    calendar = rebalance_mask(index, "monthly", "first")
+    return np.r_[1, np.flatnonzero(calendar[2:]) + 2]
+
+
+def _agreement(result, reference: dict) -> float:
+    """Largest difference between the engine's outputs and the numpy reference's, relative to max(|value|, 1).
+
+    Relative for wealth and equity (around 1 and above), absolute for figures near zero (a CAGR of 0.1% has no
+    meaningful 12th significant digit).
+    """
+    worst = 0.0
+    for key in ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs", "equity_bands", "equity"):
+        ours, theirs = np.asarray(getattr(result, key)), reference[key]
+        worst = max(worst, float(np.max(np.abs(ours - theirs) / np.maximum(np.abs(theirs), 1.0))))
+    return worst
+
+
 def child_ours(n_paths: int, bands_borrow: bool) -> dict:
+    from numpy_reference import static_book_reference
+
     from theses import engine
 
     base = _rss_mb()
@@ -82,17 +109,27 @@ def child_ours(n_paths: int, bands_borrow: bool) -> dict:
     config, weights = _config(bands_borrow), make_weights()
     engine.backtest_batch(make_prices(2), weights, config, index=index, tickers=tickers)  # compile / load
     prices = make_prices(n_paths)
-    times = []
-    for _ in range(3):
+    times, ref_times = [], []
+    for _ in range(5):  # alternate, so a busy machine slows both alike
         t0 = time.perf_counter()
         result = engine.backtest_batch(prices, weights, config, index=index, tickers=tickers)
         times.append(time.perf_counter() - t0)
+        if not bands_borrow:
+            t0 = time.perf_counter()
+            reference = static_book_reference(prices, weights[0, 0], _trade_bars(index), 0.001, 10_000.0)
+            ref_times.append(time.perf_counter() - t0)
+    out = {"seconds": min(times), "median_terminal_wealth": float(np.median(result.terminal_wealth)),
+           "prices_mb": prices.nbytes / 1e6}
+    if not bands_borrow:
+        checked = engine.backtest_batch(prices, weights, config, index=index, tickers=tickers, keep_equity=True)
+        out.update(reference_seconds=min(ref_times), agreement=_agreement(checked, reference))
+        del checked, reference
     tracemalloc.start()
     engine.backtest_batch(prices, weights, config, index=index, tickers=tickers)
-    numpy_peak = tracemalloc.get_traced_memory()[1] / 1e6
+    out["numpy_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
     tracemalloc.stop()
-    return {"seconds": min(times), "peak_rss_mb": _rss_mb(), "base_rss_mb": base, "numpy_peak_mb": numpy_peak,
-            "median_terminal_wealth": float(np.median(result.terminal_wealth)), "prices_mb": prices.nbytes / 1e6}
+    out.update(peak_rss_mb=_rss_mb(), base_rss_mb=base)
+    return out
 
 
 def child_vectorbt(n_paths: int) -> dict:
@@ -158,6 +195,7 @@ def cold_start() -> str:
 
 
 def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # numpy_reference beside this file
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=1000)
     parser.add_argument("--vbt-paths", type=int, default=100)
@@ -170,6 +208,7 @@ def main() -> int:
         return 0
 
     p, vp = args.paths, min(args.vbt_paths, args.paths)
+    print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     prices_mb = p * T_DAYS * N_ASSETS * 8 / 1e6
     print(f"workload: {p} paths x {T_DAYS} days x {N_ASSETS} assets (float64 prices {prices_mb:.0f} MB), "
           "20 longs / 10 shorts, monthly, 10 bps; peak memory = ru_maxrss of one subprocess per measurement")
@@ -186,8 +225,13 @@ def main() -> int:
     note = f" (measured on {vp} paths, scaled x{scale:g} linearly)" if vp != p else ""
     print(f"{'vectorbt from_orders':22s}: {vbt_seconds:7.3f} s   peak RSS {vbt_peak:6.0f} MB{note}; "
           f"max relative equity difference to ours {vbt['max_rel_diff']:.1e}")
-    print(f"speed-up vs vectorbt: {vbt_seconds / plain['seconds']:.0f}x (target >= 50x); "
-          f"peak memory {plain['peak_rss_mb'] / prices_mb:.2f}x prices (target <= 2.5x); "
+    print(f"{'numpy reference':22s}: {plain['reference_seconds']:7.3f} s   (same process, alternating with ours; "
+          f"outputs agree to {plain['agreement']:.1e}, target <= 1e-12)")
+    ratio = plain["seconds"] / plain["reference_seconds"]
+    print(f"TARGET engine / numpy reference time: {ratio:.2f} (target <= 1.00) {'met' if ratio <= 1 else 'NOT met'}")
+    speedup = vbt_seconds / plain["seconds"]
+    print(f"TARGET speed-up vs vectorbt: {speedup:.0f}x (target >= 400x) {'met' if speedup >= 400 else 'NOT met'}")
+    print(f"peak memory {plain['peak_rss_mb'] / prices_mb:.2f}x prices (target <= 2.5x); "
           f"bands+borrow / plain time {bands['seconds'] / plain['seconds']:.2f}x (target <= 3x)")
     print(cold_start())
     return 0

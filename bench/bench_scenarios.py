@@ -1,19 +1,23 @@
-"""Scenario simulation at full size: 10,000 paths x 1,260 days x 40 assets x the twelve strategies.
+"""Scenario workload at full size: 10,000 paths x 5 years x 40 assets x every book (one scenario).
 
-Prints the generation time (paths only), the full pipeline time (generation + weights + batch backtests of the
-twelve strategies and the SPY/RSP benchmarks) and the process's peak memory (ru_maxrss). Target: <= 60 s in
-total on a 2-core machine and <= 3 GB. Smaller runs: ``--paths 2000 --years 2``.
+Generation (``data.generators.ParametricGenerator``), each book's target weights (the strategies, through
+``studies.scenarios.chunk_books``) and the evaluation of every book in one pass per chunk
+(``engine.backtest_books_batch``), merged over chunks: the pipeline of ``theses simulate``. Prints
+each stage's wall time, user-CPU / wall (2.0 = both cores busy), peak memory (ru_maxrss), and the memory
+floor: bytes moved (the float32 paths written once and read once) / bandwidth measured in this process.
+Targets: <= 8 s total, peak memory <= 2 GB; then ``theses simulate --scenario all`` on the same paths and
+years in a fresh process, <= 45 s for 10,000 x 5 years. Smaller runs: ``--paths 2000 --years 2``.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import numpy as np
 
 
 def _peak_mb() -> float:
@@ -22,53 +26,121 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale
 
 
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def bandwidth_gb_s(megabytes: int = 512) -> float:
+    """Best of three copies of a ``megabytes`` array (bytes read + written per second), in GB/s."""
+    src = np.ones(megabytes * 2**20 // 8)
+    dst = np.empty_like(src)
+    best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(3))
+    return 2 * src.nbytes / best / 1e9
+
+
+def _timed(fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def run(paths: int, years: float, chunk: int, scenario: str, seed: int) -> dict:
+    """The workload, stage by stage with the scenario study's pieces; returns stage times, CPU and a check."""
+    from theses.engine import backtest_books_batch, concat_outcomes
+    from theses.studies.scenarios import (
+        BEAT_BENCHMARK,
+        SAMPLE_EVERY,
+        chunk_books,
+        path_source,
+        prime_books,
+        resolve_scenarios,
+        run_books,
+    )
+    from theses.studies.settings import DEFAULT_SETTINGS
+
+    specs = resolve_scenarios(scenario)
+    source = path_source(specs, years=years, seed=seed)
+    books, _ = prime_books(run_books(None), source)
+    configs = {b.name: DEFAULT_SETTINGS.config_for(b) for b in books}
+    generator = source.generator(specs[0])
+    tickers = list(specs[0].tickers)
+
+    def evaluate(prices: np.ndarray, chunk_of_books: list) -> list:
+        return backtest_books_batch(prices, chunk_of_books, index=source.index, tickers=tickers,
+                                    benchmark=BEAT_BENCHMARK, sample_every=SAMPLE_EVERY)
+
+    warm = generator.generate(0, 8)  # compile or load every kernel outside the timings
+    evaluate(warm, chunk_books(books, configs, warm, tickers, source.index))
+
+    stages = {"generation": 0.0, "weights": 0.0, "evaluation": 0.0}
+    parts: dict[str, list] = {b.name: [] for b in books}
+    cpu0, wall0 = _cpu(), time.perf_counter()
+    for start in range(0, paths, chunk):
+        t0 = time.perf_counter()
+        prices = generator.generate(start, min(chunk, paths - start))
+        t1 = time.perf_counter()
+        chunk_of_books = chunk_books(books, configs, prices, tickers, source.index)
+        t2 = time.perf_counter()
+        for outcome in evaluate(prices, chunk_of_books):
+            parts[outcome.name].append(outcome)
+        t3 = time.perf_counter()
+        stages["generation"] += t1 - t0
+        stages["weights"] += t2 - t1
+        stages["evaluation"] += t3 - t2
+        del prices, chunk_of_books
+    merged = {name: concat_outcomes(p) for name, p in parts.items()}
+    wall = time.perf_counter() - wall0
+    return {"wall": wall, "cpu": _cpu() - cpu0, "stages": stages, "books": len(books), "days": len(source.index),
+            "assets": len(tickers), "median_cagr": float(np.median(merged["essay_book"].cagr)),
+            "bytes": paths * len(source.index) * len(tickers) * 4}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--paths", type=int, default=10_000)
     parser.add_argument("--years", type=float, default=5.0)
-    parser.add_argument("--chunk-size", type=int, default=None)
+    parser.add_argument("--chunk-size", type=int, default=1024)
+    parser.add_argument("--no-cli", action="store_true",
+                        help="skip timing `theses simulate --scenario all --paths N --years Y` (target <= 45 s)")
     parser.add_argument("--scenario", default="jetsons")
     parser.add_argument("--seed", type=int, default=1)
     args, _ = parser.parse_known_args()
-
-    from theses import engine  # noqa: F401  (sets the numba cache directory first)
-    from theses.cli.simulation import DEFAULT_CHUNK_SIZE, run_simulation
-    from theses.data.calibration import read_calibration
-    from theses.data.generators import ParametricGenerator, next_business_day, simulation_index
-    from theses.data.scenario_spec import load_scenario
-    from theses.strategies import list_strategies
-
-    chunk = args.chunk_size or DEFAULT_CHUNK_SIZE
-    spec = load_scenario(args.scenario)
-    calibration = read_calibration()
-    index = simulation_index(next_business_day(calibration.end), args.years)
-    strategies = list(list_strategies())
-    print(f"{args.paths} paths x {len(index)} days x {len(spec.tickers)} assets, {len(strategies)} strategies "
-          f"+ SPY/RSP, scenario {spec.name}, chunk {chunk}")
-
-    # Warm-up on a tiny run so numba compilation / cache loading is not in the timings.
-    t0 = time.perf_counter()
-    run_simulation(strategies, [spec], paths=8, years=0.1, seed=0, progress=False)
-    print(f"warm-up (numba cache load/compile): {time.perf_counter() - t0:6.1f} s")
-
-    generator = ParametricGenerator(spec, calibration, index, args.seed)
-    t0 = time.perf_counter()
-    checksum = 0.0
-    for _, prices in generator.chunks(args.paths, chunk):
-        checksum += float(prices[:, -1, 0].sum())
-    generation = time.perf_counter() - t0
-    print(f"generation only:        {generation:6.1f} s  (peak RSS so far {_peak_mb():,.0f} MB)")
-
-    t0 = time.perf_counter()
-    run = run_simulation(strategies, [spec], paths=args.paths, years=args.years, seed=args.seed, progress=False,
-                         chunk_size=chunk)
-    total = time.perf_counter() - t0
-    print(f"full pipeline:          {total:6.1f} s  (generation {generation:.1f} s + evaluation "
-          f"{total - generation:.1f} s)")
-    print(f"peak memory (ru_maxrss): {_peak_mb():,.0f} MB")
-    median = run.results[spec.name]["essay_book"].summary["cagr_p50"]
-    print(f"check: essay_book median CAGR {median:.3%}; checksum {checksum:.1f}")
+    print(f"machine load (1/5/15 min): {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+    r = run(args.paths, args.years, args.chunk_size, args.scenario, args.seed)
+    print(f"{args.paths} paths x {r['days']} days x {r['assets']} assets x {r['books']} books, scenario "
+          f"{args.scenario}, chunks of {args.chunk_size}")
+    for stage, seconds in r["stages"].items():
+        print(f"  {stage:11s} {seconds:6.2f} s")
+    print(f"  user-CPU / wall {r['cpu'] / r['wall']:.2f} (2.00 = both cores busy throughout)")
+    bandwidth = bandwidth_gb_s()
+    moved = 2 * r["bytes"]  # the float32 paths written by the generator and read once by the evaluation
+    floor = moved / 1e9 / bandwidth
+    print(f"  memory floor: {moved / 1e9:.1f} GB moved / {bandwidth:.1f} GB/s measured = {floor:.2f} s; "
+          f"total is {r['wall'] / floor:.1f}x the floor")
+    peak = _peak_mb()
+    print(f"TARGET scenario workload: {r['wall']:.1f} s (target <= 8 s) {'met' if r['wall'] <= 8 else 'NOT met'}")
+    print(f"TARGET peak memory: {peak:,.0f} MB (target <= 2,048 MB) {'met' if peak <= 2048 else 'NOT met'}")
+    print(f"check: essay_book median CAGR {r['median_cagr']:.3%}")
+    if not args.no_cli:
+        print(simulate_cli(args.paths, args.years))
     return 0
+
+
+def simulate_cli(paths: int, years: float) -> str:
+    """Wall time of the command line, every scenario (a fresh process, kernels cached by the run above)."""
+    import subprocess
+    from pathlib import Path
+
+    theses = str(Path(sys.executable).with_name("theses"))
+    argv = [theses, "simulate", "--scenario", "all", "--paths", str(paths), "--years", str(years), "--format", "json"]
+    t0 = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        return f"`{' '.join(argv[1:])}` failed: {done.stderr.strip().splitlines()[-1:]}"
+    return (f"TARGET `theses {' '.join(argv[1:])}`: {wall:.1f} s (target <= 45 s) "
+            f"{'met' if wall <= 45 else 'NOT met'}")
 
 
 if __name__ == "__main__":

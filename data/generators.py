@@ -15,11 +15,17 @@ events):
 Daily log return = drift/252 + shock (drifts are annual log drifts, see ``data.scenario_spec``), then the crash
 jumps; prices = start price x exp(cumsum of log returns), so day 0 is one return after the start price.
 
-Reproducibility: paths are drawn in fixed blocks of ``PATH_BLOCK`` paths; block ``b`` uses
-``Generator(PCG64(SeedSequence(seed, spawn_key=(b,))))`` (the same stream as ``SeedSequence(seed).spawn``'s
-``b``-th child). Path ``p`` therefore gets the same numbers whatever chunk size the caller asks for, and the same
-seed gives bit-identical paths (numpy's PCG64 and its samplers are platform-independent; the arithmetic is
-IEEE float in a fixed order, see ``data._paths_nb``; only ``exp`` comes from the platform's maths library).
+Reproducibility: paths are drawn in fixed blocks of ``PATH_BLOCK`` paths, each block with its own random
+streams seeded from ``SeedSequence(seed, spawn_key=(b,))`` for block ``b``; path ``p`` therefore gets the same
+numbers whatever chunk size the caller asks for, and the same seed gives bit-identical paths on any machine
+(integer streams, IEEE float in a fixed order; only ``exp``/``log`` come from the platform's maths library).
+
+* Parametric: the whole block -- draws and arithmetic -- runs inside one numba kernel, blocks in parallel on
+  every core (``data._paths_nb.parametric_paths_nb``): shocks from an SFC64 stream seeded by the block's
+  ``SeedSequence`` exactly as ``numpy.random.SFC64`` seeds it, normals by a 256-layer ziggurat, chi-square
+  scales by Marsaglia & Tsang's gamma method, and crash days from a second stream (``spawn_key=(b, 0)``),
+  so adding a crash to a scenario moves nothing but the crash days.
+* Bootstrap: ``Generator(PCG64(SeedSequence(seed, spawn_key=(b,))))`` per block in numpy, blocks on threads.
 """
 
 from __future__ import annotations
@@ -267,20 +273,40 @@ class ParametricGenerator(_BlockGenerator):
         self.df = spec.t_df
         self.daily_vol = (self.plan.vol_factor * cal.daily_vol).astype(np.float32)
         self.daily_drift = self.plan.daily_drift.astype(np.float32)
+        days = self.plan.crash_days
+        width = max([len(d) for d in days] + [1])
+        self._crash_days = np.full((len(days), width), -1, dtype=np.int64)
+        for e, d in enumerate(days):
+            self._crash_days[e, : len(d)] = d
+        self._crash_counts = np.array([len(d) for d in days], dtype=np.int64)
+        self._crash_jumps = np.array(self.plan.crash_jumps, dtype=np.float32).reshape(len(days), len(self.tickers))
 
-    def _block_returns(self, rng: np.random.Generator) -> np.ndarray:
-        days, n = self.daily_vol.shape
-        from theses.data._paths_nb import correlated_returns_nb
+    def _paths(self, path_start: int, n_paths: int, as_returns: bool) -> np.ndarray:
+        """Prices (or log returns) of paths ``path_start ..``, float32 ``(paths, days, tickers)``."""
+        from theses.data._paths_nb import parametric_paths_nb, ziggurat_tables
 
-        z = rng.standard_normal((PATH_BLOCK, days, n), dtype=np.float32)
-        if np.isfinite(self.df):
-            # Multivariate t: one chi-square per path-day, scaled so the shock variance is 1.
-            chi2 = 2.0 * rng.standard_gamma(self.df / 2.0, size=(PATH_BLOCK, days), dtype=np.float32)
-            scale = np.sqrt(np.float32(self.df - 2.0) / chi2)
-        else:
-            scale = np.ones((PATH_BLOCK, days), dtype=np.float32)
-        correlated_returns_nb(z, scale, self.cholesky_t, self.daily_drift, self.daily_vol)
-        return z
+        spans = self._spans(path_start, n_paths)
+        blocks = [block for block, *_ in spans]
+        shock_words = np.array([stream_words(self.seed, (b,)) for b in blocks], dtype=np.uint64)
+        crash_words = np.array([stream_words(self.seed, (b, 0)) for b in blocks], dtype=np.uint64)
+        out = np.empty((n_paths, len(self.index), len(self.tickers)), dtype=np.float32)
+        parametric_paths_nb(shock_words, crash_words, path_start - blocks[0] * PATH_BLOCK, out, as_returns,
+                            self.cholesky_t, self.daily_drift, self.daily_vol, float(self.df), self._crash_days,
+                            self._crash_counts, self._crash_jumps, np.log(self.start_prices), *ziggurat_tables())
+        return out
+
+    def generate(self, path_start: int, n_paths: int) -> np.ndarray:
+        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers)."""
+        return self._paths(path_start, n_paths, as_returns=False)
+
+    def log_returns(self, path_start: int, n_paths: int) -> np.ndarray:
+        """Daily log returns (float32) of paths ``path_start .. path_start + n_paths - 1``, (paths, days, tickers)."""
+        return self._paths(path_start, n_paths, as_returns=True)
+
+
+def stream_words(seed: int, spawn_key: tuple[int, ...]) -> np.ndarray:
+    """Three uint64 seed words of the stream ``SeedSequence(seed, spawn_key=spawn_key)`` (as SFC64 takes them)."""
+    return np.random.SeedSequence(int(seed), spawn_key=spawn_key).generate_state(3, np.uint64)
 
 
 def historical_log_returns(prices: pd.DataFrame, tickers: tuple[str, ...] | list[str],

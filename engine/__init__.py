@@ -4,25 +4,28 @@ Array kernels (``*_nb``, numba) are kept apart from the pandas-facing API. Knows
 reports or the CLI.
 """
 
-from theses.engine._numba_cache import configure_numba_cache
-
-configure_numba_cache()
-
-from theses.engine.backtest import backtest  # noqa: E402
-from theses.engine.batch import BatchResult, backtest_batch  # noqa: E402
-from theses.engine.config import BacktestConfig, CostModel, RebalanceRule  # noqa: E402
-from theses.engine.errors import EngineError  # noqa: E402
-from theses.engine.result import BacktestResult  # noqa: E402
+from theses.engine.backtest import backtest
+from theses.engine.batch import BatchResult, TargetRows, backtest_batch
+from theses.engine.books import Book, BookOutcome, backtest_books_batch, concat_outcomes, sample_bands
+from theses.engine.config import BacktestConfig, CostModel, RebalanceRule
+from theses.engine.errors import EngineError
+from theses.engine.result import BacktestResult
 
 __all__ = [
     "BacktestConfig",
     "BacktestResult",
     "BatchResult",
+    "Book",
+    "BookOutcome",
     "CostModel",
     "EngineError",
     "RebalanceRule",
+    "TargetRows",
     "backtest",
     "backtest_batch",
+    "backtest_books_batch",
+    "concat_outcomes",
+    "sample_bands",
 ]
 
 from theses.engine.metrics import path_metrics, performance_metrics, scenario_blend, scenario_summary  # noqa: E402

@@ -22,11 +22,14 @@ import pandas as pd
 
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import simulate_path_nb
+from theses.engine.kernel_types import SimParams
+from theses.engine.kernels import first_exposure_breach_nb, simulate_path_nb
 from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
 from theses.engine.schedule import rebalance_mask
 
 _EXPOSURE_TOLERANCE = 1e-9
+#: Default of the delisting rule: a held asset without a close for this many bars in a row is closed.
+DELIST_AFTER = 20
 
 
 def _format_weights(row: pd.Series, limit: int = 12) -> str:
@@ -92,44 +95,91 @@ def _align_weights(weights: Any, prices: pd.DataFrame) -> pd.DataFrame:
     return aligned
 
 
-def check_exposure(weights: pd.DataFrame, config: BacktestConfig) -> None:
-    """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|)."""
-    values = weights.to_numpy()
-    gross = np.nansum(np.abs(values), axis=1)
-    net = np.abs(np.nansum(values, axis=1))
-    gross_bad = gross > config.max_gross * (1 + _EXPOSURE_TOLERANCE)
-    net_bad = net > config.max_net * (1 + _EXPOSURE_TOLERANCE) + 1e-12
-    bad = gross_bad | net_bad
-    if bad.any():
-        t = int(np.argmax(bad))
-        date = weights.index[t]
-        if gross_bad[t]:
-            what = f"gross exposure {gross[t]:.4g} exceeds max_gross={config.max_gross:g}"
-        else:
-            what = f"net exposure {net[t]:.4g} exceeds max_net={config.max_net:g}"
-        raise EngineError(
-            f"weights on {date:%Y-%m-%d}: {what}; weights {_format_weights(weights.iloc[t])}; "
-            "scale the row down or raise the limit in BacktestConfig"
-        )
+def check_exposure(
+    weights: np.ndarray, config: BacktestConfig, index: pd.DatetimeIndex, tickers: list[str] | tuple[str, ...]
+) -> None:
+    """Raise EngineError at the first target row over ``max_gross`` (sum |w|) or ``max_net`` (|sum w|).
+
+    ``weights`` is ``(R, N)`` or ``(P, R, N)`` rows dated by ``index`` (NaN ignored; all-NaN rows are holds); the
+    message names the
+    date, the path when there are several, the exposure and limit breached, and the row's weights. A
+    relative tolerance of 1e-9 absorbs rounding of the sums (:func:`engine.kernels.first_exposure_breach_nb`).
+    """
+    paths = weights if weights.ndim == 3 else weights[None]
+    gross_limit, net_limit = exposure_limits(config)
+    p, t, gross, net = first_exposure_breach_nb(paths, gross_limit, net_limit)
+    if p < 0:
+        return
+    if gross > gross_limit:
+        what = f"gross exposure {gross:.4g} exceeds max_gross={config.max_gross:g}"
+    else:
+        what = f"net exposure {abs(net):.4g} exceeds max_net={config.max_net:g}"
+    where = f" (path {p})" if paths.shape[0] > 1 else ""
+    row = pd.Series(paths[p, t], index=list(tickers))
+    raise EngineError(
+        f"weights on {index[t]:%Y-%m-%d}{where}: {what}; weights {_format_weights(row)}; "
+        "scale the row down or raise the limit in BacktestConfig"
+    )
 
 
-def _kernel_args(config: BacktestConfig, index: pd.DatetimeIndex) -> tuple:
-    """The scalar and mask arguments shared by the single-path and batch kernels."""
+def exposure_limits(config: BacktestConfig) -> tuple[float, float]:
+    """``(gross, net)`` limits with the tolerance the kernels use."""
+    return config.max_gross * (1.0 + _EXPOSURE_TOLERANCE), config.max_net * (1.0 + _EXPOSURE_TOLERANCE) + 1e-12
+
+
+def check_delist_after(delist_after: int | None) -> int:
+    """``delist_after`` as the kernels take it (0: never close); EngineError unless None or an integer >= 1."""
+    if delist_after is None:
+        return 0
+    if isinstance(delist_after, bool) or not isinstance(delist_after, int | np.integer) or delist_after < 1:
+        raise EngineError(f"delist_after={delist_after!r}: give a number of bars >= 1 (e.g. 20), or None to never "
+                          "close a position for want of prices")
+    return int(delist_after)
+
+
+def sim_params(config: BacktestConfig, delist_after: int | None = DELIST_AFTER) -> SimParams:
+    """The kernels' :class:`engine.kernel_types.SimParams` of a configuration and delisting rule."""
     rule = config.rebalance
     costs = config.costs
     ppy = config.periods_per_year
-    return (
-        rebalance_mask(index, rule.calendar, rule.anchor),
-        rule.calendar == "none",
-        float(rule.band_abs or 0.0),
-        float(rule.band_rel or 0.0),
-        config.missing_policy == "renormalize",
-        costs.fees_bps / 1e4,
-        costs.slippage_bps / 1e4,
-        costs.borrow_bps / 1e4 / ppy,
-        costs.cash_rate / ppy,
-        float(config.initial_cash),
+    gross_limit, net_limit = exposure_limits(config)
+    return SimParams(
+        trade_on_new_row=rule.calendar == "none",
+        band_abs=float(rule.band_abs or 0.0),
+        band_rel=float(rule.band_rel or 0.0),
+        renormalize=config.missing_policy == "renormalize",
+        fee_rate=costs.fees_bps / 1e4,
+        slip_rate=costs.slippage_bps / 1e4,
+        borrow_daily=costs.borrow_bps / 1e4 / ppy,
+        interest_daily=costs.cash_rate / ppy,
+        initial_cash=float(config.initial_cash),
+        gross_limit=gross_limit,
+        net_limit=net_limit,
+        delist_after=check_delist_after(delist_after),
     )
+
+
+def breach_error(config: BacktestConfig, date: pd.Timestamp, path: int | None = None,
+                 detail: str = "") -> EngineError:
+    """The error for a trade whose realised exposure (untradable holdings included) breaks the limits."""
+    where = f" (path {path})" if path is not None else ""
+    return EngineError(
+        f"the trade on {date:%Y-%m-%d}{where} left realised exposure{detail} above max_gross={config.max_gross:g} "
+        f"or max_net={config.max_net:g}: holdings without a price that day count in full; use "
+        "missing_policy='renormalize', scale the weights down or raise the limits in BacktestConfig"
+    )
+
+
+def calendar_days(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray:
+    """``(T,)`` bool: the calendar rebalance days of ``config``'s rule on ``index``."""
+    return rebalance_mask(index, config.rebalance.calendar, config.rebalance.anchor)
+
+
+def next_calendar_days(calendar: np.ndarray) -> np.ndarray:
+    """``(T+1,)`` int64: for each bar, the first calendar day at or after it (``T`` when there is none)."""
+    n = len(calendar)
+    days = np.flatnonzero(calendar)
+    return np.append(days, n)[np.searchsorted(days, np.arange(n + 1), side="left")].astype(np.int64)
 
 
 def window_start(first_trade_bar: int) -> int:
@@ -232,6 +282,48 @@ def _performance(equity: pd.Series, bench: pd.Series | None, config: BacktestCon
     )
 
 
+def trade_list(index: pd.DatetimeIndex, tickers: list[str], trades_a: np.ndarray, forced_a: np.ndarray,
+               exec_price: np.ndarray, marks: np.ndarray, config: BacktestConfig) -> pd.DataFrame:
+    """One row per fill: trades to targets at the execution price, then forced closes at the marks (no costs).
+
+    Every non-zero change of shares is a row, however small, so positions are the running sum of the rows.
+    """
+    def rows(qty_a: np.ndarray, prices: np.ndarray, costly: bool) -> pd.DataFrame:
+        t_idx, i_idx = np.nonzero(qty_a)
+        qty = qty_a[t_idx, i_idx]
+        notional = qty * prices[t_idx, i_idx]
+        rate = (config.costs.fees_bps / 1e4, config.costs.slippage_bps / 1e4) if costly else (0.0, 0.0)
+        return pd.DataFrame({
+            "date": index[t_idx], "ticker": np.asarray(tickers, dtype=object)[i_idx], "shares": qty,
+            "price": prices[t_idx, i_idx], "notional": notional, "fee": np.abs(notional) * rate[0],
+            "slippage": np.abs(notional) * rate[1],
+        }, columns=TRADE_COLUMNS)
+
+    trades = rows(trades_a, exec_price, True)
+    if not forced_a.any():
+        return trades
+    both = pd.concat([trades, rows(forced_a, marks, False)], ignore_index=True)
+    return both.sort_values("date", kind="stable").reset_index(drop=True)
+
+
+def event_notes(index: pd.DatetimeIndex, tickers: list[str], close: np.ndarray, forced_a: np.ndarray,
+                marks: np.ndarray, equity: np.ndarray, ruin: int, delist_after: int) -> tuple[str, ...]:
+    """One line per forced close: delistings (no close for ``delist_after`` bars) and the ruin."""
+    notes = []
+    missing = np.isnan(close)
+    for t, i in zip(*np.nonzero(forced_a), strict=True):
+        run = delist_after > 0 and t + 1 >= delist_after and missing[t + 1 - delist_after : t + 1, i].all()
+        if run:
+            quoted = np.flatnonzero(~missing[: t + 1, i])
+            last = f"last {index[quoted[-1]]:%Y-%m-%d}" if len(quoted) else "never quoted"
+            notes.append(f"{tickers[i]}: no close for {delist_after} bars ({last}); {-forced_a[t, i]:.6g} shares "
+                         f"closed at the last close {marks[t, i]:.6g} on {index[t]:%Y-%m-%d}")
+    if ruin >= 0:
+        notes.append(f"ruined on {index[ruin]:%Y-%m-%d}: equity {equity[ruin]:,.2f} at or below zero; every "
+                     "position closed at that day's marks, no trading after")
+    return tuple(notes)
+
+
 def backtest(
     prices: pd.DataFrame,
     weights: pd.DataFrame,
@@ -240,6 +332,7 @@ def backtest(
     open_prices: pd.DataFrame | None = None,
     benchmarks: pd.DataFrame | pd.Series | None = None,
     name: str = "",
+    delist_after: int | None = DELIST_AFTER,
 ) -> BacktestResult:
     """Simulate target weights on one price history.
 
@@ -256,6 +349,8 @@ def backtest(
         over the executed window. The first column is the benchmark of the strategy's beta, alpha,
         tracking error and information ratio.
     name : strategy name stored in the result.
+    delist_after : a held asset without a close for this many bars in a row is closed at its last close, with
+        a note in the result (None: never; the position is then marked at its last close for good).
 
     Returns
     -------
@@ -269,22 +364,27 @@ def backtest(
     -----
     Besides the simulation rules of ``docs/ARCHITECTURE.md``: an asset is tradable at a bar when its
     execution price there is a number; an untradable holding keeps its shares and is valued at its last
-    close; band checks look at tradable assets only; a portfolio whose value is not positive is not traded.
-    Trades are fractional shares; costs make post-trade weights differ slightly from the targets.
+    close (with ``renormalize`` it uses up part of the target gross); band checks look at tradable assets
+    only; a portfolio whose value is not positive is not traded. A held asset without a close for
+    ``delist_after`` bars is closed at its last close, and a book whose equity reaches zero or below is closed
+    at the marks and trades no more (``ruin_date``); both leave a line in ``notes``. Trades are fractional
+    shares, every one recorded however small; costs make post-trade weights differ slightly from the targets.
 
     Raises
     ------
     EngineError
-        Bad prices or weights, an exposure-limit breach (naming the date and the weights), missing opens.
+        Bad prices or weights, an exposure-limit breach of a target row (naming the date and the weights) or
+        of the realised exposure after a trade, missing opens.
     """
     config = BacktestConfig() if config is None else config
     if not isinstance(config, BacktestConfig):
         raise EngineError(f"config is a {type(config).__name__}; pass engine.BacktestConfig(...)")
     prices = _check_prices(prices)
     aligned = _align_weights(weights, prices)
-    check_exposure(aligned, config)
     index = prices.index.rename("date")
     tickers = list(prices.columns)
+    weight_values = np.ascontiguousarray(aligned.to_numpy())
+    check_exposure(weight_values, config, index, tickers)
     close = np.ascontiguousarray(prices.to_numpy(dtype=np.float64))
     if config.execution == "open":
         if open_prices is None:
@@ -300,15 +400,19 @@ def backtest(
     else:
         exec_price = close
 
-    args = _kernel_args(config, index)
-    equity_a, cash_a, positions_a, trades_a, costs_a, turnover_a, first_trade = simulate_path_nb(
-        close, exec_price, np.ascontiguousarray(aligned.to_numpy()), *args
-    )
+    params = sim_params(config, delist_after)
+    (equity_a, cash_a, positions_a, trades_a, forced_a, costs_a, turnover_a, first_trade, ruin,
+     breach) = simulate_path_nb(close, exec_price, np.arange(len(index)), weight_values,
+                                calendar_days(config, index), params)
+    marks = prices.ffill().to_numpy()
+    if breach >= 0:
+        held = np.where(positions_a[breach] != 0.0, positions_a[breach] * marks[breach], 0.0)
+        raise breach_error(config, index[breach], detail=f" (gross {np.abs(held).sum() / equity_a[breach]:.4g}, net "
+                                                          f"{held.sum() / equity_a[breach]:.4g} at the close)")
 
     equity = pd.Series(equity_a, index=index, name="equity")
     returns = equity.pct_change().fillna(0.0).rename("returns")
     positions = pd.DataFrame(positions_a, index=index, columns=tickers)
-    marks = prices.ffill().to_numpy()
     held = positions_a != 0.0
     values = np.where(held, positions_a * np.where(held, marks, 0.0), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -316,23 +420,8 @@ def backtest(
     realised_weights = pd.DataFrame(realised, index=index, columns=tickers)
     turnover = pd.Series(turnover_a, index=index, name="turnover")
     costs = pd.DataFrame(costs_a, index=index, columns=COST_COLUMNS)
-
-    t_idx, i_idx = np.nonzero(trades_a)
-    qty = trades_a[t_idx, i_idx]
-    px = exec_price[t_idx, i_idx]
-    notional = qty * px
-    trades = pd.DataFrame(
-        {
-            "date": index[t_idx],
-            "ticker": np.asarray(tickers, dtype=object)[i_idx],
-            "shares": qty,
-            "price": px,
-            "notional": notional,
-            "fee": np.abs(notional) * config.costs.fees_bps / 1e4,
-            "slippage": np.abs(notional) * config.costs.slippage_bps / 1e4,
-        },
-        columns=TRADE_COLUMNS,
-    )
+    trades = trade_list(index, tickers, trades_a, forced_a, exec_price, marks, config)
+    notes = event_notes(index, tickers, close, forced_a, marks, equity_a, ruin, params.delist_after)
 
     entry = invested_entry(aligned.to_numpy(), turnover_a, first_trade)
     if benchmarks is not None:
@@ -371,4 +460,6 @@ def backtest(
         benchmark_metrics=benchmark_metrics,
         benchmark_equity=bench_equity,
         config=config_dict,
+        notes=notes,
+        ruin_date=index[ruin] if ruin >= 0 else None,
     )

@@ -1,9 +1,14 @@
 """Batch backtest: one strategy over many price paths ``(P, T, N)`` in one parallel numba call.
 
 The per-bar rules are exactly those of :func:`engine.backtest.backtest` (both run
-:func:`engine.kernels.step_nb`); the batch kernel records only equity and per-path totals so memory
-stays near the size of the price array. Metrics use the executed window common to all paths: from the
-bar before the earliest first trade to the end (see :mod:`engine.backtest`).
+:func:`engine.kernels.step_nb`, and the batch results equal the single-path ones bit for bit); the batch
+kernel records only equity and per-path totals so memory stays near the size of the price array. Metrics
+use the executed window common to all paths: from the bar before the earliest first trade to the end (see
+:mod:`engine.backtest`).
+
+Weights come dense -- ``(T, N)``, ``(1, T, N)`` or ``(P, T, N)``, a row per bar -- or as
+:class:`TargetRows`, only the rows where a target is decided (e.g. rebalance days), which saves the memory
+and traffic of a dense ``(P, T, N)`` array for books whose targets change rarely.
 """
 
 from __future__ import annotations
@@ -14,12 +19,44 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from theses.engine.backtest import _kernel_args, window_start
+from theses.engine.backtest import (
+    DELIST_AFTER,
+    breach_error,
+    calendar_days,
+    check_exposure,
+    next_calendar_days,
+    sim_params,
+    window_start,
+)
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import first_exposure_breach_nb, simulate_batch_nb
+from theses.engine.kernels import simulate_batch_nb
 
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
+
+
+@dataclass(frozen=True)
+class TargetRows:
+    """Target weights given only on the bars where a target is decided.
+
+    Attributes
+    ----------
+    bars : ``(R,)`` strictly increasing bar positions (0-based, in the price index) of the rows.
+    rows : ``(R, N)`` rows shared by every path, or ``(1 | P, R, N)``. Row ``r`` means what row ``bars[r]``
+        of a dense weights array means (a target decided at that bar's close, traded one bar later at the
+        earliest; an all-NaN row is a hold); bars without a row are holds.
+    """
+
+    bars: np.ndarray
+    rows: np.ndarray
+
+    @classmethod
+    def from_dense(cls, weights: np.ndarray) -> TargetRows:
+        """The rows of a dense ``(T, N)`` or ``(1 | P, T, N)`` array that hold any number (others are holds)."""
+        dense = np.asarray(weights, dtype=np.float64)
+        has = ~np.isnan(dense).all(axis=-1)
+        keep = np.flatnonzero(has if has.ndim == 1 else has.any(axis=0))
+        return cls(bars=keep, rows=dense[..., keep, :])
 
 
 @dataclass
@@ -39,6 +76,8 @@ class BatchResult:
     summary : scenario metrics from :func:`engine.metrics.scenario_summary`.
     equity : ``(P, T)`` equity / initial cash per path, only when asked for (``keep_equity=True``).
     config : the settings used.
+    ruin_bar : ``(P,)`` the first bar at which the path's equity was at or below zero (the book was closed and
+        traded no more), -1 when it never was.
     """
 
     name: str
@@ -52,6 +91,7 @@ class BatchResult:
     summary: dict[str, Any]
     equity: np.ndarray | None = None
     config: dict[str, Any] = field(default_factory=dict)
+    ruin_bar: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dictionary (arrays as lists, dates ISO; per-path equity left out)."""
@@ -70,6 +110,7 @@ class BatchResult:
             },
             "summary": jsonable(self.summary),
             "config": jsonable(self.config),
+            "ruin_bar": None if self.ruin_bar is None else self.ruin_bar.tolist(),
         }
 
 
@@ -102,9 +143,118 @@ def _as_paths(array: Any, what: str) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
+def target_rows(
+    weights: np.ndarray | pd.DataFrame | TargetRows,
+    n_paths: int,
+    index: pd.DatetimeIndex,
+    tickers: list[str] | tuple[str, ...],
+    what: str = "weights",
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(bars (R,) int64, rows (1 | P, R, N) float64)`` of dense or sparse weights, checked against the shape.
+
+    Raises
+    ------
+    EngineError
+        A shape that does not fit, unknown columns, bars out of order or outside the index, infinite weights.
+    """
+    n_bars, n_assets = len(index), len(tickers)
+    if isinstance(weights, pd.DataFrame):
+        unknown = [c for c in weights.columns if c not in list(tickers)]
+        if unknown:
+            raise EngineError(f"{what} column {unknown[0]!r} is not in tickers; drop it or add its prices")
+        weights = weights.reindex(index=index, columns=list(tickers)).to_numpy(dtype=np.float64)
+    if isinstance(weights, TargetRows):
+        bars = np.asarray(weights.bars)
+        if bars.ndim != 1 or not np.issubdtype(bars.dtype, np.integer):
+            raise EngineError(f"{what}.bars must be a 1-D array of bar positions (integers)")
+        bars = bars.astype(np.int64)
+        if len(bars) and (bars[0] < 0 or bars[-1] >= n_bars or np.any(np.diff(bars) <= 0)):
+            raise EngineError(f"{what}.bars must be strictly increasing positions in 0..{n_bars - 1}")
+        rows = np.asarray(weights.rows, dtype=np.float64)
+        rows = rows[None] if rows.ndim == 2 else rows
+        expected = (len(bars), n_assets)
+    else:
+        rows = _as_paths(weights, what).astype(np.float64, copy=False)
+        bars = np.arange(n_bars, dtype=np.int64)
+        expected = (n_bars, n_assets)
+    if rows.ndim != 3 or rows.shape[1:] != expected or rows.shape[0] not in (1, n_paths):
+        raise EngineError(f"{what} shape {rows.shape} does not fit {n_paths} paths x {expected}; use (1|P, R, N)")
+    if rows.shape[0] > 1 and rows.strides[0] == 0:
+        rows = rows[:1]
+    rows = np.ascontiguousarray(rows)
+    if np.isinf(rows).any():
+        _, r, i = np.argwhere(np.isinf(rows))[0]
+        raise EngineError(f"{what}: {tickers[i]} on {index[bars[r]]:%Y-%m-%d} is infinite")
+    return bars, rows
+
+
+def window_cagr(terminal: np.ndarray, base: np.ndarray, n_days: int | np.ndarray,
+                periods_per_year: float) -> np.ndarray:
+    """CAGR of each path from its wealth at the window start (``base``) and end, over ``n_days`` bars.
+
+    Computed by :func:`engine.metrics.path_metrics` on the two-point curve ``[base, terminal]`` with the
+    year count of ``n_days`` bars, so the definition (and every rounding) is that of the metrics module.
+    ``n_days`` may differ by path (each path's own window).
+    """
+    from theses.engine.metrics import path_metrics
+
+    terminal = np.asarray(terminal, dtype=np.float64)
+    base = np.asarray(base, dtype=np.float64)
+    days = np.broadcast_to(np.asarray(n_days, dtype=np.int64), terminal.shape)
+    out = np.full(terminal.shape, np.nan)
+    for count in np.unique(days):
+        if count < 2:
+            continue  # a one-bar window has no return (path_metrics gives NaN too)
+        pick = days == count
+        two_point = np.column_stack([base[pick], terminal[pick]])
+        # path_metrics annualises by factor / (points - 1); with two points, factor = ppy / (count - 1).
+        out[pick] = path_metrics(two_point, periods_per_year=periods_per_year / (count - 1))["cagr"]
+    return out
+
+
+def raise_first_breach(breach_bars: np.ndarray, index: pd.DatetimeIndex, config: BacktestConfig) -> None:
+    """Raise :func:`engine.backtest.breach_error` for the earliest breach over paths (-1: none), if any."""
+    hit = np.flatnonzero(breach_bars >= 0)
+    if len(hit):
+        path = int(hit[np.argmin(breach_bars[hit])])
+        raise breach_error(config, index[int(breach_bars[path])], path)
+
+
+def check_config(config: Any) -> BacktestConfig:
+    """``config``, or the defaults when None; EngineError when it is not a :class:`BacktestConfig`."""
+    config = BacktestConfig() if config is None else config
+    if not isinstance(config, BacktestConfig):
+        raise EngineError(f"config is a {type(config).__name__}; pass engine.BacktestConfig(...)")
+    return config
+
+
+def check_paths(prices3d: Any, index: Any, tickers: list[str] | tuple[str, ...]) -> tuple[np.ndarray, pd.DatetimeIndex]:
+    """``(prices (P, T, N) C-contiguous float32/float64, index)`` after checking they fit each other."""
+    close = _as_paths(prices3d, "prices3d")
+    index = pd.DatetimeIndex(index)
+    if len(index) != close.shape[1] or len(tickers) != close.shape[2]:
+        raise EngineError(
+            f"index ({len(index)}) and tickers ({len(tickers)}) do not match prices3d {close.shape}; "
+            "pass one date per day and one ticker per asset"
+        )
+    return close, index
+
+
+def execution_prices(close: np.ndarray, open_prices3d: Any, config: BacktestConfig) -> np.ndarray:
+    """The prices trades fill at: ``close``, or the opens for ``execution="open"`` (checked to fit)."""
+    if config.execution != "open":
+        return close
+    if open_prices3d is None:
+        raise EngineError('execution="open" needs open_prices3d; pass them or use execution="close"')
+    opens = _as_paths(open_prices3d, "open_prices3d")
+    if opens.shape != close.shape or opens.dtype != close.dtype:
+        raise EngineError("open_prices3d must have the shape and dtype of prices3d")
+    return opens
+
+
 def backtest_batch(
     prices3d: np.ndarray,
-    weights: np.ndarray | pd.DataFrame,
+    weights: np.ndarray | pd.DataFrame | TargetRows,
     config: BacktestConfig | None = None,
     *,
     index: pd.DatetimeIndex,
@@ -113,14 +263,16 @@ def backtest_batch(
     keep_equity: bool = False,
     open_prices3d: np.ndarray | None = None,
     name: str = "",
+    delist_after: int | None = DELIST_AFTER,
 ) -> BatchResult:
     """Run one strategy over ``P`` price paths without a Python loop per path.
 
     Parameters
     ----------
     prices3d : ``(P, T, N)`` closes, float32 or float64 (used in place, not copied), NaN before listing.
-    weights : ``(T, N)``, ``(1, T, N)`` (shared by every path) or ``(P, T, N)`` target weights, or a
-        DataFrame on ``index`` x ``tickers``; same meaning and one-bar lag as in :func:`engine.backtest`.
+    weights : ``(T, N)``, ``(1, T, N)`` (shared by every path) or ``(P, T, N)`` target weights, a
+        DataFrame on ``index`` x ``tickers``, or :class:`TargetRows`; same meaning and one-bar lag as in
+        :func:`engine.backtest`.
     config : :class:`BacktestConfig` (defaults when None).
     index : the ``T`` trading days (calendar rebalancing uses them).
     tickers : the ``N`` asset names.
@@ -128,65 +280,52 @@ def backtest_batch(
     keep_equity : keep the ``(P, T)`` equity in the result.
     open_prices3d : ``(P, T, N)`` opens, needed for ``execution="open"``.
     name : strategy name.
+    delist_after : the delisting rule of :func:`engine.backtest` (None: never close for want of prices).
 
     Returns
     -------
     BatchResult
+
+    Raises
+    ------
+    EngineError
+        Bad shapes or weights, an exposure-limit breach of a target row or of a trade's realised exposure
+        (naming the date and path), missing opens.
     """
-    from theses.engine.metrics import path_metrics, scenario_summary
+    from theses.engine.metrics import path_metrics, summarize_paths
 
-    config = BacktestConfig() if config is None else config
-    if not isinstance(config, BacktestConfig):
-        raise EngineError(f"config is a {type(config).__name__}; pass engine.BacktestConfig(...)")
-    close = _as_paths(prices3d, "prices3d")
-    n_paths, n_bars, n_assets = close.shape
-    index = pd.DatetimeIndex(index)
-    if len(index) != n_bars or len(tickers) != n_assets:
-        raise EngineError(
-            f"index ({len(index)}) and tickers ({len(tickers)}) do not match prices3d {close.shape}; "
-            "pass one date per day and one ticker per asset"
-        )
-    if isinstance(weights, pd.DataFrame):
-        unknown = [c for c in weights.columns if c not in list(tickers)]
-        if unknown:
-            raise EngineError(f"weights column {unknown[0]!r} is not in tickers; drop it or add its prices")
-        weights = weights.reindex(index=index, columns=list(tickers)).to_numpy(dtype=np.float64)
-    w = _as_paths(weights, "weights")
-    if w.shape[1:] != (n_bars, n_assets) or w.shape[0] not in (1, n_paths):
-        raise EngineError(f"weights shape {w.shape} does not fit prices3d {close.shape}; use (1|P, T, N)")
-    p, t, gross, net = first_exposure_breach_nb(w, float(config.max_gross), float(config.max_net))
-    if p >= 0:
-        row = pd.Series(w[p, t], index=list(tickers))
-        nonzero = {k: round(float(v), 4) for k, v in row.items() if v == v and v != 0}
-        raise EngineError(
-            f"weights on {index[t]:%Y-%m-%d} (path {p}): gross {gross:.4g} / net {net:.4g} exceeds "
-            f"max_gross={config.max_gross:g} / max_net={config.max_net:g}; weights {nonzero}; scale them down"
-        )
-    if config.execution == "open":
-        if open_prices3d is None:
-            raise EngineError('execution="open" needs open_prices3d; pass them or use execution="close"')
-        exec_price = _as_paths(open_prices3d, "open_prices3d")
-        if exec_price.shape != close.shape or exec_price.dtype != close.dtype:
-            raise EngineError("open_prices3d must have the shape and dtype of prices3d")
-    else:
-        exec_price = close
+    config = check_config(config)
+    close, index = check_paths(prices3d, index, tickers)
+    n_paths, n_bars, _ = close.shape
+    bars, rows = target_rows(weights, n_paths, index, tickers)
+    check_exposure(rows, config, index[bars], tickers)
+    exec_price = execution_prices(close, open_prices3d, config)
 
-    equity, totals, first_trade = simulate_batch_nb(close, exec_price, w, *_kernel_args(config, index))
+    calendar = calendar_days(config, index)
+    equity, totals, events, outcome = simulate_batch_nb(close, exec_price, bars, rows, calendar,
+                                                        next_calendar_days(calendar), sim_params(config, delist_after),
+                                                        exec_price is close)
+    raise_first_breach(events[:, 2], index, config)
+    first_trade = events[:, 0]
     equity /= config.initial_cash  # in place: multiples of the initial cash from here on
 
     traded = first_trade[first_trade >= 0]
     start = window_start(int(traded.min())) if len(traded) else 0
-    window = equity[:, start:]
-    per_path = path_metrics(window, periods_per_year=config.periods_per_year)
-    bench_window = None
+    # The kernel's drawdown is the window's (equity before the first trade never falls); the window base is
+    # that of the common window start, the same on every path before its first trade.
+    per_path = {
+        "terminal_wealth": equity[:, -1] / equity[:, start],
+        "cagr": window_cagr(equity[:, -1], equity[:, start], n_bars - start, config.periods_per_year),
+        "max_drawdown": outcome[:, 2],
+    }
     if benchmark_equity is not None:
         bench = np.asarray(benchmark_equity, dtype=np.float64)
         if bench.ndim == 1:
             bench = np.broadcast_to(bench, (n_paths, n_bars))
         if bench.shape != (n_paths, n_bars):
             raise EngineError(f"benchmark_equity shape {bench.shape} does not match (P, T) = {(n_paths, n_bars)}")
-        bench_window = bench[:, start:]
-    summary = dict(scenario_summary(window, bench_window, periods_per_year=config.periods_per_year))
+        per_path["benchmark_terminal"] = path_metrics(bench[:, start:], config.periods_per_year)["terminal_wealth"]
+    summary = dict(summarize_paths(per_path))
     n_returns = max(n_bars - 1 - start, 1)
     config_dict = config.to_dict()
     config_dict["window_start"] = index[start].strftime("%Y-%m-%d")
@@ -194,12 +333,13 @@ def backtest_batch(
         name=name,
         index=index,
         terminal_wealth=equity[:, -1].copy(),
-        cagr=np.asarray(per_path["cagr"], dtype=np.float64),
-        max_drawdown=np.asarray(per_path["max_drawdown"], dtype=np.float64),
+        cagr=per_path["cagr"],
+        max_drawdown=per_path["max_drawdown"],
         turnover=totals[:, 4] / n_returns * config.periods_per_year,
         costs=(totals[:, 0] + totals[:, 1] + totals[:, 2]) / config.initial_cash,
         equity_bands=percentile_bands(equity),
         summary=summary,
         equity=equity if keep_equity else None,
         config=config_dict,
+        ruin_bar=events[:, 1].copy(),
     )

@@ -1,15 +1,20 @@
 """Numba array kernels of the portfolio simulation (``*_nb``), kept apart from the pandas-facing API.
 
-One bar of the simulation is :func:`step_nb`; :func:`simulate_path_nb` runs it over one price path
-and records every detail, :func:`simulate_batch_nb` runs it over ``(P, T, N)`` price paths in parallel
-and records only equity and per-path totals. The rules are those of ``docs/ARCHITECTURE.md``
-("Simulation rules"); in short, at bar ``t``:
+One bar of the simulation is :func:`step_nb`. :func:`simulate_path_nb` runs it over one price path and
+records every detail; :func:`simulate_batch_nb` runs ``(P, T, N)`` paths in parallel and records equity and
+per-path totals; :func:`simulate_books_nb` runs several books over the same paths in one pass and records
+per-path outcomes only. The rules are those of ``docs/ARCHITECTURE.md`` ("Simulation rules"); in short, at
+bar ``t``:
 
 1. accrue interest on positive cash and borrow on short value (end-of-bar-``t-1`` state, ``t >= 1``);
-2. take the weights row ``t-1`` as the new target when it has any number (the one-bar lag);
+2. take the weights row dated ``t-1`` as the new target when it has any number (the one-bar lag);
 3. trade to the target at ``exec_price[t]`` on initial entry, a new row (calendar ``none``), a calendar
    day, or a band breach; fees and slippage in bps of traded notional come out of cash;
 4. mark at the last known close.
+
+Weights are *rows dated by bars*: ``rows[r]`` is the target decided at bar ``bars[r]`` (strictly increasing),
+so dense weights are ``bars = arange(T)`` and a book that changes its target only on rebalance days passes
+only those rows.
 
 Conventions of the kernels (the pandas layer documents them for users):
 
@@ -17,119 +22,173 @@ Conventions of the kernels (the pandas layer documents them for users):
 * an asset is *tradable* at bar ``t`` when ``exec_price[t]`` is a number; an untradable asset keeps
   its shares and is valued at ``exec_price`` if known, else at its last close;
 * a portfolio whose value ``V`` is not positive is not traded (nothing can be sized);
-* band checks look at tradable assets only, against the (renormalised) target.
+* band checks look at tradable assets only, against the (renormalised) target;
+* with ``renormalize``, untradable holdings count against the target gross before the tradable names are
+  scaled; after every trade the realised exposure (untradable holdings included) is checked (a breach is
+  reported, and the pandas layer raises);
+* a listed asset without a close for ``delist_after`` bars in a row is closed at its last close, and a book
+  whose equity reaches zero or below at a mark is closed at the marks and never trades again (ruin); forced
+  closes pay no fees or slippage.
 
-Arrays are used as given (float32 or float64 prices and weights); all arithmetic is float64.
+Speed: between trading days (no band, no calendar day, no row that trades) the batch drivers mark four bars
+at a time (:func:`quiet_bars_nb`): the four equity sums are independent, so the CPU overlaps them, while
+each sum keeps the step's order of operations, so the results are bit-identical to stepping bar by bar.
+
+Arrays are used as given (float32 or float64 prices, float64 weights); all arithmetic is float64.
 """
 
 from __future__ import annotations
 
-import numpy as np
-from numba import njit, prange
+from theses.util import configure_numba_cache
+
+# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created.
+configure_numba_cache()
+
+import numpy as np  # noqa: E402
+from numba import njit, prange  # noqa: E402
+
+from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
+
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
+           "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
+
+#: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
+OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
+                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base", "ruin_bar", "breach_bar")
+QUIET_GROUP = 4
 
 
-# inline="always": the step is inlined into both simulation loops at numba-IR level; measured ~1.5x faster
-# on the batch workload than a call per bar.
 @njit(cache=True, inline="always")
-def step_nb(
-    t,
-    close_row,
-    exec_row,
-    weights,
-    calendar_day,
-    trade_on_new_row,
-    band_abs,
-    band_rel,
-    renormalize,
-    fee_rate,
-    slip_rate,
-    borrow_daily,
-    interest_daily,
-    shares,
-    last_close,
-    trade_buf,
-    cash,
-    target_row,
-    entered,
-):
-    """Advance one path by one bar, in place.
+def start_state_nb(params):
+    """The :class:`PathState` before bar 0: all cash, no target, not entered."""
+    return PathState(params.initial_cash, -1, 0, False, False, params.initial_cash, False, False, False, 0.0, 0.0,
+                     0.0, 0.0, 0.0)
+
+
+@njit(cache=True, inline="always")
+def read_row_nb(t, bars, rows, target_row, next_row):
+    """Rule 1 at bar ``t``: ``(new_row, target_row, next_row)`` after reading the row dated ``t-1``, if any.
+
+    A row with at least one number becomes the target; an all-NaN row is a hold.
+    """
+    new_row = False
+    if next_row < bars.shape[0] and bars[next_row] == t - 1:
+        row = rows[next_row]
+        for i in range(row.shape[0]):
+            if row[i] == row[i]:
+                new_row = True
+                target_row = next_row
+                break
+        next_row += 1
+    return new_row, target_row, next_row
+
+
+# inline="always": the step is inlined into the simulation loops at numba-IR level; measured ~1.5x faster
+# on the batch workload than a call per bar (and ~1.3x faster inside the prange body than in a per-path
+# function, where the parallel gufunc's no-alias information is lost).
+@njit(cache=True, inline="always")
+def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, shares, last_close, stale, trade_buf,
+            forced_buf):
+    """Advance one path by one bar.
 
     Parameters
     ----------
     t : bar number (accruals happen for ``t >= 1``; nothing trades at ``t == 0``).
     close_row, exec_row : ``(N,)`` close and execution prices of bar ``t`` (NaN: no price).
-    weights : ``(T, N)`` target weights of the path (only rows ``< t`` are read).
+    bars, rows : ``(R,)`` bar of each target row (strictly increasing) and ``(R, N)`` the rows of this path.
+        The row in force is read in place, NaN as 0, rather than copied.
     calendar_day : whether ``t`` is a calendar rebalance day.
-    trade_on_new_row : trade whenever a new target row arrives (calendar ``none``).
-    band_abs, band_rel : drift tolerances; ``<= 0`` means no band.
-    renormalize : missing-price policy ``renormalize`` (else ``cash``).
-    fee_rate, slip_rate : fraction of traded notional.
-    borrow_daily, interest_daily : per-bar rates on short value and positive cash.
-    shares, last_close : ``(N,)`` state, updated in place (``last_close`` is the forward-filled close up
-        to the previous bar on entry, up to ``t`` on exit).
-    trade_buf : ``(N,)`` output: shares traded at this bar, written only when the bar trades (0 for an
-        asset not traded); left untouched otherwise.
-    cash : cash before the bar.
-    target_row : index of the weights row in force (-1: no target yet). The row is read in place, NaN
-        as 0, rather than copied, so dense weights cost no copy per bar.
-    entered : whether the initial entry has happened.
+    params : :class:`SimParams`, the book's settings.
+    state : :class:`PathState` after the previous bar (only ``cash``, ``target_row``, ``next_row``,
+        ``entered``, ``ruined`` are read).
+    shares : ``(N,)`` shares held, updated in place.
+    last_close : ``(N,)`` last known close (NaN before the first), forward-filled up to bar ``t-1`` on
+        entry and up to ``t`` on exit.
+    stale : ``(N,)`` int64 bars in a row without a close, up to bar ``t-1`` on entry and ``t`` on exit.
+    trade_buf, forced_buf : ``(N,)`` outputs, zero on entry: shares traded to the target at this bar, and
+        shares closed by force (delisting before trading, ruin after marking); only traded assets are written.
 
     Returns
     -------
-    tuple
-        ``(cash, target_row, entered, traded, fee, slippage, borrow, interest, turnover, equity)``.
+    PathState
+        The state after the bar and what the bar did.
     """
+    cash = state.cash
+    target_row = state.target_row
+    next_row = state.next_row
+    entered = state.entered
+    ruined = state.ruined
     n = shares.shape[0]
     borrow = 0.0
     interest = 0.0
     new_row = False
+    forced = False
     if t >= 1:
         # Rule 3: accruals on the end-of-previous-bar state.
         if cash > 0.0:
-            interest = cash * interest_daily
+            interest = cash * params.interest_daily
             cash += interest
-        if borrow_daily > 0.0:
+        if params.borrow_daily > 0.0:
             short_value = 0.0
             for i in range(n):
                 if shares[i] < 0.0:
                     short_value -= shares[i] * last_close[i]
-            borrow = short_value * borrow_daily
+            borrow = short_value * params.borrow_daily
             cash -= borrow
-        # Rule 1: the row of bar t-1 becomes the target when it holds any number.
-        prev = weights[t - 1]
+        new_row, target_row, next_row = read_row_nb(t, bars, rows, target_row, next_row)
+    if params.delist_after > 0:
+        # Rule 8: a listed asset without a close for delist_after bars in a row is closed at its last close.
         for i in range(n):
-            if prev[i] == prev[i]:
-                new_row = True
-                target_row = t - 1
-                break
+            if close_row[i] == close_row[i]:
+                stale[i] = 0
+            elif last_close[i] == last_close[i]:
+                stale[i] += 1
+                if stale[i] >= params.delist_after and shares[i] != 0.0:
+                    cash += shares[i] * last_close[i]
+                    forced_buf[i] -= shares[i]
+                    shares[i] = 0.0
+                    forced = True
 
     traded = False
+    breach = False
     fee = 0.0
     slip = 0.0
     turnover = 0.0
-    if target_row >= 0:
+    if target_row >= 0 and not ruined:
+        band_abs = params.band_abs
+        band_rel = params.band_rel
         # Rule 2: when to trade (bands below, once the portfolio value is known).
-        do_trade = (not entered) or calendar_day or (new_row and trade_on_new_row)
+        do_trade = (not entered) or calendar_day or (new_row and params.trade_on_new_row)
         check_band = band_abs > 0.0 or band_rel > 0.0
         if do_trade or check_band:
-            target = weights[target_row]
+            target = rows[target_row]
             # Rule 4: portfolio value at execution prices (last close for an untradable holding).
             value = cash
+            frozen = 0.0
             gross_all = 0.0
             gross_tradable = 0.0
             for i in range(n):
                 px = exec_row[i]
                 tradable = px == px
                 if shares[i] != 0.0:
-                    value += shares[i] * (px if tradable else last_close[i])
+                    if tradable:
+                        value += shares[i] * px
+                    else:
+                        held = shares[i] * last_close[i]
+                        value += held
+                        frozen += abs(held)
                 w = target[i]
                 if w == w:
                     gross_all += abs(w)
                     if tradable:
                         gross_tradable += abs(w)
             scale = 1.0
-            if renormalize and gross_tradable > 0.0:
-                scale = gross_all / gross_tradable
+            if params.renormalize and gross_tradable > 0.0:
+                # The tradable names share the target gross left once untradable holdings are counted.
+                available = gross_all
+                if frozen > 0.0 and value > 0.0:
+                    available = max(gross_all - frozen / value, 0.0)
+                scale = available / gross_tradable
             if not do_trade and value > 0.0:
                 for i in range(n):
                     px = exec_row[i]
@@ -141,10 +200,11 @@ def step_nb(
                             do_trade = True
                             break
             if do_trade and value > 0.0:
-                # Rules 4, 5, 7: size, trade, charge costs.
+                # Rules 4, 5, 7: size, trade, charge costs; then the realised exposure against the limits.
                 traded_notional = 0.0
+                gross = 0.0
+                net = 0.0
                 for i in range(n):
-                    trade_buf[i] = 0.0
                     px = exec_row[i]
                     if px == px:
                         w = target[i]
@@ -156,12 +216,18 @@ def step_nb(
                             traded_notional += abs(notional)
                             trade_buf[i] = qty
                             shares[i] = new_shares
-                fee = traded_notional * fee_rate
-                slip = traded_notional * slip_rate
+                        held = shares[i] * px
+                    else:
+                        held = shares[i] * last_close[i] if shares[i] != 0.0 else 0.0
+                    gross += abs(held)
+                    net += held
+                fee = traded_notional * params.fee_rate
+                slip = traded_notional * params.slip_rate
                 cash -= fee + slip
                 turnover = traded_notional / value
                 traded = True
                 entered = True
+                breach = gross > params.gross_limit * value or abs(net) > params.net_limit * value
 
     # Rule 6: mark at the last known close.
     equity = cash
@@ -171,154 +237,500 @@ def step_nb(
             last_close[i] = c
         if shares[i] != 0.0:
             equity += shares[i] * last_close[i]
-    return cash, target_row, entered, traded, fee, slip, borrow, interest, turnover, equity
+    if equity <= 0.0 and not ruined:
+        # Rule 9: ruin. Close everything at the marks (the same sum, so cash equals this equity exactly).
+        for i in range(n):
+            if shares[i] != 0.0:
+                cash += shares[i] * last_close[i]
+                forced_buf[i] -= shares[i]
+                shares[i] = 0.0
+        ruined = True
+        forced = True
+    return PathState(cash, target_row, next_row, entered, ruined, equity, traded, forced, breach, fee, slip, borrow,
+                     interest, turnover)
 
 
-@njit(cache=True)
-def simulate_path_nb(
-    close,
-    exec_price,
-    weights,
-    calendar_mask,
-    trade_on_new_row,
-    band_abs,
-    band_rel,
-    renormalize,
-    fee_rate,
-    slip_rate,
-    borrow_daily,
-    interest_daily,
-    initial_cash,
-):
-    """Simulate one price path and record every detail.
+@njit(cache=True, inline="always")
+def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equity):
+    """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
+
+    The caller guarantees no trade can happen on these bars (entered, no band, no calendar day, no row that
+    trades). Each bar's arithmetic is exactly :func:`step_nb`'s, in the same order, so the result is
+    bit-identical; only the four equity sums are interleaved, which lets the CPU overlap them.
 
     Parameters
     ----------
-    close, exec_price, weights : ``(T, N)`` arrays (NaN: no price / no number).
-    calendar_mask : ``(T,)`` bool, calendar rebalance days.
-    Other parameters as in :func:`step_nb`; ``initial_cash`` is the starting cash.
+    close : ``(T, M)`` closes of the path; ``cols`` (N,) maps the book's assets to its columns.
+    t : first of the four bars (``>= 1``).
+    params : :class:`SimParams`.
+    cash : cash after bar ``t-1``.
+    shares, last_close : ``(N,)`` state; ``last_close`` is updated to bar ``t+3`` when the group completes.
+    marks : ``(N,)`` scratch (a copy of ``last_close`` to undo the group).
+    equity : ``(T,)`` output: equity of the four bars.
 
     Returns
     -------
     tuple
-        ``(equity (T,), cash (T,), positions (T, N), trades (T, N) shares traded, costs (T, 4) fees,
-        slippage, borrow, interest, turnover (T,), first_trade_bar)``; ``first_trade_bar`` is -1 when
-        nothing ever traded.
+        ``(complete, cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
+        ``complete`` is False when a held asset lacks a close on one of the bars (the delisting rule must count
+        it): then nothing was changed and the caller steps those bars one at a time.
+    """
+    n = shares.shape[0]
+    start_cash = cash
+    for i in range(n):
+        marks[i] = last_close[i]  # kept, to undo the group when a held asset lacks a close
+    borrow_daily = params.borrow_daily
+    rate = params.interest_daily
+    # Rule 3, borrow: the short value of bar t+d uses the closes marked up to bar t+d-1. A held asset's
+    # missing close makes a sum NaN, which undoes the group below.
+    sv0 = 0.0
+    sv1 = 0.0
+    sv2 = 0.0
+    sv3 = 0.0
+    if borrow_daily > 0.0:
+        for i in range(n):
+            s = shares[i]
+            if s < 0.0:
+                col = cols[i]
+                sv0 -= s * last_close[i]
+                sv1 -= s * close[t, col]
+                sv2 -= s * close[t + 1, col]
+                sv3 -= s * close[t + 2, col]
+    # Rule 3, in bar order: interest on positive cash, then borrow.
+    i0 = 0.0
+    if cash > 0.0:
+        i0 = cash * rate
+        cash += i0
+    b0 = 0.0
+    if borrow_daily > 0.0:
+        b0 = sv0 * borrow_daily
+        cash -= b0
+    e0 = cash
+    i1 = 0.0
+    if cash > 0.0:
+        i1 = cash * rate
+        cash += i1
+    b1 = 0.0
+    if borrow_daily > 0.0:
+        b1 = sv1 * borrow_daily
+        cash -= b1
+    e1 = cash
+    i2 = 0.0
+    if cash > 0.0:
+        i2 = cash * rate
+        cash += i2
+    b2 = 0.0
+    if borrow_daily > 0.0:
+        b2 = sv2 * borrow_daily
+        cash -= b2
+    e2 = cash
+    i3 = 0.0
+    if cash > 0.0:
+        i3 = cash * rate
+        cash += i3
+    b3 = 0.0
+    if borrow_daily > 0.0:
+        b3 = sv3 * borrow_daily
+        cash -= b3
+    e3 = cash
+    # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
+    # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
+    for i in range(n):
+        col = cols[i]
+        s = shares[i]
+        if s != 0.0:
+            e0 += s * close[t, col]
+            e1 += s * close[t + 1, col]
+            e2 += s * close[t + 2, col]
+            x = close[t + 3, col]
+            e3 += s * x
+            last_close[i] = x
+        else:
+            # Not held: only the last close moves (the latest of the four bars that has one).
+            for d in range(QUIET_GROUP - 1, -1, -1):
+                x = close[t + d, col]
+                if x == x:
+                    last_close[i] = x
+                    break
+    if e0 != e0 or e1 != e1 or e2 != e2 or e3 != e3:
+        for i in range(n):
+            last_close[i] = marks[i]
+        return False, start_cash, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+    equity[t] = e0
+    equity[t + 1] = e1
+    equity[t + 2] = e2
+    equity[t + 3] = e3
+    return True, cash, b0, b1, b2, b3, i0, i1, i2, i3
+
+
+@njit(cache=True, inline="always")
+def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, params, equity, shares, last_close,
+                stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
+    """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
+
+    Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, no band, before the next
+    calendar day and the next row that trades, every held asset quoted), which :func:`quiet_bars_nb` marks four
+    bars at a time with the same arithmetic.
+
+    Parameters
+    ----------
+    close, exec_price : ``(T, M)`` prices of the path; ``cols`` (N,) maps the book's assets to columns.
+    bars, rows : the book's target rows on this path (see :func:`step_nb`).
+    calendar : ``(T,)`` bool calendar rebalance days; ``next_calendar`` ``(T+1,)`` the first calendar day at
+        or after each bar (``T`` when none).
+    params : :class:`SimParams`.
+    equity : ``(T,)`` output.
+    shares, last_close, stale, trade_buf, forced_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of
+        the prices' dtype (unused when the book holds every column in order).
+    marks : ``(N,)`` float64 scratch.
+    at_close : trades fill at the close (with opens, bars are stepped one by one: an asset bought at the open of a
+        bar without a close must have its stale count exact).
+
+    Returns
+    -------
+    tuple
+        ``(fees, slippage, borrow, interest, sum of per-bar turnover, first_trade_bar, ruin_bar,
+        first_breach_bar)`` (bars are -1 when it never happened).
+    """
+    n_bars = close.shape[0]
+    n = cols.shape[0]
+    all_columns = n == close.shape[1]
+    for i in range(n):
+        shares[i] = 0.0
+        last_close[i] = np.nan
+        stale[i] = 0
+        all_columns = all_columns and cols[i] == i
+    state = start_state_nb(params)
+    quiet_ok = at_close and params.band_abs <= 0.0 and params.band_rel <= 0.0
+    n_rows = bars.shape[0]
+    fees = 0.0
+    slips = 0.0
+    borrows = 0.0
+    interests = 0.0
+    turnovers = 0.0
+    first = -1
+    ruin = -1
+    breach = -1
+    t = 0
+    while t < n_bars:
+        if quiet_ok and state.entered and not state.ruined:
+            # Bars before the next calendar day (and the next row, when rows trade) cannot trade.
+            stop = next_calendar[t]
+            if params.trade_on_new_row and state.next_row < n_rows:
+                stop = min(stop, bars[state.next_row] + 1)
+            cash = state.cash
+            target_row = state.target_row
+            next_row = state.next_row
+            moved = False
+            while t + QUIET_GROUP <= stop:
+                complete, cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash, shares,
+                                                                                last_close, marks, equity)
+                if not complete:
+                    break
+                for u in range(t, t + QUIET_GROUP):
+                    _, target_row, next_row = read_row_nb(u, bars, rows, target_row, next_row)
+                moved = True
+                # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0); at a
+                # ruin (rule 9) the book is closed at that bar's marks and nothing accrues after.
+                hit = -1
+                for d in range(QUIET_GROUP):
+                    if equity[t + d] <= 0.0:
+                        hit = d
+                        break
+                borrows += b0
+                interests += i0
+                if hit != 0:
+                    borrows += b1
+                    interests += i1
+                    if hit != 1:
+                        borrows += b2
+                        interests += i2
+                        if hit != 2:
+                            borrows += b3
+                            interests += i3
+                if hit >= 0:
+                    ruin = t + hit
+                    cash = equity[ruin]
+                    for i in range(n):
+                        shares[i] = 0.0
+                    for u in range(ruin + 1, t + QUIET_GROUP):
+                        equity[u] = cash
+                    t += QUIET_GROUP
+                    break
+                t += QUIET_GROUP
+            if moved:
+                # Every held close of the groups was a number: no held asset is stale. (An asset not held cannot
+                # be bought before it has a close again, which resets its count.)
+                for i in range(n):
+                    if shares[i] != 0.0:
+                        stale[i] = 0
+                state = PathState(cash, target_row, next_row, True, ruin >= 0, equity[t - 1], False, False, False,
+                                  0.0, 0.0, 0.0, 0.0, 0.0)
+            if t >= n_bars:
+                break
+            if moved:
+                continue
+        if all_columns:
+            bar_close = close[t]
+            bar_exec = exec_price[t]
+        else:
+            for i in range(n):
+                close_row[i] = close[t, cols[i]]
+                exec_row[i] = exec_price[t, cols[i]]
+            bar_close = close_row
+            bar_exec = exec_row
+        state = step_nb(t, bar_close, bar_exec, bars, rows, calendar[t], params, state, shares, last_close, stale,
+                        trade_buf, forced_buf)
+        if state.traded and first < 0:
+            first = t
+        if state.breach and breach < 0:
+            breach = t
+        if state.ruined and ruin < 0:
+            ruin = t
+        equity[t] = state.equity
+        fees += state.fee
+        slips += state.slippage
+        borrows += state.borrow
+        interests += state.interest
+        turnovers += state.turnover
+        t += 1
+    return fees, slips, borrows, interests, turnovers, first, ruin, breach
+
+
+@njit(cache=True)
+def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
+    """Simulate one price path bar by bar and record every detail.
+
+    Parameters
+    ----------
+    close, exec_price : ``(T, N)`` prices (NaN: no price).
+    bars, rows : ``(R,)`` bars and ``(R, N)`` target rows (see :func:`step_nb`).
+    calendar_mask : ``(T,)`` bool, calendar rebalance days.
+    params : :class:`SimParams`.
+
+    Returns
+    -------
+    tuple
+        ``(equity (T,), cash (T,), positions (T, N), trades (T, N) shares traded to targets, forced (T, N)
+        shares closed by force, costs (T, 4) fees, slippage, borrow, interest, turnover (T,),
+        first_trade_bar, ruin_bar, first_breach_bar)``; the bars are -1 when it never happened.
     """
     n_bars, n = close.shape
     equity = np.empty(n_bars)
     cash_out = np.empty(n_bars)
     positions = np.empty((n_bars, n))
     trades = np.zeros((n_bars, n))
+    forced = np.zeros((n_bars, n))
     costs = np.zeros((n_bars, 4))
     turnover = np.zeros(n_bars)
     shares = np.zeros(n)
     last_close = np.full(n, np.nan)
-    cash = initial_cash
-    target_row = -1
-    entered = False
+    stale = np.zeros(n, dtype=np.int64)
+    state = start_state_nb(params)
     first_trade = -1
+    ruin = -1
+    breach = -1
     for t in range(n_bars):
-        cash, target_row, entered, traded, fee, slip, borrow, interest, turn, eq = step_nb(
-            t, close[t], exec_price[t], weights, calendar_mask[t], trade_on_new_row, band_abs, band_rel,
-            renormalize, fee_rate, slip_rate, borrow_daily, interest_daily,
-            shares, last_close, trades[t], cash, target_row, entered,
-        )
-        if traded and first_trade < 0:
+        state = step_nb(t, close[t], exec_price[t], bars, rows, calendar_mask[t], params, state,
+                        shares, last_close, stale, trades[t], forced[t])
+        if state.traded and first_trade < 0:
             first_trade = t
-        equity[t] = eq
-        cash_out[t] = cash
+        if state.ruined and ruin < 0:
+            ruin = t
+        if state.breach and breach < 0:
+            breach = t
+        equity[t] = state.equity
+        cash_out[t] = state.cash
         positions[t] = shares
-        costs[t, 0] = fee
-        costs[t, 1] = slip
-        costs[t, 2] = borrow
-        costs[t, 3] = interest
-        turnover[t] = turn
-    return equity, cash_out, positions, trades, costs, turnover, first_trade
+        costs[t, 0] = state.fee
+        costs[t, 1] = state.slippage
+        costs[t, 2] = state.borrow
+        costs[t, 3] = state.interest
+        turnover[t] = state.turnover
+    return equity, cash_out, positions, trades, forced, costs, turnover, first_trade, ruin, breach
+
+
+@njit(cache=True, nogil=True)
+def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
+    """Per-path figures of one equity curve: ``(terminal, window base, max drawdown, min wealth)``.
+
+    Equity is taken as a multiple of ``initial_cash`` (divided, as ``BatchResult`` does). The window starts
+    at the bar before the first trade; the drawdown is ``min(x / running max of x) - 1`` with NaN skipped
+    (``numpy.fmax`` / ``nanmin``), from bar 0 -- the same as from the window start, since equity before the
+    first trade only earns interest and never falls. Writes ``x`` at ``sample_bars`` into ``samples``.
+    """
+    n_bars = equity.shape[0]
+    start = first_trade - 1 if first_trade > 0 else 0
+    peak = np.nan
+    lowest_ratio = np.inf
+    lowest = np.inf
+    k = 0
+    n_samples = sample_bars.shape[0]
+    for t in range(n_bars):
+        x = equity[t] / initial_cash
+        if not (peak >= x) and x == x:  # fmax: a NaN never becomes the running max
+            peak = x
+        ratio = x / peak
+        if ratio < lowest_ratio:
+            lowest_ratio = ratio
+        if x < lowest:
+            lowest = x
+        if k < n_samples and sample_bars[k] == t:
+            samples[k] = x
+            k += 1
+    drawdown = lowest_ratio - 1.0 if lowest_ratio < np.inf else np.nan
+    return equity[n_bars - 1] / initial_cash, equity[start] / initial_cash, drawdown, lowest
 
 
 @njit(cache=True, parallel=True)
-def simulate_batch_nb(
-    close,
-    exec_price,
-    weights,
-    calendar_mask,
-    trade_on_new_row,
-    band_abs,
-    band_rel,
-    renormalize,
-    fee_rate,
-    slip_rate,
-    borrow_daily,
-    interest_daily,
-    initial_cash,
-):
-    """Simulate ``P`` price paths in parallel, recording equity and per-path totals only.
+def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params, at_close):
+    """Simulate ``P`` price paths of one book in parallel, recording equity and per-path totals only.
 
     Parameters
     ----------
     close, exec_price : ``(P, T, N)`` prices (float32 or float64).
-    weights : ``(P, T, N)`` or ``(1, T, N)`` target weights (the latter shared by every path).
-    Other parameters as in :func:`simulate_path_nb`.
+    bars : ``(R,)`` bars of the target rows; rows ``(P, R, N)`` or ``(1, R, N)`` (shared by every path).
+    calendar_mask : ``(T,)`` bool, calendar rebalance days; ``next_calendar`` ``(T+1,)`` (see
+        :func:`run_path_nb`).
+    params : :class:`SimParams`.
+    at_close : trades fill at the close (``exec_price`` is ``close``).
 
     Returns
     -------
     tuple
         ``(equity (P, T), totals (P, 5): fees, slippage, borrow, interest, sum of per-bar turnover,
-        first_trade_bar (P,))``.
+        events (P, 3): first trade, ruin and first breach bars (-1: never), outcome (P, 4): terminal, window
+        base, max drawdown, min wealth)`` (see :func:`path_outcome_nb`).
     """
     n_paths, n_bars, n = close.shape
-    # Path p reads weights[p * w_step]: 0 when one weights panel is shared by every path.
-    w_step = 0 if weights.shape[0] == 1 else 1
+    # Path p reads rows[p * w_step]: 0 when one set of rows is shared by every path.
+    w_step = 0 if rows.shape[0] == 1 else 1
+    cols = np.arange(n)
     equity = np.empty((n_paths, n_bars))
     totals = np.zeros((n_paths, 5))
-    first_trade = np.full(n_paths, -1, dtype=np.int64)
+    events = np.full((n_paths, 3), -1, dtype=np.int64)
+    outcome = np.empty((n_paths, 4))
+    no_samples = np.empty(0, dtype=np.int64)
     for p in prange(n_paths):
-        path_weights = weights[p * w_step]
         # Per-path scratch, allocated once per path (never per bar).
-        shares = np.zeros(n)
-        last_close = np.full(n, np.nan)
+        shares = np.empty(n)
+        last_close = np.empty(n)
+        stale = np.empty(n, dtype=np.int64)
         trade_buf = np.zeros(n)
-        cash = initial_cash
-        target_row = -1
-        entered = False
-        fees = 0.0
-        slips = 0.0
-        borrows = 0.0
-        interests = 0.0
-        turnovers = 0.0
-        first = -1
-        for t in range(n_bars):
-            cash, target_row, entered, traded, fee, slip, borrow, interest, turn, eq = step_nb(
-                t, close[p, t], exec_price[p, t], path_weights, calendar_mask[t], trade_on_new_row, band_abs,
-                band_rel, renormalize, fee_rate, slip_rate, borrow_daily, interest_daily,
-                shares, last_close, trade_buf, cash, target_row, entered,
-            )
-            if traded and first < 0:
-                first = t
-            equity[p, t] = eq
-            fees += fee
-            slips += slip
-            borrows += borrow
-            interests += interest
-            turnovers += turn
+        forced_buf = np.zeros(n)
+        marks = np.empty(n)
+        close_row = np.empty(n, dtype=close.dtype)
+        exec_row = np.empty(n, dtype=close.dtype)
+        fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
+            close[p], exec_price[p], cols, bars, rows[p * w_step], calendar_mask, next_calendar, params,
+            equity[p], shares, last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close)
         totals[p, 0] = fees
         totals[p, 1] = slips
         totals[p, 2] = borrows
         totals[p, 3] = interests
         totals[p, 4] = turnovers
-        first_trade[p] = first
-    return equity, totals, first_trade
+        events[p, 0] = first
+        events[p, 1] = ruin
+        events[p, 2] = breach
+        terminal, base, drawdown, lowest = path_outcome_nb(equity[p], params.initial_cash, first, no_samples,
+                                                           trade_buf)
+        outcome[p, 0] = terminal
+        outcome[p, 1] = base
+        outcome[p, 2] = drawdown
+        outcome[p, 3] = lowest
+    return equity, totals, events, outcome
+
+
+@njit(cache=True, parallel=True)
+def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars, next_calendars,
+                      params_list, order, bench, sample_bars, at_close):
+    """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
+
+    Each path's prices are read from memory once and stay in cache while every book runs on them (books are
+    the inner loop); nothing of size ``(P, T)`` is kept.
+
+    Parameters
+    ----------
+    close, exec_price : ``(P, T, M)`` prices of every column any book holds.
+    cols_list : per book, ``(N_k,)`` its columns in ``close``.
+    bars_list, rows_list : per book, ``(R_k,)`` bars and ``(1 | P, R_k, N_k)`` target rows.
+    calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
+    params_list : per book, :class:`SimParams`.
+    order : ``(K,)`` the order books run in (the benchmark first).
+    bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
+        its own window start on the same path.
+    sample_bars : ``(S,)`` bars at which equity is sampled.
+    at_close : trades fill at the close (``exec_price`` is ``close``).
+
+    Returns
+    -------
+    tuple
+        ``(outcomes (K, P, len(OUTCOME_FIELDS)) float64, samples (K, P, S) float32)``.
+    """
+    n_paths, n_bars, _ = close.shape
+    n_books = len(cols_list)
+    width = 1
+    for k in range(n_books):
+        width = max(width, cols_list[k].shape[0])
+    outcomes = np.full((n_books, n_paths, len(OUTCOME_FIELDS)), np.nan)
+    samples = np.empty((n_books, n_paths, sample_bars.shape[0]), dtype=np.float32)
+    for p in prange(n_paths):
+        equity = np.empty(n_bars)
+        bench_wealth = np.empty(n_bars)
+        sample_row = np.empty(sample_bars.shape[0])
+        shares = np.empty(width)
+        last_close = np.empty(width)
+        stale = np.empty(width, dtype=np.int64)
+        trade_buf = np.zeros(width)
+        forced_buf = np.zeros(width)
+        marks = np.empty(width)
+        close_row = np.empty(width, dtype=close.dtype)
+        exec_row = np.empty(width, dtype=close.dtype)
+        for j in range(n_books):
+            k = order[j]
+            cols = cols_list[k]
+            n = cols.shape[0]
+            rows = rows_list[k]
+            params = params_list[k]
+            path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
+            fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
+                close[p], exec_price[p], cols, bars_list[k], path_rows, calendars[k], next_calendars[k], params,
+                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], marks[:n],
+                close_row[:n], exec_row[:n], at_close)
+            terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
+                                                               sample_row)
+            if k == bench:
+                for t in range(n_bars):
+                    bench_wealth[t] = equity[t] / params.initial_cash
+            out = outcomes[k, p]
+            out[0] = terminal
+            out[1] = base
+            out[2] = drawdown
+            out[3] = lowest
+            out[4] = fees
+            out[5] = slips
+            out[6] = borrows
+            out[7] = interests
+            out[8] = turnovers
+            out[9] = first
+            out[12] = ruin
+            out[13] = breach
+            if bench >= 0:
+                out[10] = bench_wealth[n_bars - 1]
+                out[11] = bench_wealth[first - 1 if first > 0 else 0]
+            for s in range(sample_bars.shape[0]):
+                samples[k, p, s] = sample_row[s]
+    return outcomes, samples
 
 
 @njit(cache=True)
-def first_exposure_breach_nb(weights, max_gross, max_net):
+def first_exposure_breach_nb(weights, gross_limit, net_limit):
     """First target row whose gross ``sum |w|`` or net ``|sum w|`` exceeds its limit.
 
     Parameters
     ----------
     weights : ``(P, T, N)`` target weights (NaN ignored; all-NaN rows are holds).
-    max_gross, max_net : limits (a relative tolerance of 1e-9 absorbs rounding of sums).
+    gross_limit, net_limit : limits, tolerance included (``engine.backtest.exposure_limits``).
 
     Returns
     -------
@@ -326,8 +738,6 @@ def first_exposure_breach_nb(weights, max_gross, max_net):
         ``(path, bar, gross, net)`` of the first breach, or ``(-1, -1, 0.0, 0.0)`` when none.
     """
     n_paths, n_bars, n = weights.shape
-    gross_limit = max_gross * (1.0 + 1e-9)
-    net_limit = max_net * (1.0 + 1e-9) + 1e-12
     for p in range(n_paths):
         for t in range(n_bars):
             gross = 0.0

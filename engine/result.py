@@ -60,6 +60,8 @@ class BacktestResult:
     benchmark_metrics : ``{benchmark ticker: metrics dict}`` over the same window.
     benchmark_equity : benchmark value curves rebased to the same initial capital.
     config : the settings used (costs, rebalance rule, execution, risk-free rate, data source ...).
+    notes : one line per event the run handled by rule: a position closed after its prices stopped, the ruin.
+    ruin_date : the first date equity was at or below zero (the book was closed and traded no more), or None.
     """
 
     name: str
@@ -74,6 +76,8 @@ class BacktestResult:
     benchmark_metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     benchmark_equity: pd.DataFrame = field(default_factory=pd.DataFrame)
     config: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+    ruin_date: pd.Timestamp | None = None
 
     def to_frame(self) -> pd.DataFrame:
         """Equity, returns, turnover and costs by date, one row per bar."""
@@ -98,6 +102,8 @@ class BacktestResult:
             "costs": _frame_to_json(self.costs),
             "benchmark_equity": _frame_to_json(self.benchmark_equity),
             "trades": {"columns": list(trades.columns), "data": jsonable(trades.to_numpy().tolist())},
+            "notes": list(self.notes),
+            "ruin_date": jsonable(self.ruin_date),
         }
 
     def to_json(self, indent: int | None = None) -> str:
@@ -123,6 +129,8 @@ class BacktestResult:
             benchmark_metrics=obj.get("benchmark_metrics", {}),
             benchmark_equity=_frame_from_json(obj["benchmark_equity"]),
             config=obj.get("config", {}),
+            notes=tuple(obj.get("notes", ())),
+            ruin_date=pd.Timestamp(obj["ruin_date"]) if obj.get("ruin_date") else None,
         )
 
     @classmethod

@@ -1,5 +1,5 @@
 """Small helpers every lane may use: atomic file writes, JSON-ready values, calendar names, suggestions,
-and the TOML key locator that lets a parser name the line of a bad key.
+and the TOML key locator that lets a parser name the line of a bad key, and the numba cache directory.
 
 This module sits at the bottom of the project: it imports nothing of ours (``tests/unit/test_layering.py``
 enforces it), so ``data``, ``strategies``, ``engine``, ``studies``, ``reports`` and ``cli`` can all share it
@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -404,3 +405,77 @@ class TomlLocator:
 def unknown_key(found: Iterable[str], allowed: Sequence[str]) -> str | None:
     """The first of ``found`` that is not in ``allowed`` (a misspelt key), or None when all are known."""
     return next((key for key in found if key not in allowed), None)
+
+
+# ------------------------------------------------------------------------------------------ numba cache
+#: The directory :func:`configure_numba_cache` chose in this process (None until it runs).
+_numba_cache_dir: str | None = None
+
+
+def _unusable(folder: Path) -> str | None:
+    """Why ``folder`` cannot hold numba's cache (None when it can): create it, write and remove a file."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{os.getpid()}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    return None
+
+
+def _default_cache_dirs() -> list[Path]:
+    """The user cache directory, then a per-user folder in the system temp directory."""
+    candidates = []
+    try:
+        from platformdirs import user_cache_dir
+
+        candidates.append(Path(user_cache_dir("ai-theses")) / "numba")
+    except Exception:  # noqa: BLE001 - no usable home directory: the temp folder below still works
+        pass
+    user = getattr(os, "getuid", lambda: "user")()
+    candidates.append(Path(tempfile.gettempdir()) / f"ai-theses-numba-{user}")
+    return candidates
+
+
+def configure_numba_cache() -> str | None:
+    """Point numba's on-disk kernel cache at a writable folder; call it before defining cached kernels.
+
+    Numba compiles ``@njit(cache=True)`` kernels on first use (seconds) and, with a writable cache, later
+    processes load the machine code instead; each kernel picks its cache folder when it is decorated, so the
+    modules that define kernels call this first. The folder is the user's ``NUMBA_CACHE_DIR`` when set and
+    writable, else the user cache directory (``platformdirs``), else a folder in the temp directory; each is
+    probed by writing a file. A user-set folder that cannot be used (read-only, a path under a file) gets a
+    one-line note on stderr and the fallback, instead of numba's traceback. Only numba's own setting is
+    changed (``numba.core.config.CACHE_DIR``), not the environment. Runs once per process.
+
+    Returns
+    -------
+    str or None
+        The folder in use; None when no folder is writable (numba then uses its own fallbacks).
+    """
+    global _numba_cache_dir
+    if _numba_cache_dir is not None:
+        return _numba_cache_dir
+    from numba.core import config
+
+    user_set = os.environ.get("NUMBA_CACHE_DIR", "")
+    if user_set:
+        reason = _unusable(Path(user_set))
+        if reason is None:
+            _numba_cache_dir = user_set
+            config.CACHE_DIR = user_set
+            return user_set
+    for candidate in _default_cache_dirs():
+        if _unusable(candidate) is None:
+            if user_set:
+                print(f"note: NUMBA_CACHE_DIR={user_set} is not usable ({reason}); caching compiled kernels in "
+                      f"{candidate} instead", file=sys.stderr)
+            _numba_cache_dir = str(candidate)
+            config.CACHE_DIR = _numba_cache_dir
+            return _numba_cache_dir
+    if user_set:
+        print(f"note: NUMBA_CACHE_DIR={user_set} is not usable ({reason}) and no other cache folder is "
+              "writable; kernels are compiled in every process", file=sys.stderr)
+        config.CACHE_DIR = ""
+    return None

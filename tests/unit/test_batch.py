@@ -46,8 +46,8 @@ def test_batch_equals_single_path_backtest(config):
     for p in range(P):
         single = backtest(pd.DataFrame(prices[p], index=dates, columns=tickers),
                           pd.DataFrame(weights[p], index=dates, columns=tickers), config)
-        np.testing.assert_allclose(batch.equity[p], single.equity.to_numpy() / config.initial_cash,
-                                   rtol=1e-12, atol=1e-14)
+        # Bit for bit: the batch kernel marks quiet stretches four bars at a time with the step's arithmetic.
+        np.testing.assert_array_equal(batch.equity[p], single.equity.to_numpy() / config.initial_cash)
         assert batch.turnover[p] == pytest.approx(single.metrics["turnover"], rel=1e-12)
         assert batch.costs[p] == pytest.approx(single.metrics["costs"], rel=1e-12)
         assert batch.terminal_wealth[p] == pytest.approx(single.equity.iloc[-1] / config.initial_cash, rel=1e-12)
@@ -81,5 +81,36 @@ def test_shared_weights_equal_tiled_weights_and_float32_input():
 def test_batch_exposure_breach_names_date_and_path():
     prices, weights, dates, tickers = _panel(3)
     weights[4, 10] = [1.0, 1.0, 1.0, 0.5, 0.0, 0.0, 0.0]
-    with pytest.raises(EngineError, match=r"weights on 2018-01-15 \(path 4\): gross 3\.5"):
+    with pytest.raises(EngineError, match=r"weights on 2018-01-15 \(path 4\): gross exposure 3\.5 exceeds max_gross=3; weights \{A0: 1, A1: 1, A2: 1, A3: 0\.5\}"):
         backtest_batch(prices, weights, BacktestConfig(), index=dates, tickers=tickers)
+
+
+def test_batch_handles_delisting_and_ruin_exactly_as_single_paths():
+    rng = np.random.default_rng(11)
+    dates = pd.bdate_range("2020-01-01", periods=T)
+    prices = 50 * np.exp(np.cumsum(rng.normal(0.0, 0.01, (P, T, 3)), axis=1))
+    prices[1, 200:, 2] = np.nan  # delisted on path 1
+    prices[3, 100:, 0] *= np.linspace(1.0, 5.0, T - 100)  # the short quintuples on path 3: ruin
+    weights = np.full((T, 3), np.nan)
+    weights[0] = [-0.8, 0.6, 0.4]
+    weights[250] = [-0.4, 0.6, 0.4]
+    config = BacktestConfig(costs=CostModel(fees_bps=5.0, borrow_bps=50.0), rebalance=RebalanceRule("none"))
+    tickers = ["A", "B", "C"]
+    batch = backtest_batch(prices, weights, config, index=dates, tickers=tickers, keep_equity=True)
+    assert batch.ruin_bar[3] > 100 and (np.delete(batch.ruin_bar, 3) == -1).all()
+    for p in range(P):
+        single = backtest(pd.DataFrame(prices[p], index=dates, columns=tickers),
+                          pd.DataFrame(weights, index=dates, columns=tickers), config)
+        np.testing.assert_array_equal(batch.equity[p], single.equity.to_numpy() / config.initial_cash)
+        assert (single.ruin_date is not None) == (p == 3)
+    assert np.isfinite(batch.cagr).all() and batch.cagr[3] == -1.0
+
+
+def test_batch_realised_exposure_breach_names_date_and_path():
+    prices, weights, dates, tickers = _panel(4)
+    prices[2, 60:80, 0] = np.nan  # path 2 cannot sell A for a while
+    w = np.full((T, N), np.nan)
+    w[0] = [1.0, 0, 0, 0, 0, 0, 0]
+    w[65] = [0, 1.0, 0, 0, 0, 0, 0]
+    with pytest.raises(EngineError, match=rf"the trade on {dates[66]:%Y-%m-%d} \(path 2\) left realised exposure"):
+        backtest_batch(prices, w, BacktestConfig(max_gross=1.5), index=dates, tickers=tickers)

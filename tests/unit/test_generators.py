@@ -266,3 +266,73 @@ def test_bootstrap_is_tilted_to_the_scenario_drift():
     assert np.array_equal(same.generate(5, 80), np.concatenate([c for _, c in same.chunks(85, 30)])[5:])
     with pytest.raises(DataError, match="history must be"):
         BootstrapGenerator(spec, history[:, :1], _index(252), seed=4)
+
+
+# The parametric generator's random streams and samplers (numba) against numpy and scipy.
+def test_block_streams_are_numpys_sfc64():
+    from theses.data._paths_nb import sfc64_raw_nb
+    from theses.data.generators import stream_words
+
+    for seed, key in ((7, (0,)), (7, (3,)), (123456789, (41, 0))):
+        ours = sfc64_raw_nb(stream_words(seed, key), 1000)
+        theirs = np.random.SFC64(np.random.SeedSequence(seed, spawn_key=key)).random_raw(1000)
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def _draws(kind: int, n: int, shape: float = 0.0, seed: int = 3) -> np.ndarray:
+    from theses.data._paths_nb import draw_nb, ziggurat_tables
+    from theses.data.generators import stream_words
+
+    return draw_nb(stream_words(seed, (0,)), n, kind, shape, *ziggurat_tables())
+
+
+def test_ziggurat_normals_are_standard_normal():
+    from scipy import stats
+
+    z = _draws(1, 400_000)
+    assert stats.kstest(z, "norm").pvalue > 1e-3
+    assert abs(z.mean()) < 4 / np.sqrt(len(z)) and abs(z.var() - 1) < 4 * np.sqrt(2 / len(z))
+    for cut in (1.0, 2.5, 3.6541528853610088, 4.2):  # inside the layers, the layer edge, the tail
+        share = np.mean(np.abs(z) > cut)
+        expected = 2 * stats.norm.sf(cut)
+        assert abs(share - expected) < 4 * np.sqrt(expected / len(z)), (cut, share, expected)
+    assert abs(np.mean(z > 0) - 0.5) < 4 * np.sqrt(0.25 / len(z))
+
+
+@pytest.mark.parametrize("shape", [1.25, 3.0])
+def test_gamma_draws_follow_the_gamma_law(shape):
+    from scipy import stats
+
+    g = _draws(2, 100_000, shape)
+    assert stats.kstest(g, stats.gamma(shape).cdf).pvalue > 1e-3
+
+
+def test_bounded_integers_are_uniform():
+    from scipy import stats
+
+    k = _draws(3, 60_000, 21.0)
+    assert k.min() == 0 and k.max() == 20 and np.all(k == np.round(k))
+    assert stats.chisquare(np.bincount(k.astype(int), minlength=21)).pvalue > 1e-3
+
+
+def test_generation_runs_blocks_in_parallel_with_the_same_result():
+    import numba
+
+    spec = parse_scenario(CRASH)
+    gen = ParametricGenerator(spec, _calibration(), _index(), seed=8)
+    default = gen.generate(10, 3 * PATH_BLOCK)
+    previous = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        single = gen.generate(10, 3 * PATH_BLOCK)
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(default, single)
+
+
+def test_price_exp_is_accurate_over_the_whole_range():
+    from theses.data._paths_nb import exp_nb
+
+    x = np.concatenate([np.linspace(-700, 700, 200_001), np.random.default_rng(1).normal(4.6, 0.5, 100_000)])
+    np.testing.assert_allclose(exp_nb(x), np.exp(x), rtol=5e-16, atol=0)
+    assert exp_nb(np.array([0.0]))[0] == 1.0

@@ -1,0 +1,153 @@
+"""Several books in one pass (backtest_books_batch) against backtest_batch book by book and backtest path by path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from theses.engine import (
+    BacktestConfig,
+    Book,
+    CostModel,
+    EngineError,
+    RebalanceRule,
+    TargetRows,
+    backtest,
+    backtest_batch,
+    backtest_books_batch,
+    concat_outcomes,
+    sample_bands,
+)
+
+P, T, M = 6, 300, 9
+TICKERS = [f"A{i}" for i in range(M)]
+
+
+def _market(seed: int = 1, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    dates = pd.bdate_range("2019-01-01", periods=T)
+    prices = 60 * np.exp(np.cumsum(rng.normal(0.0002, 0.02, (P, T, M)), axis=1))
+    prices[:, :40, 7] = np.nan  # a late listing on every path
+    prices[:, 120, 2] = np.nan  # a missing quote on every path
+    return prices.astype(dtype), dates, rng
+
+
+def _books(rng):
+    """Four books over different column subsets: static, path-dependent, long/short with costs, buy-and-hold."""
+    static = np.tile([0.3, 0.3, 0.2, 0.2], (T, 1))
+    trend = np.full((P, T, 3), np.nan)
+    trend[:, ::7] = rng.uniform(0.1, 0.5, (P, len(range(0, T, 7)), 3))  # path-dependent rows, weekly-ish
+    trend[:, 0] = [0.3, 0.3, 0.3]
+    long_short = np.tile([0.6, 0.5, -0.3, -0.2], (T, 1))
+    hold = np.full((T, 1), np.nan)
+    hold[0] = 1.0
+    costs = CostModel(fees_bps=8.0, slippage_bps=2.0, borrow_bps=90.0, cash_rate=0.02)
+    return [
+        Book(["A0", "A1", "A2", "A3"], static, BacktestConfig(costs=CostModel(fees_bps=5.0),
+                                                              rebalance=RebalanceRule("monthly")), "static"),
+        Book(["A4", "A5", "A7"], trend, BacktestConfig(costs=costs, rebalance=RebalanceRule("none"),
+                                                       missing_policy="renormalize"), "trend"),
+        Book([2, 3, 8, 6], long_short, BacktestConfig(costs=costs, rebalance=RebalanceRule(
+            "weekly", anchor="last", band_abs=0.05)), "long_short"),
+        Book(["A8"], hold, BacktestConfig(), "hold"),
+    ]
+
+
+def _batch(prices, dates, book):
+    cols = [TICKERS.index(c) if isinstance(c, str) else c for c in book.columns]
+    return backtest_batch(prices[..., cols], book.weights, book.config, index=dates,
+                          tickers=[TICKERS[c] for c in cols], keep_equity=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_books_equal_backtest_batch_book_by_book(dtype):
+    prices, dates, rng = _market(1, dtype)
+    books = _books(rng)
+    outcomes = backtest_books_batch(prices, books, index=dates, tickers=TICKERS, benchmark="hold", sample_every=5)
+    bench = _batch(prices, dates, books[3])
+    for book, out in zip(books, outcomes, strict=True):
+        ref = _batch(prices, dates, book)
+        assert out.name == book.name
+        assert (out.first_trade == 1).all()  # every path first trades on bar 1: the two windows agree
+        np.testing.assert_array_equal(out.terminal_wealth, ref.terminal_wealth)
+        np.testing.assert_array_equal(out.cagr, ref.cagr)
+        np.testing.assert_array_equal(out.max_drawdown, ref.max_drawdown)
+        np.testing.assert_array_equal(out.turnover, ref.turnover)
+        np.testing.assert_array_equal(out.costs, ref.costs)
+        np.testing.assert_array_equal(out.min_wealth, ref.equity.min(axis=1))
+        np.testing.assert_array_equal(out.equity_samples, ref.equity[:, out_bars(out, dates)].astype(np.float32))
+        np.testing.assert_array_equal(out.benchmark_terminal, bench.equity[:, -1] / bench.equity[:, 0])
+    assert outcomes[2].borrow.min() > 0 and outcomes[1].interest.min() > 0 and outcomes[0].fees.min() > 0
+    assert outcomes[3].turnover.max() < outcomes[2].turnover.min()  # the buy-and-hold trades once
+
+
+def out_bars(outcome, dates):
+    return dates.get_indexer(outcome.sample_index)
+
+
+def test_each_path_has_its_own_window_and_chunks_do_not_matter():
+    prices, dates, rng = _market(2)
+    weights = np.full((P, T, 2), np.nan)
+    for p in range(P):  # the first target arrives on a different bar on each path
+        weights[p, 10 + 13 * p :: 21] = [0.5, 0.4]
+    config = BacktestConfig(costs=CostModel(fees_bps=3.0, cash_rate=0.03), rebalance=RebalanceRule("none"))
+    book = Book(["A0", "A1"], weights, config, "late")
+    whole = backtest_books_batch(prices, [book], index=dates, tickers=TICKERS)[0]
+    parts = [backtest_books_batch(prices[lo:hi], [book._replace(weights=weights[lo:hi])], index=dates,
+                                  tickers=TICKERS)[0] for lo, hi in ((0, 2), (2, 3), (3, P))]
+    merged = concat_outcomes(parts)
+    for name in ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs", "equity_samples"):
+        np.testing.assert_array_equal(getattr(merged, name), getattr(whole, name))
+    assert len(set(whole.first_trade.tolist())) == P
+    for p in range(P):  # the per-path window is that of a single backtest of the path
+        single = backtest(pd.DataFrame(prices[p, :, :2], index=dates, columns=["A0", "A1"]),
+                          pd.DataFrame(weights[p], index=dates, columns=["A0", "A1"]), config)
+        assert whole.cagr[p] == pytest.approx(single.metrics["cagr"], rel=1e-12)
+        assert whole.max_drawdown[p] == pytest.approx(single.metrics["max_drawdown"], rel=1e-12)
+        assert whole.turnover[p] == pytest.approx(single.metrics["turnover"], rel=1e-12)
+        # Interest is credited from bar 0 (the window starts the bar before the first trade).
+        assert whole.interest[p] == pytest.approx(single.costs["interest"].sum() / 10_000, rel=1e-12)
+        assert whole.window_base[p] == pytest.approx(single.equity.iloc[whole.first_trade[p] - 1] / 10_000, rel=1e-15)
+
+
+def test_target_rows_equal_dense_weights():
+    prices, dates, rng = _market(3)
+    dense = np.full((P, T, 3), np.nan)
+    month_ends = np.flatnonzero(np.diff(dates.month) != 0)
+    dense[:, month_ends] = rng.uniform(0.1, 0.4, (P, len(month_ends), 3))
+    dense[:, 0] = 0.3
+    sparse = TargetRows.from_dense(dense)
+    assert len(sparse.bars) == len(month_ends) + 1
+    config = BacktestConfig(costs=CostModel(fees_bps=10.0), rebalance=RebalanceRule("monthly"))
+    a, b = backtest_books_batch(prices, [Book(["A0", "A1", "A2"], dense, config, "dense"),
+                                         Book(["A0", "A1", "A2"], sparse, config, "sparse")],
+                                index=dates, tickers=TICKERS)
+    for name in ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs", "equity_samples"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name))
+    batch = backtest_batch(prices[..., :3], sparse, config, index=dates, tickers=TICKERS[:3])
+    np.testing.assert_array_equal(batch.terminal_wealth, a.terminal_wealth)
+
+
+def test_sample_bands_are_exact_percentiles_of_the_samples():
+    prices, dates, rng = _market(4)
+    out = backtest_books_batch(prices, _books(rng)[:1], index=dates, tickers=TICKERS, sample_every=10)[0]
+    assert out.sample_index[0] == dates[0] and out.sample_index[-1] == dates[-1]
+    assert len(out.sample_index) == len(range(0, T, 10)) + 1
+    bands = sample_bands(out)
+    np.testing.assert_allclose(bands.to_numpy(), np.percentile(out.equity_samples.astype(float), [5, 25, 50, 75, 95],
+                                                               axis=0).T, rtol=0, atol=0)
+
+
+def test_books_refuse_bad_input_naming_the_book():
+    prices, dates, rng = _market(5)
+    books = _books(rng)
+    with pytest.raises(EngineError, match=r"book 'x': 'ZZZ' is not one of the simulated tickers"):
+        backtest_books_batch(prices, [Book(["ZZZ"], np.ones((T, 1)), None, "x")], index=dates, tickers=TICKERS)
+    too_big = books[0]._replace(weights=np.tile([1.0, 1.0, 1.0, 0.5], (T, 1)))
+    with pytest.raises(EngineError, match=r"book 'static': weights on 2019-01-01: gross exposure 3\.5 exceeds"):
+        backtest_books_batch(prices, [too_big], index=dates, tickers=TICKERS)
+    with pytest.raises(EngineError, match=r"benchmark 'SPY' is not one of the books"):
+        backtest_books_batch(prices, books, index=dates, tickers=TICKERS, benchmark="SPY")
+    with pytest.raises(EngineError, match=r"bars must be strictly increasing"):
+        backtest_batch(prices[..., :1], TargetRows(np.array([3, 2]), np.ones((2, 1))), index=dates, tickers=["A0"])

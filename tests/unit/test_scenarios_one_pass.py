@@ -1,0 +1,67 @@
+"""The scenario study's one-pass evaluation against the book-by-book batch backtest it replaced."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from theses.studies.scenarios import (
+    BEAT_BENCHMARK,
+    benchmark_terminal,
+    book_weights,
+    path_source,
+    plan_chunks,
+    resolve_scenarios,
+    run_book,
+    run_books,
+    run_chunk,
+    simulate,
+)
+from theses.studies.settings import DEFAULT_SETTINGS
+
+
+@pytest.fixture(scope="module")
+def chunk():
+    specs = resolve_scenarios("jetsons")
+    source = path_source(specs, years=1.0, seed=3)
+    books = run_books(None)
+    return specs[0], source, books, source.generator(specs[0]).generate(0, 150)
+
+
+def test_book_weights_equal_the_strategy_on_the_whole_chunk(chunk):
+    spec, source, books, prices = chunk
+    tickers = list(spec.tickers)
+    for book in books:
+        columns = [tickers.index(t) for t in book.universe]
+        direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
+        ours = book_weights(book, prices, columns, source.index, slice_paths=64)
+        shape = (len(prices), *direct.shape[-2:])
+        np.testing.assert_array_equal(np.broadcast_to(ours, shape), np.broadcast_to(direct, shape), book.name)
+        assert ours.ndim == direct.ndim, book.name  # shared weights stay one panel
+
+
+def test_one_pass_equals_each_book_backtested_alone(chunk):
+    spec, source, books, prices = chunk
+    configs = {b.name: DEFAULT_SETTINGS.config_for(b) for b in books}
+    task = plan_chunks([spec], 150, 150)[0]
+    outcomes = run_chunk(task, books, configs, source)
+    spy = run_book(next(b for b in books if b.name == BEAT_BENCHMARK), prices, spec.tickers, source.index,
+                   configs[BEAT_BENCHMARK], keep_equity=True)
+    for book in books:
+        alone = run_book(book, prices, spec.tickers, source.index, configs[book.name])
+        out = outcomes[book.name]
+        for key in ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs"):
+            np.testing.assert_array_equal(getattr(out, key), getattr(alone, key), f"{book.name} {key}")
+        np.testing.assert_array_equal(out.benchmark_terminal, benchmark_terminal(spy.equity, alone), book.name)
+
+
+def test_results_and_fan_bands_do_not_depend_on_the_chunk_size():
+    a = simulate(["essay_book", "bubble_watch"], scenarios="jetsons", paths=130, years=1.0, seed=5, chunk_size=130)
+    b = simulate(["essay_book", "bubble_watch"], scenarios="jetsons", paths=130, years=1.0, seed=5, chunk_size=64)
+    assert a.to_dict() == b.to_dict()
+    for name, result in a.results["jetsons"].items():
+        other = b.results["jetsons"][name]
+        np.testing.assert_array_equal(result.equity_bands, other.equity_bands)
+        assert result.equity_bands.shape == (5, len(result.index))  # bands on the sampled (weekly) dates
+        assert result.index[0] == a.index[0] and result.index[-1] == a.index[-1]
+        assert len(result.index) == len(range(0, len(a.index), 5)) + (0 if (len(a.index) - 1) % 5 == 0 else 1)
