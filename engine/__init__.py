@@ -5,7 +5,7 @@ reports or the CLI.
 """
 
 from theses.engine.backtest import backtest
-from theses.engine.batch import BatchResult, TargetRows, backtest_batch
+from theses.engine.batch import BatchResult, TargetRows, backtest_batch, decision_bars
 from theses.engine.books import Book, BookOutcome, backtest_books_batch, concat_outcomes, sample_bands
 from theses.engine.config import BacktestConfig, CostModel, RebalanceRule
 from theses.engine.errors import EngineError
@@ -21,6 +21,7 @@ __all__ = [
     "EngineError",
     "RebalanceRule",
     "TargetRows",
+    "decision_bars",
     "backtest",
     "backtest_batch",
     "backtest_books_batch",

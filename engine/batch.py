@@ -59,6 +59,23 @@ class TargetRows:
         return cls(bars=keep, rows=dense[..., keep, :])
 
 
+def decision_bars(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray | None:
+    """The only bars whose target rows ``config`` lets the engine act on, or None when any bar's row may.
+
+    Under a calendar rule without bands a target is traded at its first arrival and on calendar days
+    (rules 1-2 of the engine): what is held depends on the first row and on the rows of the bars just before
+    calendar days, never on the others. So a dense array that has a number in every row trades exactly as
+    its :class:`TargetRows` on these bars (bar 0 and each ``t - 1`` of a calendar day ``t``), a fraction
+    of the rows to compute and read. ``calendar="none"`` (every new row trades) or a band (checked every
+    bar) need every row: None.
+    """
+    rule = config.rebalance
+    if rule.calendar == "none" or rule.band_abs is not None or rule.band_rel is not None:
+        return None
+    before_calendar = np.flatnonzero(calendar_days(config, index)[1:])  # t - 1 for calendar days t >= 1
+    return np.union1d([0], before_calendar).astype(np.int64)
+
+
 @dataclass
 class BatchResult:
     """What a batch of paths produced.

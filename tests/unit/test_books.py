@@ -151,3 +151,34 @@ def test_books_refuse_bad_input_naming_the_book():
         backtest_books_batch(prices, books, index=dates, tickers=TICKERS, benchmark="SPY")
     with pytest.raises(EngineError, match=r"bars must be strictly increasing"):
         backtest_batch(prices[..., :1], TargetRows(np.array([3, 2]), np.ones((2, 1))), index=dates, tickers=["A0"])
+
+
+@pytest.mark.parametrize("calendar", ["weekly", "monthly", "quarterly"])
+def test_decision_bar_rows_trade_exactly_as_the_dense_array(calendar):
+    """A calendar book without bands: its rows on the decision bars alone give the same results, bit for bit."""
+    from theses.engine import decision_bars
+
+    prices, dates, rng = _market(4)
+    dense = rng.uniform(-0.1, 0.2, (P, T, M))  # a new, different target on every bar and path
+    config = BacktestConfig(costs=CostModel(fees_bps=3, slippage_bps=2, borrow_bps=40),
+                            rebalance=RebalanceRule(calendar))
+    bars = decision_bars(config, dates)
+    periods = dates.to_period({"weekly": "W", "monthly": "M", "quarterly": "Q"}[calendar])
+    calendar_bars = np.flatnonzero(periods[1:] != periods[:-1]) + 1  # first trading day of each new period
+    np.testing.assert_array_equal(bars, np.union1d([0], calendar_bars - 1))  # row t-1 for each calendar day t
+    assert len(bars) < T / 4
+    full = backtest_batch(prices, dense, config, index=dates, tickers=TICKERS, keep_equity=True)
+    sparse = backtest_batch(prices, TargetRows(bars, dense[:, bars]), config, index=dates, tickers=TICKERS,
+                            keep_equity=True)
+    np.testing.assert_array_equal(sparse.equity, full.equity)
+    shifted = backtest_batch(prices, TargetRows(bars[1:] + 1, dense[:, bars[1:] + 1]), config, index=dates,
+                             tickers=TICKERS, keep_equity=True)
+    assert np.abs(shifted.equity - full.equity).max() > 1e-6  # rows one bar late trade other targets
+
+
+@pytest.mark.parametrize("rule", [RebalanceRule("none"), RebalanceRule("monthly", band_abs=0.05),
+                                  RebalanceRule("monthly", band_rel=0.2)])
+def test_every_row_matters_without_a_calendar_or_with_a_band(rule):
+    from theses.engine import decision_bars
+
+    assert decision_bars(BacktestConfig(rebalance=rule), pd.bdate_range("2020-01-01", periods=50)) is None

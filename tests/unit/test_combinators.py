@@ -184,6 +184,19 @@ def test_rolling_max_and_drawdown_match_pandas():
         np.testing.assert_array_equal(rolling_max(paths, 7)[p], pd.Series(paths[p]).rolling(7).max().to_numpy())
 
 
+@pytest.mark.parametrize("window", [1, 2, 5, 6, 126, 300])
+def test_rolling_max_with_gaps_matches_pandas_for_odd_and_even_windows(window):
+    """NaN until the window is full and wherever it holds a NaN, as pandas' ``rolling(window).max()``."""
+    rng = np.random.default_rng(window)
+    paths = np.cumsum(rng.normal(size=(3, 320)), axis=1)
+    paths[0, :9] = np.nan  # before a listing
+    paths[1, 150] = np.nan  # a missing day
+    paths[2, ::41] = np.nan
+    ours = rolling_max(paths, window)
+    for p in range(3):
+        np.testing.assert_array_equal(ours[p], pd.Series(paths[p]).rolling(window).max().to_numpy())
+
+
 def test_hysteresis_by_hand():
     enter = np.array([0, 1, 0, 0, 0, 1, 1, 0], dtype=bool)
     leave = np.array([1, 0, 0, 1, 0, 0, 1, 1], dtype=bool)

@@ -291,6 +291,41 @@ def test_equal_weight_index_by_hand():
     np.testing.assert_allclose(level3, np.stack([level, level]), equal_nan=True)
 
 
+def _loop_equal_weight_index(prices: np.ndarray) -> np.ndarray:
+    """Plain loop: mean return of the names with closes on t-1 and t; NaN before any close; flat on empty days."""
+    level, out = np.nan, np.full(len(prices), np.nan)
+    for t in range(len(prices)):
+        if np.isnan(level):
+            level = 1.0 if np.isfinite(prices[t]).any() else np.nan
+        elif t > 0:
+            both = np.isfinite(prices[t]) & np.isfinite(prices[t - 1])
+            level *= 1.0 + (np.mean(prices[t, both] / prices[t - 1, both] - 1.0) if both.any() else 0.0)
+        out[t] = level
+    return out
+
+
+@pytest.mark.parametrize("gaps", ["none", "late listings", "a missing quote late"])
+def test_equal_weight_index_fast_tail_matches_the_masked_rule(gaps):
+    """The unmasked tail (rows where every name trades) equals the masked formula bit for bit, and a plain loop."""
+    from theses.strategies.signals import _masked_mean_returns
+
+    rng = np.random.default_rng(7)
+    prices = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, (3, 400, 11)), axis=1))
+    if gaps == "late listings":
+        prices[:, :30, 2] = np.nan
+        prices[:, :90, 9] = np.nan
+    elif gaps == "a missing quote late":
+        prices[1, 350, 4] = np.nan
+    positions = np.arange(11)
+    level = equal_weight_index(prices, positions)
+    mean, started = _masked_mean_returns(prices)
+    masked = np.where(started, np.cumprod(1.0 + np.where(started, mean, 0.0), axis=-1), np.nan)
+    np.testing.assert_array_equal(level, masked)
+    for p in range(3):
+        np.testing.assert_allclose(level[p], _loop_equal_weight_index(prices[p]), rtol=1e-13, equal_nan=True)
+        np.testing.assert_array_equal(equal_weight_index(prices[p], positions), level[p])
+
+
 def test_trend_on_needs_full_window_and_strict_crossing():
     level = np.array([1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 4.0])
     # averages (window 3): -, -, 2, 2.667, 3, 3, 3.333
