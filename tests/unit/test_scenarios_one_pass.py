@@ -65,3 +65,31 @@ def test_results_and_fan_bands_do_not_depend_on_the_chunk_size():
         assert result.equity_bands.shape == (5, len(result.index))  # bands on the sampled (weekly) dates
         assert result.index[0] == a.index[0] and result.index[-1] == a.index[-1]
         assert len(result.index) == len(range(0, len(a.index), 5)) + (0 if (len(a.index) - 1) % 5 == 0 else 1)
+
+
+def test_decision_bar_rows_replace_dense_weights_only_when_they_trade_the_same(chunk):
+    """A monthly path-dependent book becomes TargetRows on its decision bars; with hold rows (NaN) it stays dense."""
+    import dataclasses
+
+    from theses.engine import TargetRows, backtest_batch, decision_bars
+    from theses.strategies.combinators import TrendFilter
+
+    spec, source, books, prices = chunk
+    tickers = list(spec.tickers)
+    trend = next(b for b in books if b.name == "bubble_watch")
+    holds = dataclasses.replace(trend, name="trend_holds", rule=dataclasses.replace(trend.rule, buy_and_hold=True))
+    assert isinstance(holds.rule, TrendFilter) and holds.rebalance == "monthly"
+    for book, sparse in ((trend, True), (holds, False)):
+        config = DEFAULT_SETTINGS.config_for(book)
+        columns = [tickers.index(t) for t in book.universe]
+        ours = book_weights(book, prices, columns, source.index, config, slice_paths=64)
+        direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
+        assert isinstance(ours, TargetRows) is sparse, book.name
+        if sparse:
+            np.testing.assert_array_equal(ours.bars, decision_bars(config, source.index))
+            np.testing.assert_array_equal(ours.rows, direct[:, ours.bars])
+        else:
+            np.testing.assert_array_equal(ours, direct)
+        a = backtest_batch(prices[:, :, columns], ours, config, index=source.index, tickers=list(book.universe))
+        b = backtest_batch(prices[:, :, columns], direct, config, index=source.index, tickers=list(book.universe))
+        np.testing.assert_array_equal(a.terminal_wealth, b.terminal_wealth, book.name)
