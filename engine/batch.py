@@ -202,6 +202,12 @@ def target_rows(
     if np.isinf(rows).any():
         _, r, i = np.argwhere(np.isinf(rows))[0]
         raise EngineError(f"{what}: {tickers[i]} on {index[bars[r]]:%Y-%m-%d} is infinite")
+    holds = np.isnan(rows).all(axis=-1).all(axis=0)
+    if holds.any():
+        # A row that is all NaN on every path is a hold (rule 1): dropping it changes no trade, and the stretch
+        # up to the next row left is marked four bars at a time rather than stepped bar by bar (a buy-and-hold
+        # book's dense weights are one row and T-1 holds).
+        bars, rows = bars[~holds], np.ascontiguousarray(rows[:, ~holds])
     return bars, rows
 
 

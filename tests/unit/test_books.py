@@ -182,3 +182,31 @@ def test_every_row_matters_without_a_calendar_or_with_a_band(rule):
     from theses.engine import decision_bars
 
     assert decision_bars(BacktestConfig(rebalance=rule), pd.bdate_range("2020-01-01", periods=50)) is None
+
+
+def test_hold_rows_are_dropped_and_trade_nothing():
+    """All-NaN rows (holds) on every path leave the row list; a book with no row at all never trades."""
+    from theses.engine.batch import target_rows
+
+    prices, dates, rng = _market(6)
+    dense = np.full((P, T, M), np.nan)
+    dense[:, 0] = 1.0 / M  # buy and hold: one row, then holds
+    dense[2, 150] = 0.5 / M  # a new target on one path only: a row every path keeps (NaN elsewhere: a hold)
+    bars, rows = target_rows(dense, P, dates, TICKERS)
+    np.testing.assert_array_equal(bars, [0, 150])
+    assert np.isnan(rows[0, 1]).all() and (rows[2, 1] == 0.5 / M).all()
+    config = BacktestConfig(rebalance=RebalanceRule("none"), costs=CostModel(fees_bps=5))
+    full = backtest_batch(prices, dense, config, index=dates, tickers=TICKERS, keep_equity=True)
+    for p in (0, 2):
+        alone = backtest(pd.DataFrame(prices[p], index=dates, columns=TICKERS),
+                         pd.DataFrame(dense[p], index=dates, columns=TICKERS), config)
+        np.testing.assert_allclose(full.equity[p] * config.initial_cash, alone.equity.to_numpy(), rtol=1e-12)
+    no_second = dense.copy()
+    no_second[2, 150] = np.nan
+    held = backtest_batch(prices, no_second, config, index=dates, tickers=TICKERS, keep_equity=True)
+    np.testing.assert_array_equal(held.equity[:, :151], full.equity[:, :151])  # the same up to bar 150...
+    assert np.abs(held.equity[2, 151:] - full.equity[2, 151:]).max() > 1e-6  # ...then path 2 trades its new target
+    others = [p for p in range(P) if p != 2]
+    np.testing.assert_array_equal(held.equity[others], full.equity[others])  # a NaN row there: a hold
+    empty = backtest_batch(prices, np.full((T, M), np.nan), config, index=dates, tickers=TICKERS, keep_equity=True)
+    np.testing.assert_array_equal(empty.equity, 1.0)
