@@ -147,12 +147,35 @@ def equal_weight_index(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
     ndarray
         ``(T,)`` for ``(T, N)`` prices, ``(P, T)`` for ``(P, T, N)``.
     """
+    positions = np.asarray(positions, dtype=np.int64)
+    paths = np.ascontiguousarray(prices, dtype=np.float64)
+    paths = paths if paths.ndim == 3 else paths[None]
+    n_rows = paths.shape[1]
+    if len(positions) == 0 or len(positions) > 128:  # the kernel sums one pairwise block (numpy's 128)
+        return _equal_weight_index_numpy(prices, positions)
+    from theses.strategies._signals_nb import last_gap_nb, mean_returns_nb
+
+    # From the first row after which every name has a close on every row, each day's return is the plain mean
+    # of all N returns: one kernel pass there, without masks (the bulk of a simulated path); the rows before
+    # take the masked rule.
+    head = min(int(last_gap_nb(paths, positions)) + 2, n_rows)
+    mean_return = np.empty(paths.shape[:2])
+    started = np.ones(paths.shape[:2], dtype=bool)
+    mean_return[:, :head], started[:, :head] = _masked_mean_returns(take_columns(paths[:, :head], positions))
+    if head < n_rows:
+        tail = np.empty((paths.shape[0], n_rows - head))
+        mean_returns_nb(paths, positions, head, tail)
+        mean_return[:, head:] = tail
+    level = np.where(started, np.cumprod(1.0 + np.where(started, mean_return, 0.0), axis=-1), np.nan)
+    return level if np.ndim(prices) == 3 else level[0]
+
+
+def _equal_weight_index_numpy(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """:func:`equal_weight_index` in numpy alone (the reference of its kernel, and baskets over 128 names)."""
     basket = take_columns(prices, positions)
     finite = np.isfinite(basket).all(axis=-1)
     if finite.ndim == 2:
         finite = finite.all(axis=0)
-    # From the first row after which every name has a close on every row, each day's return is the plain mean
-    # of all N returns: computed there without masks (the bulk of a simulated path, a third of the work).
     gaps = np.flatnonzero(~finite)
     full_from = int(gaps[-1]) + 1 if len(gaps) else 0
     head = min(full_from + 1, basket.shape[-2])

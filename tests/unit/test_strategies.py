@@ -326,6 +326,23 @@ def test_equal_weight_index_fast_tail_matches_the_masked_rule(gaps):
         np.testing.assert_array_equal(equal_weight_index(prices[p], positions), level[p])
 
 
+@pytest.mark.parametrize("names", [1, 5, 8, 11, 17, 40])
+def test_equal_weight_index_kernel_is_numpys_formula_bit_for_bit(names):
+    """The kernel sums each row pairwise as numpy does: the same bits for any basket size and column order."""
+    from theses.strategies.signals import _equal_weight_index_numpy
+
+    rng = np.random.default_rng(names)
+    prices = 60 * np.exp(np.cumsum(rng.normal(0, 0.03, (4, 300, names + 3)), axis=1))
+    prices[:, :25, 1] = np.nan  # a late listing
+    prices[3, 200, 0] = np.nan  # a missing quote on one path
+    positions = rng.permutation(names + 3)[:names]
+    np.testing.assert_array_equal(equal_weight_index(prices, positions), _equal_weight_index_numpy(prices, positions))
+    np.testing.assert_array_equal(equal_weight_index(prices[1], positions),
+                                  _equal_weight_index_numpy(prices[1], positions))
+    np.testing.assert_allclose(equal_weight_index(prices[0], positions),
+                               _loop_equal_weight_index(prices[0][:, positions]), rtol=1e-13, equal_nan=True)
+
+
 def test_trend_on_needs_full_window_and_strict_crossing():
     level = np.array([1.0, 2.0, 3.0, 3.0, 3.0, 3.0, 4.0])
     # averages (window 3): -, -, 2, 2.667, 3, 3, 3.333
