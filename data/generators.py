@@ -52,9 +52,17 @@ TRADING_CALENDAR = "XNYS"
 """The exchange calendar of simulated dates (exchange_calendars' New York Stock Exchange)."""
 
 
-@lru_cache(maxsize=8)
 def _calendar(first_year: int, last_year: int):  # noqa: ANN202 - exchange_calendars.ExchangeCalendar
-    """The NYSE calendar over whole years (built once per span: about half a second)."""
+    """The NYSE calendar covering whole years ``first_year .. last_year``.
+
+    Building one takes about 0.4 s whatever its span, so every request within 2000-2100 shares one calendar
+    (a simulation asks for several spans: the history, the horizon, the next session).
+    """
+    return _calendar_span(min(first_year, 2000), max(last_year, 2100))
+
+
+@lru_cache(maxsize=4)
+def _calendar_span(first_year: int, last_year: int):  # noqa: ANN202 - exchange_calendars.ExchangeCalendar
     import exchange_calendars
 
     return exchange_calendars.get_calendar(TRADING_CALENDAR, start=f"{first_year}-01-01", end=f"{last_year}-12-31")

@@ -23,7 +23,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from numba import typed
 
 from theses.engine.backtest import DELIST_AFTER, calendar_days, check_exposure, next_calendar_days, sim_params
 from theses.engine.batch import (
@@ -37,7 +36,7 @@ from theses.engine.batch import (
 )
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import OUTCOME_FIELDS, simulate_books_nb
+from theses.engine.kernels import OUTCOME_FIELDS, sim_params_row, simulate_books_nb
 
 _FIELD = {name: i for i, name in enumerate(OUTCOME_FIELDS)}
 
@@ -196,7 +195,7 @@ def backtest_books_batch(
     if any(c.execution == "close" for c in configs) and exec_price is not close:
         raise EngineError('books mix execution="open" and "close"; run them in separate calls')
 
-    cols_list, bars_list, rows_list, params_list = typed.List(), typed.List(), typed.List(), typed.List()
+    cols_list, bars_list, rows_list, params_rows = [], [], [], []
     calendars = np.zeros((len(records), n_bars), dtype=bool)
     next_calendars = np.empty((len(records), n_bars + 1), dtype=np.int64)
     for k, (record, config) in enumerate(zip(records, configs, strict=True)):
@@ -210,7 +209,7 @@ def backtest_books_batch(
         cols_list.append(cols)
         bars_list.append(bars)
         rows_list.append(rows)
-        params_list.append(sim_params(config, delist_after))
+        params_rows.append(sim_params_row(sim_params(config, delist_after)))
         calendars[k] = calendar_days(config, index)
         next_calendars[k] = next_calendar_days(calendars[k])
 
@@ -219,8 +218,13 @@ def backtest_books_batch(
     if bench >= 0:
         order = np.r_[bench, order[order != bench]].astype(np.int64)
     samples_at = sample_bars(n_bars, sample_every)
-    outcomes, samples = simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars,
-                                          next_calendars, params_list, order, bench, samples_at, exec_price is close)
+    cols_flat, col_start = _flat(cols_list, np.int64)
+    bars_flat, bar_start = _flat(bars_list, np.int64)
+    rows_flat, row_start = _flat(rows_list, np.float64)
+    row_paths = np.array([rows.shape[0] for rows in rows_list], dtype=np.int64)
+    outcomes, samples = simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat,
+                                          row_start, row_paths, calendars, next_calendars, np.array(params_rows),
+                                          order, bench, samples_at, exec_price is close)
     sample_index = index[samples_at]
     for k, (record, config) in enumerate(zip(records, configs, strict=True)):
         try:
@@ -229,6 +233,16 @@ def backtest_books_batch(
             raise EngineError(f"book {record.name!r}: {exc}") from None
     return [_outcome(records[k], configs[k], outcomes[k], samples[k], sample_index, n_bars, bench >= 0)
             for k in range(len(records))]
+
+
+def _flat(arrays: Sequence[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """The arrays one after the other, C order, and where each starts (``(K+1,)``, the last is the total)."""
+    start = np.zeros(len(arrays) + 1, dtype=np.int64)
+    start[1:] = np.cumsum([a.size for a in arrays])
+    flat = np.empty(int(start[-1]), dtype=dtype)
+    for a, lo, hi in zip(arrays, start[:-1], start[1:], strict=True):
+        flat[lo:hi] = a.reshape(-1)
+    return flat, start
 
 
 def _benchmark_position(benchmark: int | str | None, records: Sequence[Book]) -> int:

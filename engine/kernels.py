@@ -50,7 +50,7 @@ from numba import njit, prange  # noqa: E402
 from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
 
 __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
-           "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
+           "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
 
 #: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
 OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
@@ -641,9 +641,21 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     return equity, totals, events, outcome
 
 
+def sim_params_row(params: SimParams) -> np.ndarray:
+    """A :class:`SimParams` as one float64 row in field order (for :func:`simulate_books_nb`'s table)."""
+    return np.array([float(v) for v in params], dtype=np.float64)
+
+
+@njit(cache=True, inline="always")
+def sim_params_of_nb(row):  # pragma: no cover - compiled
+    """The :class:`SimParams` of a row written by :func:`sim_params_row`."""
+    return SimParams(row[0] != 0.0, row[1], row[2], row[3] != 0.0, row[4], row[5], row[6], row[7], row[8], row[9],
+                     row[10], np.int64(row[11]))
+
+
 @njit(cache=True, parallel=True)
-def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calendars, next_calendars,
-                      params_list, order, bench, sample_bars, at_close):
+def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat, row_start, row_paths,
+                      calendars, next_calendars, params_table, order, bench, sample_bars, at_close):
     """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
 
     Each path's prices are read from memory once and stay in cache while every book runs on them (books are
@@ -652,10 +664,15 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
     Parameters
     ----------
     close, exec_price : ``(P, T, M)`` prices of every column any book holds.
-    cols_list : per book, ``(N_k,)`` its columns in ``close``.
-    bars_list, rows_list : per book, ``(R_k,)`` bars and ``(1 | P, R_k, N_k)`` target rows.
+    cols_flat, col_start : the books' columns in ``close``, one after the other: book ``k``'s are
+        ``cols_flat[col_start[k]:col_start[k+1]]`` (``N_k`` of them).
+    bars_flat, bar_start : the books' target-row bars in the same way (``R_k`` for book ``k``).
+    rows_flat, row_start, row_paths : book ``k``'s target rows, ``rows_flat[row_start[k]:row_start[k+1]]``
+        holding a C-ordered ``(row_paths[k], R_k, N_k)`` array (``row_paths[k]`` is 1 or ``P``).
     calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
-    params_list : per book, :class:`SimParams`.
+    params_table : ``(K, len(SimParams._fields))`` float64, each row a book's :class:`SimParams` in field order
+        (:func:`sim_params_row`). Flat arrays rather than numba typed lists: a typed list compiles its methods
+        in every new process (about 2 s), flat arrays need nothing but the cached kernel.
     order : ``(K,)`` the order books run in (the benchmark first).
     bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
         its own window start on the same path.
@@ -668,10 +685,10 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
         ``(outcomes (K, P, len(OUTCOME_FIELDS)) float64, samples (K, P, S) float32)``.
     """
     n_paths, n_bars, _ = close.shape
-    n_books = len(cols_list)
+    n_books = col_start.shape[0] - 1
     width = 1
     for k in range(n_books):
-        width = max(width, cols_list[k].shape[0])
+        width = max(width, col_start[k + 1] - col_start[k])
     outcomes = np.full((n_books, n_paths, len(OUTCOME_FIELDS)), np.nan)
     samples = np.empty((n_books, n_paths, sample_bars.shape[0]), dtype=np.float32)
     for p in prange(n_paths):
@@ -688,13 +705,15 @@ def simulate_books_nb(close, exec_price, cols_list, bars_list, rows_list, calend
         exec_row = np.empty(width, dtype=close.dtype)
         for j in range(n_books):
             k = order[j]
-            cols = cols_list[k]
+            cols = cols_flat[col_start[k]:col_start[k + 1]]
+            bars = bars_flat[bar_start[k]:bar_start[k + 1]]
             n = cols.shape[0]
-            rows = rows_list[k]
-            params = params_list[k]
-            path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
+            size = bars.shape[0] * n
+            first_row = row_start[k] + (p * size if row_paths[k] > 1 else 0)
+            path_rows = rows_flat[first_row:first_row + size].reshape((bars.shape[0], n))
+            params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
-                close[p], exec_price[p], cols, bars_list[k], path_rows, calendars[k], next_calendars[k], params,
+                close[p], exec_price[p], cols, bars, path_rows, calendars[k], next_calendars[k], params,
                 equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], marks[:n],
                 close_row[:n], exec_row[:n], at_close)
             terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
