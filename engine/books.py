@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
+from numba import typed
 
 from theses.engine.backtest import DELIST_AFTER, calendar_days, check_exposure, next_calendar_days, sim_params
 from theses.engine.batch import (
@@ -220,11 +221,10 @@ def backtest_books_batch(
     samples_at = sample_bars(n_bars, sample_every)
     cols_flat, col_start = _flat(cols_list, np.int64)
     bars_flat, bar_start = _flat(bars_list, np.int64)
-    rows_flat, row_start = _flat(rows_list, np.float64)
-    row_paths = np.array([rows.shape[0] for rows in rows_list], dtype=np.int64)
-    outcomes, samples = simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat,
-                                          row_start, row_paths, calendars, next_calendars, np.array(params_rows),
-                                          order, bench, samples_at, exec_price is close)
+    rows_typed = typed.List(rows_list)  # not flattened: a path-dependent book's rows are as large as the prices
+    outcomes, samples = simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_typed,
+                                          calendars, next_calendars, np.array(params_rows), order, bench, samples_at,
+                                          exec_price is close)
     sample_index = index[samples_at]
     for k, (record, config) in enumerate(zip(records, configs, strict=True)):
         try:

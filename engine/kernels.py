@@ -654,8 +654,8 @@ def sim_params_of_nb(row):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat, row_start, row_paths,
-                      calendars, next_calendars, params_table, order, bench, sample_bars, at_close):
+def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_list, calendars, next_calendars,
+                      params_table, order, bench, sample_bars, at_close):
     """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
 
     Each path's prices are read from memory once and stay in cache while every book runs on them (books are
@@ -667,12 +667,12 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
     cols_flat, col_start : the books' columns in ``close``, one after the other: book ``k``'s are
         ``cols_flat[col_start[k]:col_start[k+1]]`` (``N_k`` of them).
     bars_flat, bar_start : the books' target-row bars in the same way (``R_k`` for book ``k``).
-    rows_flat, row_start, row_paths : book ``k``'s target rows, ``rows_flat[row_start[k]:row_start[k+1]]``
-        holding a C-ordered ``(row_paths[k], R_k, N_k)`` array (``row_paths[k]`` is 1 or ``P``).
+    rows_list : numba typed list, per book ``(1 | P, R_k, N_k)`` target rows (read in place: a path-dependent
+        book's rows can be the size of the prices).
     calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
     params_table : ``(K, len(SimParams._fields))`` float64, each row a book's :class:`SimParams` in field order
-        (:func:`sim_params_row`). Flat arrays rather than numba typed lists: a typed list compiles its methods
-        in every new process (about 2 s), flat arrays need nothing but the cached kernel.
+        (:func:`sim_params_row`). Flat arrays rather than numba typed lists for everything small: a typed list
+        compiles its methods in every new process (about 0.5 s per element type).
     order : ``(K,)`` the order books run in (the benchmark first).
     bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
         its own window start on the same path.
@@ -708,9 +708,8 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             cols = cols_flat[col_start[k]:col_start[k + 1]]
             bars = bars_flat[bar_start[k]:bar_start[k + 1]]
             n = cols.shape[0]
-            size = bars.shape[0] * n
-            first_row = row_start[k] + (p * size if row_paths[k] > 1 else 0)
-            path_rows = rows_flat[first_row:first_row + size].reshape((bars.shape[0], n))
+            rows = rows_list[k]
+            path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
             params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
                 close[p], exec_price[p], cols, bars, path_rows, calendars[k], next_calendars[k], params,
