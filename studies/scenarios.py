@@ -468,16 +468,18 @@ def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int],
     if probe.ndim == 2:
         return probe
     bars = decision_bars(config, index) if config is not None else None
-    kept = np.arange(len(index)) if bars is None else bars
-    out = np.empty((len(prices), len(kept), len(columns)))
+    out = np.empty((len(prices), len(index) if bars is None else len(bars), len(columns)))
     holds = []
 
     def fill(lo: int) -> None:
         hi = min(lo + slice_paths, len(prices))
         dense = strategy.target_weights_array(prices[lo:hi, :, columns], index, universe)
-        if bars is not None and np.isnan(dense).all(axis=-1).any():
-            holds.append(lo)  # a hold row: the rows between decision bars matter (checked again below)
-        out[lo:hi] = dense[:, kept]
+        if bars is None:
+            out[lo:hi] = dense
+            return
+        if np.isnan(dense).all(axis=-1).any():
+            holds.append(lo)  # a hold row: a row between decision bars may then be the one in force
+        out[lo:hi] = dense[:, bars]
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         list(pool.map(fill, range(0, len(prices), slice_paths)))
