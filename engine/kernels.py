@@ -50,7 +50,8 @@ from numba import njit, prange  # noqa: E402
 from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
 
 __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
-           "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
+           "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb",
+           "start_state_nb", "step_nb"]
 
 #: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
 OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
