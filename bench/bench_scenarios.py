@@ -53,6 +53,7 @@ def run(paths: int, years: float, chunk: int, scenario: str, seed: int) -> dict:
         SAMPLE_EVERY,
         chunk_books,
         path_source,
+        price_buffer,
         prime_books,
         resolve_scenarios,
         run_books,
@@ -78,7 +79,8 @@ def run(paths: int, years: float, chunk: int, scenario: str, seed: int) -> dict:
     cpu0, wall0 = _cpu(), time.perf_counter()
     for start in range(0, paths, chunk):
         t0 = time.perf_counter()
-        prices = generator.generate(start, min(chunk, paths - start))
+        n = min(chunk, paths - start)
+        prices = generator.generate(start, n, out=price_buffer((n, len(source.index), len(tickers))))
         t1 = time.perf_counter()
         chunk_of_books = chunk_books(books, configs, prices, tickers, source.index)
         t2 = time.perf_counter()

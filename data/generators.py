@@ -171,6 +171,15 @@ def _start_prices(start_prices: np.ndarray | None, n: int) -> np.ndarray:
     return values
 
 
+def _output(out: np.ndarray | None, shape: tuple[int, int, int]) -> np.ndarray:
+    """``out`` checked to be a C-contiguous float32 array of ``shape``, or a new one."""
+    if out is None:
+        return np.empty(shape, dtype=np.float32)
+    if out.shape != shape or out.dtype != np.float32 or not out.flags.c_contiguous:
+        raise ValueError(f"out must be a C-contiguous float32 array of shape {shape}; got {out.dtype} {out.shape}")
+    return out
+
+
 class _BlockGenerator:
     """Shared chunking, crash and price logic; subclasses draw one block's log returns."""
 
@@ -222,11 +231,15 @@ class _BlockGenerator:
         return np.concatenate([self._block(block)[first:first + rows]
                                for block, first, _, rows in self._spans(path_start, n_paths)], axis=0)
 
-    def generate(self, path_start: int, n_paths: int) -> np.ndarray:
-        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers)."""
+    def generate(self, path_start: int, n_paths: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers).
+
+        ``out``: an array of that shape and dtype to write them into (a buffer reused from chunk to chunk
+        spares the allocator fresh pages, each of which the kernel would fault in).
+        """
         from theses.data._paths_nb import prices_from_returns_nb
 
-        out = np.empty((n_paths, len(self.index), len(self.tickers)), dtype=np.float32)
+        out = _output(out, (n_paths, len(self.index), len(self.tickers)))
         log_start = np.log(self.start_prices)
 
         def fill(span: tuple[int, int, int, int]) -> None:
@@ -289,7 +302,7 @@ class ParametricGenerator(_BlockGenerator):
         self._crash_counts = np.array([len(d) for d in days], dtype=np.int64)
         self._crash_jumps = np.array(self.plan.crash_jumps, dtype=np.float32).reshape(len(days), len(self.tickers))
 
-    def _paths(self, path_start: int, n_paths: int, as_returns: bool) -> np.ndarray:
+    def _paths(self, path_start: int, n_paths: int, as_returns: bool, out: np.ndarray | None = None) -> np.ndarray:
         """Prices (or log returns) of paths ``path_start ..``, float32 ``(paths, days, tickers)``."""
         from theses.data._paths_nb import parametric_paths_nb, ziggurat_tables
 
@@ -297,15 +310,15 @@ class ParametricGenerator(_BlockGenerator):
         blocks = [block for block, *_ in spans]
         shock_words = np.array([stream_words(self.seed, (b,)) for b in blocks], dtype=np.uint64)
         crash_words = np.array([stream_words(self.seed, (b, 0)) for b in blocks], dtype=np.uint64)
-        out = np.empty((n_paths, len(self.index), len(self.tickers)), dtype=np.float32)
+        out = _output(out, (n_paths, len(self.index), len(self.tickers)))
         parametric_paths_nb(shock_words, crash_words, path_start - blocks[0] * PATH_BLOCK, out, as_returns,
                             self.cholesky_t, self.daily_drift, self.daily_vol, float(self.df), self._crash_days,
                             self._crash_counts, self._crash_jumps, np.log(self.start_prices), *ziggurat_tables())
         return out
 
-    def generate(self, path_start: int, n_paths: int) -> np.ndarray:
-        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers)."""
-        return self._paths(path_start, n_paths, as_returns=False)
+    def generate(self, path_start: int, n_paths: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Prices of paths ``path_start ..``, float32 of shape (paths, days, tickers) (``out``: as the base's)."""
+        return self._paths(path_start, n_paths, as_returns=False, out=out)
 
     def log_returns(self, path_start: int, n_paths: int) -> np.ndarray:
         """Daily log returns (float32) of paths ``path_start .. path_start + n_paths - 1``, (paths, days, tickers)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -513,7 +514,9 @@ def run_chunk(
     from theses.engine import backtest_books_batch
 
     spec = task.spec
-    prices = source.generator(spec).generate(task.path_start, task.n_paths)
+    generator = source.generator(spec)
+    prices = generator.generate(task.path_start, task.n_paths,
+                                out=price_buffer((task.n_paths, len(source.index), len(spec.tickers))))
     if on_book is not None:
         on_book(f"{spec.name}: weights")
     chunk = chunk_books(books, configs, prices, spec.tickers, source.index)
@@ -523,6 +526,29 @@ def run_chunk(
     outcomes = backtest_books_batch(prices, chunk, index=source.index, tickers=list(spec.tickers), benchmark=bench,
                                     sample_every=SAMPLE_EVERY)
     return {outcome.name: outcome for outcome in outcomes}
+
+
+_BUFFERS = threading.local()
+
+
+def price_buffer(shape: tuple[int, int, int]) -> np.ndarray:
+    """This thread's float32 array of ``shape`` for a chunk's prices, reused by the next chunk of that shape.
+
+    A chunk of 1,024 five-year paths of 40 tickers is 205 MB: allocated afresh, every page of it is faulted
+    in again, which measured 10-20% of the generation. Nothing of a chunk's outcomes refers to its prices,
+    so the next chunk can overwrite them; one buffer per thread keeps threaded executors apart.
+    :func:`release_price_buffers` frees the calling thread's buffer when a study ends.
+    """
+    buffer = getattr(_BUFFERS, "prices", None)
+    if buffer is None or buffer.shape != shape:
+        _BUFFERS.prices = None  # free the old one before allocating the new
+        buffer = _BUFFERS.prices = np.empty(shape, dtype=np.float32)
+    return buffer
+
+
+def release_price_buffers() -> None:
+    """Drop the calling thread's price buffer (:func:`price_buffer`)."""
+    _BUFFERS.prices = None
 
 
 @dataclass(frozen=True)
@@ -686,9 +712,12 @@ def simulate(
         context = ChunkContext(tuple(books), configs, source)
         outcomes = executor.map(evaluate_chunk, tasks, context, on_done=on_chunk)
     accumulators = {(s.name, b.name): _Accumulator() for s in specs for b in books}
-    for task, outcome in zip(tasks, outcomes, strict=True):
-        for name, book_outcome in outcome.items():
-            accumulators[(task.spec.name, name)].add(book_outcome)
+    try:
+        for task, outcome in zip(tasks, outcomes, strict=True):
+            for name, book_outcome in outcome.items():
+                accumulators[(task.spec.name, name)].add(book_outcome)
+    finally:
+        release_price_buffers()
     if progress is not None:
         progress("done", total, total)
     results = {s.name: {b.name: accumulators[(s.name, b.name)].result(s.name, source.index) for b in books}

@@ -93,3 +93,27 @@ def test_decision_bar_rows_replace_dense_weights_only_when_they_trade_the_same(c
         a = backtest_batch(prices[:, :, columns], ours, config, index=source.index, tickers=list(book.universe))
         b = backtest_batch(prices[:, :, columns], direct, config, index=source.index, tickers=list(book.universe))
         np.testing.assert_array_equal(a.terminal_wealth, b.terminal_wealth, book.name)
+
+
+def test_price_buffer_is_reused_per_thread_and_released(chunk):
+    """Chunks of one shape share a thread's buffer; other threads get their own; a simulation frees it."""
+    import threading
+
+    from theses.studies import scenarios
+
+    spec, source, _, prices = chunk
+    generator = source.generator(spec)
+    shape = (150, len(source.index), len(spec.tickers))
+    first = scenarios.price_buffer(shape)
+    assert scenarios.price_buffer(shape) is first
+    np.testing.assert_array_equal(generator.generate(0, 150, out=first), prices)  # the same paths, in place
+    other = []
+    thread = threading.Thread(target=lambda: other.append(scenarios.price_buffer(shape)))
+    thread.start()
+    thread.join()
+    assert other[0] is not first
+    assert scenarios.price_buffer((10, *shape[1:])).shape[0] == 10  # a new shape replaces it
+    simulate(["essay_book"], scenarios="jetsons", paths=70, years=1.0, seed=5, chunk_size=64)
+    assert getattr(scenarios._BUFFERS, "prices", None) is None
+    with pytest.raises(ValueError, match="C-contiguous float32"):
+        generator.generate(0, 150, out=np.empty(shape))  # float64
