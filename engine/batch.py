@@ -54,9 +54,14 @@ class TargetRows:
     def from_dense(cls, weights: np.ndarray) -> TargetRows:
         """The rows of a dense ``(T, N)`` or ``(1 | P, T, N)`` array that hold any number (others are holds)."""
         dense = np.asarray(weights, dtype=np.float64)
-        has = ~np.isnan(dense).all(axis=-1)
-        keep = np.flatnonzero(has if has.ndim == 1 else has.any(axis=0))
+        keep = rows_with_numbers(dense if dense.ndim == 3 else dense[None])
         return cls(bars=keep, rows=dense[..., keep, :])
+
+
+def rows_with_numbers(rows: np.ndarray) -> np.ndarray:
+    """Positions of the rows of ``(1 | P, R, N)`` weights that hold a number on some path; the others are holds
+    on every path (rule 1), which change no trade."""
+    return np.flatnonzero(~np.isnan(rows).all(axis=-1).all(axis=0))
 
 
 def decision_bars(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray | None:
@@ -202,12 +207,11 @@ def target_rows(
     if np.isinf(rows).any():
         _, r, i = np.argwhere(np.isinf(rows))[0]
         raise EngineError(f"{what}: {tickers[i]} on {index[bars[r]]:%Y-%m-%d} is infinite")
-    holds = np.isnan(rows).all(axis=-1).all(axis=0)
-    if holds.any():
-        # A row that is all NaN on every path is a hold (rule 1): dropping it changes no trade, and the stretch
-        # up to the next row left is marked four bars at a time rather than stepped bar by bar (a buy-and-hold
-        # book's dense weights are one row and T-1 holds).
-        bars, rows = bars[~holds], np.ascontiguousarray(rows[:, ~holds])
+    keep = rows_with_numbers(rows)
+    if len(keep) < len(bars):
+        # Holds dropped: the stretch up to the next row left is marked four bars at a time rather than stepped
+        # bar by bar (a buy-and-hold book's dense weights are one row and T-1 holds).
+        bars, rows = bars[keep], np.ascontiguousarray(rows[:, keep])
     return bars, rows
 
 
