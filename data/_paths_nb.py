@@ -201,7 +201,7 @@ def normal_nb(state, k_tab, w_tab, f_tab):  # pragma: no cover - compiled
             return value
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def gamma_nb(state, shape, k_tab, w_tab, f_tab):  # pragma: no cover - compiled
     """A Gamma(``shape``, 1) variate for ``shape >= 1`` (Marsaglia & Tsang's squeeze method), float64."""
     d = shape - 1.0 / 3.0
@@ -311,6 +311,10 @@ def parametric_paths_nb(shock_words, crash_words, first_row, out, as_returns, ch
     ``exp(log_start + cumsum r)`` with a float64 running sum (``exp`` by :func:`exp_into_nb`), or the log
     returns themselves when ``as_returns``.
 
+    A path's draws are made first (in the stream order above, day by day), kept asset by asset, and mixed by
+    :func:`mix_shocks_nb` along the days: the same float32 sums in the same order as the day-by-day product,
+    at about half the cost.
+
     Parameters
     ----------
     shock_words, crash_words : ``(B, 3)`` uint64 seed words of each block's two streams.
@@ -329,11 +333,14 @@ def parametric_paths_nb(shock_words, crash_words, first_row, out, as_returns, ch
     n_events = crash_counts.shape[0]
     fat_tails = np.isfinite(t_df)
     half_df = t_df / 2.0 if fat_tails else 1.0
+    reach = lower_extent_nb(chol_t)
     for b in prange(n_blocks):
         state = sfc64_seeded_nb(shock_words[b])
         crash_state = sfc64_seeded_nb(crash_words[b])
         z = np.empty(n, dtype=np.float32)
-        acc = np.empty(n, dtype=np.float32)
+        shocks = np.empty((n, n_days), dtype=np.float32)  # one path's draws, asset by asset (then L @ z)
+        mixed = np.empty(n_days, dtype=np.float32)
+        scale = np.ones(n_days, dtype=np.float32)
         level = np.empty(n, dtype=np.float64)
         work = np.empty(n, dtype=np.float64)
         price = np.empty(n, dtype=np.float64)
@@ -345,36 +352,72 @@ def parametric_paths_nb(shock_words, crash_words, first_row, out, as_returns, ch
             for e in range(n_events):
                 day_of[e] = crash_days[e, bounded_nb(crash_state, crash_counts[e])]
             keep = row >= 0
+            for t in range(n_days):
+                if fat_tails:
+                    scale[t] = np.float32(np.sqrt((t_df - 2.0) / (2.0 * gamma_nb(state, half_df, k_tab, w_tab,
+                                                                                   f_tab))))
+                fill_normals_nb(state, z, k_tab, w_tab, f_tab)
+                if keep:
+                    for k in range(n):
+                        shocks[k, t] = z[k]
+            if not keep:
+                continue  # a path before the request: its draws advance the stream, nothing else
+            mix_shocks_nb(shocks, chol_t, reach, mixed)
             for i in range(n):
                 level[i] = log_start[i]
             for t in range(n_days):
-                s = np.float32(1.0)
-                if fat_tails:
-                    s = np.float32(np.sqrt((t_df - 2.0) / (2.0 * gamma_nb(state, half_df, k_tab, w_tab, f_tab))))
-                fill_normals_nb(state, z, k_tab, w_tab, f_tab)
-                if not keep:
-                    continue  # a path before the request: its draws advance the stream, nothing else
-                for i in range(n):
-                    acc[i] = 0.0
-                for k in range(n):
-                    zk = z[k]
-                    weights = chol_t[k]
-                    for i in range(n):
-                        acc[i] += weights[i] * zk
                 dest = out[row, t]
+                s = scale[t]
                 for i in range(n):
-                    acc[i] = drift[t, i] + vol[t, i] * (s * acc[i])
+                    z[i] = drift[t, i] + vol[t, i] * (s * shocks[i, t])
                 for e in range(n_events):
                     if day_of[e] == t:
                         for i in range(n):
-                            acc[i] += crash_jumps[e, i]
-                for i in range(n):
-                    if as_returns:
-                        dest[i] = acc[i]
-                    else:
-                        level[i] += acc[i]
+                            z[i] += crash_jumps[e, i]
+                if as_returns:
+                    for i in range(n):
+                        dest[i] = z[i]
+                else:
+                    for i in range(n):
+                        level[i] += z[i]
                         work[i] = level[i]
-                if not as_returns:
                     exp_into_nb(work, price)
                     for i in range(n):
                         dest[i] = np.float32(price[i])
+
+
+@njit(cache=True)
+def lower_extent_nb(chol_t):  # pragma: no cover - compiled
+    """``reach[i]``: one past the last ``k`` with ``L[i, k] != 0`` (``i + 1`` for a Cholesky factor)."""
+    n = chol_t.shape[0]
+    reach = np.zeros(n, dtype=np.int64)
+    for i in range(n):
+        for k in range(n):
+            if chol_t[k, i] != 0.0:
+                reach[i] = k + 1
+        if reach[i] > i + 1:
+            raise ValueError("chol_t must be the transpose of a lower-triangular factor")
+    return reach
+
+
+@njit(cache=True, inline="always")
+def mix_shocks_nb(shocks, chol_t, reach, row):  # pragma: no cover - compiled
+    """In place, ``shocks[i, t] <- sum_k L[i, k] * shocks[k, t]`` (float32, ``k`` ascending) for every day.
+
+    The same sums in the same order as a day-by-day ``L @ z`` (the terms skipped are exact zeros past
+    ``reach[i]``), but each product runs along the days: a long contiguous loop the compiler vectorises, and
+    half the work of the full square. Rows go from the last up, so row ``i`` can overwrite ``shocks[i]``:
+    only rows ``k <= i`` are read for it and the rows after it are already done.
+    """
+    n, n_days = shocks.shape
+    for i in range(n - 1, -1, -1):
+        for t in range(n_days):
+            row[t] = 0.0
+        for k in range(reach[i]):
+            weight = chol_t[k, i]
+            source = shocks[k]
+            for t in range(n_days):
+                row[t] += weight * source[t]
+        target = shocks[i]
+        for t in range(n_days):
+            target[t] = row[t]

@@ -365,6 +365,42 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equit
 
 
 @njit(cache=True, inline="always")
+def band_breached_nb(close, cols, t, target, shares, value, params):  # pragma: no cover - compiled
+    """Rule 2(d) at bar ``t`` of a quiet stretch: does any asset drift past its band from the ``target`` row?
+
+    :func:`step_nb`'s test with the same arithmetic, for the case :func:`quiet_bars_nb` leaves: trades at the
+    close, every held asset quoted (so nothing is frozen), ``value`` the bar's portfolio value (the same sum as
+    its equity mark). Assets without a close are skipped, as there.
+    """
+    n = shares.shape[0]
+    if value <= 0.0:
+        return False
+    gross_all = 0.0
+    gross_tradable = 0.0
+    for i in range(n):
+        w = target[i]
+        if w == w:
+            gross_all += abs(w)
+            px = close[t, cols[i]]
+            if px == px:
+                gross_tradable += abs(w)
+    scale = 1.0
+    if params.renormalize and gross_tradable > 0.0:
+        scale = gross_all / gross_tradable
+    band_abs = params.band_abs
+    band_rel = params.band_rel
+    for i in range(n):
+        px = close[t, cols[i]]
+        if px == px:
+            w = target[i]
+            tgt = w * scale if w == w else 0.0
+            drift = abs(shares[i] * px / value - tgt)
+            if (band_abs > 0.0 and drift > band_abs) or (band_rel > 0.0 and drift > band_rel * abs(tgt)):
+                return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, params, equity, shares, last_close,
                 stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
@@ -402,7 +438,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
         stale[i] = 0
         all_columns = all_columns and cols[i] == i
     state = start_state_nb(params)
-    quiet_ok = at_close and params.band_abs <= 0.0 and params.band_rel <= 0.0
+    quiet_ok = at_close
+    banded = params.band_abs > 0.0 or params.band_rel > 0.0
+    step_through = -1  # bars up to this one are stepped one by one (a band is crossed on it)
     n_rows = bars.shape[0]
     fees = 0.0
     slips = 0.0
@@ -414,8 +452,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
     breach = -1
     t = 0
     while t < n_bars:
-        if quiet_ok and state.entered and not state.ruined:
-            # Bars before the next calendar day (and the next row, when rows trade) cannot trade.
+        if quiet_ok and state.entered and not state.ruined and t > step_through:
+            # Bars before the next calendar day (and the next row, when rows trade) cannot trade, unless a band
+            # is crossed (checked bar by bar below, the group undone when one is).
             stop = next_calendar[t]
             if params.trade_on_new_row and state.next_row < n_rows:
                 stop = min(stop, bars[state.next_row] + 1)
@@ -424,12 +463,29 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
             next_row = state.next_row
             moved = False
             while t + QUIET_GROUP <= stop:
-                complete, cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash, shares,
-                                                                                last_close, marks, equity)
+                complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash,
+                                                                                      shares, last_close, marks,
+                                                                                      equity)
                 if not complete:
                     break
+                group_row = target_row
+                group_next = next_row
+                crossed = -1
+                live = banded  # bands are checked up to a crossing or a ruin (rule 9: no trade after it)
                 for u in range(t, t + QUIET_GROUP):
-                    _, target_row, next_row = read_row_nb(u, bars, rows, target_row, next_row)
+                    _, group_row, group_next = read_row_nb(u, bars, rows, group_row, group_next)
+                    if live:
+                        if band_breached_nb(close, cols, u, rows[group_row], shares, equity[u], params):
+                            crossed = u
+                        live = crossed < 0 and equity[u] > 0.0
+                if crossed >= 0:
+                    for i in range(n):
+                        last_close[i] = marks[i]  # undo the group; its bars up to the crossing are stepped
+                    step_through = crossed
+                    break
+                cash = group_cash
+                target_row = group_row
+                next_row = group_next
                 moved = True
                 # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0); at a
                 # ruin (rule 9) the book is closed at that bar's marks and nothing accrues after.
@@ -655,8 +711,8 @@ def sim_params_of_nb(row):  # pragma: no cover - compiled
 
 
 @njit(cache=True, parallel=True)
-def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_list, calendars, next_calendars,
-                      params_table, order, bench, sample_bars, at_close):
+def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat, row_start, row_paths,
+                      calendars, next_calendars, params_table, order, bench, sample_bars, at_close):
     """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
 
     Each path's prices are read from memory once and stay in cache while every book runs on them (books are
@@ -668,12 +724,13 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
     cols_flat, col_start : the books' columns in ``close``, one after the other: book ``k``'s are
         ``cols_flat[col_start[k]:col_start[k+1]]`` (``N_k`` of them).
     bars_flat, bar_start : the books' target-row bars in the same way (``R_k`` for book ``k``).
-    rows_list : numba typed list, per book ``(1 | P, R_k, N_k)`` target rows (read in place: a path-dependent
-        book's rows can be the size of the prices).
+    rows_flat, row_start : every book's ``(row_paths[k], R_k, N_k)`` float64 target rows, C order, one book
+        after the other: book ``k``'s from ``row_start[k]`` (``row_paths[k]`` is 1 when its rows serve every
+        path, else ``P``).
     calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
     params_table : ``(K, len(SimParams._fields))`` float64, each row a book's :class:`SimParams` in field order
-        (:func:`sim_params_row`). Flat arrays rather than numba typed lists for everything small: a typed list
-        compiles its methods in every new process (about 0.5 s per element type).
+        (:func:`sim_params_row`). Flat arrays rather than numba typed lists: a typed list compiles its methods
+        in every new process (about 0.5 s per element type).
     order : ``(K,)`` the order books run in (the benchmark first).
     bench : index of the benchmark book, or -1: each book records the benchmark's wealth at the end and at
         its own window start on the same path.
@@ -709,8 +766,9 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             cols = cols_flat[col_start[k]:col_start[k + 1]]
             bars = bars_flat[bar_start[k]:bar_start[k + 1]]
             n = cols.shape[0]
-            rows = rows_list[k]
-            path_rows = rows[0] if rows.shape[0] == 1 else rows[p]
+            n_rows = bars.shape[0]
+            first_row = row_start[k] + (p * n_rows * n if row_paths[k] != 1 else 0)
+            path_rows = rows_flat[first_row:first_row + n_rows * n].reshape((n_rows, n))
             params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
                 close[p], exec_price[p], cols, bars, path_rows, calendars[k], next_calendars[k], params,

@@ -161,13 +161,40 @@ class Strategy:
             broadcastable to ``prices``. Row t uses closes up to and including t; an all-NaN row means
             "no new target".
         """
+        tickers = self._checked_tickers(tickers)
+        return self._weights(self._float_prices(prices), dates, tickers)
+
+    def target_rows_array(self, prices: np.ndarray, dates: Any, tickers: Sequence[str],
+                          rows: Sequence[int]) -> np.ndarray | None:
+        """``target_weights_array(...)[..., rows, :]`` computed on those rows only, where the rule can.
+
+        For a book traded on calendar days without bands only the rows of its decision bars matter; a rule with
+        ``weights_at`` (the trend and drawdown switches, primed or not) then skips the others. Returns None when
+        the rule cannot (no ``weights_at``, or a row left out could matter): call ``target_weights_array``.
+        """
+        at = getattr(self.rule, "weights_at", None)
+        if at is None:
+            return None
+        tickers = self._checked_tickers(tickers)
+        stamps = check_inputs(prices, dates, tickers)
+        return at(self._float_prices(prices), stamps, tickers, np.asarray(rows, dtype=np.intp))
+
+    def _checked_tickers(self, tickers: Sequence[str]) -> list[str]:
+        """``tickers`` as strings, once the universe is known to be among them."""
         tickers = [str(t) for t in tickers]
         missing = [t for t in self.universe if t not in tickers]
         if missing:
             raise StrategyError(
                 f"strategy {self.name!r} needs prices for {', '.join(missing)}; add them to the price data"
             )
-        return self._weights(np.asarray(prices, dtype=float), dates, tickers)
+        return tickers
+
+    def _float_prices(self, prices: np.ndarray) -> np.ndarray:
+        """``prices`` as float64, unless the rule takes float32 as it is (``reads_float32``)."""
+        prices = np.asarray(prices)
+        if prices.dtype == np.float32 and getattr(self.rule, "reads_float32", False):
+            return prices
+        return np.asarray(prices, dtype=float)
 
     def target_weights(self, prices: pd.DataFrame) -> pd.DataFrame:
         """Target weights on the price index and the strategy's universe columns.

@@ -265,6 +265,24 @@ class _BasketSwitch:
         return switch_weights(self.signal(prices, tickers), self.on, self.off, prices, dates, tickers,
                               self.buy_and_hold)
 
+    def weights_at(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
+                   rows: np.ndarray) -> np.ndarray | None:
+        """``weights(...)[..., rows, :]`` without the other rows, or None when that would not be the whole story.
+
+        The signal needs every row; the switch between ``on`` and ``off`` is made on ``rows`` only (for a
+        monthly book about one row in 20 of the ``(P, T, N)`` array). None when a row left out could matter
+        to the engine: with ``buy_and_hold``, or when ``on`` or ``off`` has an all-NaN (hold) row, since a
+        hold makes an earlier row the one in force.
+        """
+        if self.buy_and_hold:
+            return None
+        on_weights = self.on.weights(prices, dates, tickers)
+        off_weights = self.off.weights(prices, dates, tickers)
+        if has_hold_row(on_weights) or has_hold_row(off_weights):
+            return None
+        state = self.signal(prices, tickers)[..., rows, None]
+        return np.where(state, on_weights[..., rows, :], off_weights[..., rows, :])
+
 
 @dataclass(frozen=True)
 class TrendFilter(_BasketSwitch):
@@ -303,6 +321,11 @@ class TrendFilter(_BasketSwitch):
     def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
         return trend_on(self.level(prices, tickers), self.window)
+
+
+def has_hold_row(weights: np.ndarray) -> bool:
+    """Whether any row of ``weights`` (any path) is all NaN: "no new target"."""
+    return bool(np.isnan(weights).all(axis=-1).any())
 
 
 def switch_weights(
@@ -402,6 +425,8 @@ class Primed:
     dates: np.ndarray
     anchor: np.ndarray | None = None
     lookback: ClassVar[int] = 0
+    #: float32 prices are taken as they are: :meth:`joined` copies them into float64 (exactly) in any case.
+    reads_float32: ClassVar[bool] = True
 
     def __post_init__(self) -> None:
         history = np.asarray(self.history, dtype=float)
@@ -418,12 +443,29 @@ class Primed:
         return tuple(self.rule.universe)
 
     def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        joined, joined_dates = self.joined(prices, dates, tickers)
+        out = self.rule.weights(joined, joined_dates, tickers)
+        return out[..., len(self.history):, :]
+
+    def weights_at(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
+                   rows: np.ndarray) -> np.ndarray | None:
+        """The primed rule's ``weights_at`` on ``rows`` of the prices (None when the rule has none)."""
+        at = getattr(self.rule, "weights_at", None)
+        if at is None:
+            return None
+        joined, joined_dates = self.joined(prices, dates, tickers)
+        return at(joined, joined_dates, tickers, np.asarray(rows) + len(self.history))
+
+    def joined(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The rescaled history then ``prices`` (float64, whatever the prices' dtype), and their dates."""
         positions = column_positions(tickers, self.rule.universe)
         last = self.history[-1]
         join = np.asarray(self.anchor, dtype=float) if self.anchor is not None else prices[..., 0, positions]
         scale = np.where(np.isfinite(last) & (last > 0), join / np.where(last > 0, last, 1.0), np.nan)
-        lead = np.full(prices.shape[:-2] + self.history.shape[:1] + prices.shape[-1:], np.nan)
+        n_lead = len(self.history)
+        joined = np.empty(prices.shape[:-2] + (n_lead + prices.shape[-2],) + prices.shape[-1:])
+        lead = joined[..., :n_lead, :]
+        lead[...] = np.nan
         lead[..., positions] = self.history * scale[..., None, :]
-        joined = np.concatenate([lead, prices], axis=-2)
-        out = self.rule.weights(joined, np.concatenate([self.dates, dates]), tickers)
-        return out[..., len(self.history):, :]
+        joined[..., n_lead:, :] = prices
+        return joined, np.concatenate([self.dates, dates])

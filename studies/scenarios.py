@@ -456,7 +456,8 @@ def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int],
     measured 30% faster than 128 for the trend and drawdown switches of 5-year paths).
     When ``config`` trades on a calendar without bands, only the rows of its decision bars are kept
     (:func:`theses.engine.decision_bars`, a :class:`~theses.engine.TargetRows` of about one row in 20 for a
-    monthly book): the engine trades them exactly as the dense array, reading a twentieth of it. A slice
+    monthly book): the engine trades them exactly as the dense array, reading a twentieth of it. A rule that
+    can (``Strategy.target_rows_array``: the trend and drawdown switches) computes those rows alone. A slice
     with an all-NaN row (a hold) keeps every row.
     """
     from concurrent.futures import ThreadPoolExecutor
@@ -474,7 +475,13 @@ def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int],
 
     def fill(lo: int) -> None:
         hi = min(lo + slice_paths, len(prices))
-        dense = strategy.target_weights_array(prices[lo:hi, :, columns], index, universe)
+        part = prices[lo:hi, :, columns]
+        if bars is not None:
+            rows = strategy.target_rows_array(part, index, universe, bars)
+            if rows is not None:  # the rule computed the decision rows alone (and has no hold row)
+                out[lo:hi] = rows
+                return
+        dense = strategy.target_weights_array(part, index, universe)
         if bars is None:
             out[lo:hi] = dense
             return
