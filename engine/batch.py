@@ -30,7 +30,7 @@ from theses.engine.backtest import (
 )
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import simulate_batch_nb
+from theses.engine.kernels import scan_rows_nb, simulate_batch_nb
 
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -61,7 +61,14 @@ class TargetRows:
 def rows_with_numbers(rows: np.ndarray) -> np.ndarray:
     """Positions of the rows of ``(1 | P, R, N)`` weights that hold a number on some path; the others are holds
     on every path (rule 1), which change no trade."""
-    return np.flatnonzero(~np.isnan(rows).all(axis=-1).all(axis=0))
+    return np.flatnonzero(_scan_rows(rows)[1])
+
+
+def _scan_rows(rows: np.ndarray) -> tuple[tuple[int, int, int], np.ndarray]:
+    """``((path, row, column) of the first infinite weight or -1s, rows with a number)``: one compiled pass, not
+    the three whole-array temporaries of ``isinf`` and ``isnan().all().all()``."""
+    p, r, i, numbers = scan_rows_nb(np.ascontiguousarray(rows, dtype=np.float64))
+    return (int(p), int(r), int(i)), numbers
 
 
 def decision_bars(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray | None:
@@ -204,10 +211,10 @@ def target_rows(
     if rows.shape[0] > 1 and rows.strides[0] == 0:
         rows = rows[:1]
     rows = np.ascontiguousarray(rows)
-    if np.isinf(rows).any():
-        _, r, i = np.argwhere(np.isinf(rows))[0]
+    (_, r, i), numbers = _scan_rows(rows)
+    if r >= 0:
         raise EngineError(f"{what}: {tickers[i]} on {index[bars[r]]:%Y-%m-%d} is infinite")
-    keep = rows_with_numbers(rows)
+    keep = np.flatnonzero(numbers)
     if len(keep) < len(bars):
         # Holds dropped: the stretch up to the next row left is marked four bars at a time rather than stepped
         # bar by bar (a buy-and-hold book's dense weights are one row and T-1 holds).

@@ -312,9 +312,11 @@ def concat_outcomes(parts: Sequence[BookOutcome]) -> BookOutcome:
 def sample_bands(outcome: BookOutcome, percentiles: Sequence[float] = (5, 25, 50, 75, 95)) -> pd.DataFrame:
     """Percentiles across paths of sampled wealth: one column per percentile, indexed by the sampled dates.
 
-    numpy's default (linear) interpolation, in float64, exact whatever the chunking of the paths.
+    numpy's default (linear) interpolation, in float64, exact whatever the chunking of the paths. Each date's
+    values are made contiguous first: the selection along a strided axis measured twice as slow.
     """
-    values = np.percentile(outcome.equity_samples.astype(np.float64), list(percentiles), axis=0)
+    by_date = np.ascontiguousarray(outcome.equity_samples.T, dtype=np.float64)
+    values = np.percentile(by_date, list(percentiles), axis=1)
     return pd.DataFrame(values.T, index=outcome.sample_index, columns=list(percentiles))
 
 

@@ -49,7 +49,7 @@ from numba import njit, prange  # noqa: E402
 
 from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
 
-__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "run_path_nb",
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "scan_rows_nb", "run_path_nb",
            "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb",
            "start_state_nb", "step_nb"]
 
@@ -255,8 +255,9 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
 def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equity):
     """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
 
-    The caller guarantees no trade can happen on these bars (entered, no band, no calendar day, no row that
-    trades). Each bar's arithmetic is exactly :func:`step_nb`'s, in the same order, so the result is
+    The caller guarantees no trade can happen on these bars (entered, no calendar day, no row that trades) but
+    for a band, which it checks on each bar afterwards (:func:`band_breached_nb`), undoing the group when one
+    is crossed. Each bar's arithmetic is exactly :func:`step_nb`'s, in the same order, so the result is
     bit-identical; only the four equity sums are interleaved, which lets the CPU overlap them.
 
     Parameters
@@ -405,9 +406,10 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
                 stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
 
-    Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, no band, before the next
-    calendar day and the next row that trades, every held asset quoted), which :func:`quiet_bars_nb` marks four
-    bars at a time with the same arithmetic.
+    Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, before the next calendar day
+    and the next row that trades, every held asset quoted, no band crossed), which :func:`quiet_bars_nb` marks
+    four bars at a time with the same arithmetic. A band book's group is checked bar by bar
+    (:func:`band_breached_nb`); a group with a crossing is undone and stepped up to the crossing bar.
 
     Parameters
     ----------
@@ -798,6 +800,30 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             for s in range(sample_bars.shape[0]):
                 samples[k, p, s] = sample_row[s]
     return outcomes, samples
+
+
+@njit(cache=True)
+def scan_rows_nb(rows):  # pragma: no cover - compiled
+    """One pass over ``(P, R, N)`` float64 target rows: the first infinite weight and the rows with a number.
+
+    Returns
+    -------
+    tuple
+        ``(path, row, column)`` of the first infinite weight in C order (``-1`` each when none), and ``(R,)``
+        bool: whether row ``r`` holds a number on some path (the others are holds on every path).
+    """
+    n_paths, n_rows, n = rows.shape
+    numbers = np.zeros(n_rows, dtype=np.bool_)
+    for p in range(n_paths):
+        for r in range(n_rows):
+            row = rows[p, r]
+            for i in range(n):
+                w = row[i]
+                if w == w:
+                    numbers[r] = True
+                    if w - w != 0.0:  # inf - inf is NaN
+                        return p, r, i, numbers
+    return -1, -1, -1, numbers
 
 
 @njit(cache=True)

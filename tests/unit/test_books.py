@@ -210,3 +210,53 @@ def test_hold_rows_are_dropped_and_trade_nothing():
     np.testing.assert_array_equal(held.equity[others], full.equity[others])  # a NaN row there: a hold
     empty = backtest_batch(prices, np.full((T, M), np.nan), config, index=dates, tickers=TICKERS, keep_equity=True)
     np.testing.assert_array_equal(empty.equity, 1.0)
+
+
+@pytest.mark.parametrize("policy", ["cash", "renormalize"])
+@pytest.mark.parametrize("band", [dict(band_abs=0.04), dict(band_rel=0.12), dict(band_abs=0.05, band_rel=0.3)])
+def test_band_books_in_quiet_stretches_equal_the_bar_by_bar_backtest(policy, band):
+    """A band book's quiet stretches are marked four bars at a time with the band checked on each bar; crossings
+    inside a group are stepped. Equal to the single-path engine, which steps every bar (rule 2(d))."""
+    prices, dates, rng = _market(7)
+    switch = rng.random((P, T)) < 0.01  # path-dependent regimes, switched now and then: dense rows
+    state = np.cumsum(switch, axis=1) % 2 == 1
+    on, off = np.array([0.5, 0.4, -0.2, 0.1]), np.array([0.2, 0.3, 0.1, 0.3])
+    dense = np.where(state[..., None], on, off)
+    columns = ["A0", "A1", "A7", "A3"]  # A7 lists late: its target waits (cash) or is shared (renormalize)
+    config = BacktestConfig(costs=CostModel(fees_bps=4.0, slippage_bps=1.0, borrow_bps=70.0, cash_rate=0.02),
+                            rebalance=RebalanceRule("quarterly", **band), missing_policy=policy)
+    out = backtest_books_batch(prices, [Book(columns, dense, config, "band")], index=dates, tickers=TICKERS,
+                               sample_every=1)[0]
+    off_calendar_trades = 0
+    quarter_starts = set(dates[np.r_[True, dates.quarter[1:] != dates.quarter[:-1]]])
+    for p in range(P):
+        cols = [TICKERS.index(c) for c in columns]
+        single = backtest(pd.DataFrame(prices[p][:, cols], index=dates, columns=columns),
+                          pd.DataFrame(dense[p], index=dates, columns=columns), config)
+        np.testing.assert_allclose(out.equity_samples[p], (single.equity / 10_000).to_numpy(np.float32), rtol=1e-6)
+        assert out.terminal_wealth[p] == pytest.approx(single.equity.iloc[-1] / 10_000, rel=1e-13)
+        assert out.turnover[p] == pytest.approx(single.metrics["turnover"], rel=1e-12)
+        assert out.fees[p] == pytest.approx(single.costs["fees"].sum() / 10_000, rel=1e-12)
+        traded = pd.DatetimeIndex(single.trades["date"].unique()) if len(single.trades) else []
+        off_calendar_trades += sum(d not in quarter_starts for d in traded[1:])
+    assert off_calendar_trades >= 3  # bands were crossed between calendar days: the groups were undone and stepped
+
+
+def test_scan_rows_finds_holds_and_the_first_infinite_weight():
+    from theses.engine.batch import rows_with_numbers, target_rows
+    from theses.engine.kernels import scan_rows_nb
+
+    rng = np.random.default_rng(5)
+    rows = rng.normal(size=(4, 30, 3))
+    rows[rng.random((4, 30, 3)) < 0.5] = np.nan
+    rows[:, 7] = np.nan  # a hold on every path
+    p, r, i, numbers = scan_rows_nb(rows)
+    assert (p, r, i) == (-1, -1, -1)
+    np.testing.assert_array_equal(numbers, ~np.isnan(rows).all(axis=-1).all(axis=0))
+    np.testing.assert_array_equal(rows_with_numbers(rows), np.flatnonzero(numbers))
+    rows[2, 11, 1] = np.inf
+    rows[3, 4, 0] = -np.inf
+    assert scan_rows_nb(rows)[:3] == (2, 11, 1)  # C order, as np.argwhere(np.isinf(rows))[0]
+    dates = pd.bdate_range("2020-01-01", periods=30)
+    with pytest.raises(EngineError, match=r"B on 2020-01-16 is infinite"):
+        target_rows(rows, 4, dates, ["A", "B", "C"])

@@ -267,3 +267,35 @@ def test_primed_rule_reads_history_before_the_paths_and_matches_the_full_run():
     np.testing.assert_allclose(stacked[1], alone, atol=1e-12)
     with pytest.raises(StrategyError, match="primed history must be"):
         Primed(rule, history[:, :2], dates[:cut])
+
+
+def test_switch_rows_alone_equal_the_dense_weights_on_those_rows():
+    """Strategy.target_rows_array: the trend and drawdown switches (primed or not) compute the requested rows
+    alone, equal to the dense weights there; None where a left-out row could matter (buy and hold)."""
+    from theses.strategies.combinators import Primed
+
+    tickers = ["AAA", "BBB", "SPY"]
+    prices = walk(5, 320, 3, seed=21)
+    dates = pd.bdate_range("2021-01-01", periods=320)
+    rows = np.array([0, 19, 40, 41, 150, 319])
+    trend = TrendFilter(("AAA", "BBB"), 30, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
+    dip = DrawdownSwitch(("AAA", "BBB"), window=25, enter=0.1, leave=0.03, on=StaticBook({"AAA": 0.7, "SPY": 0.3}),
+                         off=StaticBook({"SPY": 1.0}))
+    history = walk(1, 60, 3, seed=22)[0]
+    primed = Primed(trend, history, pd.bdate_range("2020-09-01", periods=60).to_numpy(), anchor=prices[0, 0])
+    for rule in (trend, dip, primed):
+        strategy = Strategy("s", "d", "monthly", "SPY", None, rule)
+        universe = list(strategy.universe)
+        cols = [tickers.index(t) for t in universe]
+        for dtype in (np.float64, np.float32):
+            part = prices[..., cols].astype(dtype)
+            dense = strategy.target_weights_array(part, dates, universe)
+            alone = strategy.target_rows_array(part, dates, universe, rows)
+            assert alone is not None and alone.shape == (5, len(rows), 3)
+            np.testing.assert_array_equal(alone, dense[:, rows])
+        assert len(np.unique(dense[:, :, universe.index("SPY")])) == 2  # both regimes occur: the test can fail
+    hold = TrendFilter(("AAA",), 30, on=StaticBook({"AAA": 1.0}), off=StaticBook({"SPY": 1.0}), buy_and_hold=True)
+    assert Strategy("h", "d", "monthly", "SPY", None, hold).target_rows_array(
+        prices[..., [0, 2]], dates, ["AAA", "SPY"], rows) is None
+    static = Strategy("b", "d", "monthly", "SPY", None, StaticBook({"SPY": 1.0}))
+    assert static.target_rows_array(prices[..., 2:], dates, ["SPY"], rows) is None

@@ -261,3 +261,22 @@ def test_results_follow_the_books_when_their_order_changes():
     np.testing.assert_allclose(d.expected_regret(returns[order], weights), d.expected_regret(returns, weights)[order])
     np.testing.assert_allclose(d.best_mix(wealth[order], weights, 2.0).weights,
                                d.best_mix(wealth, weights, 2.0).weights[order], atol=1e-6)
+
+
+def test_weighted_logsumexp_equals_scipy_with_ruined_and_infinite_terms():
+    from scipy.special import logsumexp
+
+    from theses.engine.decision import weighted_logsumexp
+
+    rng = np.random.default_rng(11)
+    a = rng.normal(0.0, 30.0, size=(6, 400))
+    b = rng.random(400) + 1e-3
+    a[1, :10] = -np.inf  # ruined paths with gamma < 1
+    a[2] = -np.inf  # every path ruined
+    a[3, 5] = np.inf  # a ruined path with gamma > 1
+    ours, scipys = weighted_logsumexp(a, b), logsumexp(a, b=b, axis=-1)
+    assert ours[2] == -np.inf and ours[3] == np.inf and scipys[2] == -np.inf and scipys[3] == np.inf
+    finite = np.isfinite(scipys)
+    np.testing.assert_allclose(ours[finite], scipys[finite], rtol=1e-14)
+    by_hand = np.log(np.sum(b * np.exp(a[0] - a[0].max()))) + a[0].max()
+    assert ours[0] == pytest.approx(by_hand, rel=1e-14)

@@ -336,3 +336,27 @@ def test_price_exp_is_accurate_over_the_whole_range():
     x = np.concatenate([np.linspace(-700, 700, 200_001), np.random.default_rng(1).normal(4.6, 0.5, 100_000)])
     np.testing.assert_allclose(exp_nb(x), np.exp(x), rtol=5e-16, atol=0)
     assert exp_nb(np.array([0.0]))[0] == 1.0
+
+
+def test_shocks_mixed_along_the_days_equal_the_day_by_day_product():
+    """mix_shocks_nb (row by row along the days, the zeros above the diagonal skipped) gives exactly the float32
+    sums of the full day-by-day ``L @ z``, and the returns of the generator are drift + vol * scale * L z."""
+    from theses.data._paths_nb import lower_extent_nb, mix_shocks_nb
+
+    rng = np.random.default_rng(4)
+    n, days = 7, 53
+    a = rng.normal(size=(n, n))
+    chol_t = np.ascontiguousarray(np.linalg.cholesky(a @ a.T + n * np.eye(n)).T, dtype=np.float32)
+    z = rng.normal(size=(days, n)).astype(np.float32)
+    day_by_day = np.empty_like(z)
+    for t in range(days):  # the plain loop: k ascending over the whole square, float32
+        acc = np.zeros(n, dtype=np.float32)
+        for k in range(n):
+            acc = acc + chol_t[k] * z[t, k]
+        day_by_day[t] = acc
+    shocks = np.ascontiguousarray(z.T)
+    mix_shocks_nb(shocks, chol_t, lower_extent_nb(chol_t), np.empty(days, dtype=np.float32))
+    assert np.array_equal(shocks.T, day_by_day)
+    np.testing.assert_allclose(shocks.T, z @ chol_t, rtol=1e-5, atol=1e-5)  # and it is L z
+    with pytest.raises(ValueError, match="lower-triangular"):
+        lower_extent_nb(np.ascontiguousarray(chol_t.T))
