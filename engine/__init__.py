@@ -5,7 +5,7 @@ reports or the CLI.
 """
 
 from theses.engine.backtest import backtest
-from theses.engine.batch import BatchResult, TargetRows, backtest_batch, decision_bars
+from theses.engine.batch import BatchResult, PickedRows, TargetRows, backtest_batch, decision_bars
 from theses.engine.books import Book, BookOutcome, backtest_books_batch, concat_outcomes, sample_bands
 from theses.engine.config import BacktestConfig, CostModel, RebalanceRule
 from theses.engine.errors import EngineError
@@ -20,6 +20,7 @@ __all__ = [
     "CostModel",
     "EngineError",
     "RebalanceRule",
+    "PickedRows",
     "TargetRows",
     "decision_bars",
     "backtest",

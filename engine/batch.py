@@ -58,6 +58,76 @@ class TargetRows:
         return cls(bars=keep, rows=dense[..., keep, :])
 
 
+@dataclass(frozen=True)
+class PickedRows:
+    """Path-dependent target rows picked from a few shared ones: row ``r`` of path ``p`` is
+    ``palette[picks[p, r]]``.
+
+    What a switch between two books gives (the trend and drawdown switches): a ``(2, N)`` palette and one
+    small integer per path and bar, where the dense ``(P, T, N)`` rows would be 8 N times as large. The
+    engine reads the same numbers as from ``palette[picks]``, so it trades exactly as those dense rows.
+
+    Attributes
+    ----------
+    bars : ``(R,)`` strictly increasing bar positions of the rows (as in :class:`TargetRows`).
+    palette : ``(Q, N)`` the distinct rows (an all-NaN one is a hold).
+    picks : ``(R,)`` or ``(1 | P, R)`` integers in ``0 .. Q-1``.
+    """
+
+    bars: np.ndarray
+    palette: np.ndarray
+    picks: np.ndarray
+
+    def dense(self) -> TargetRows:
+        """The same rows as a :class:`TargetRows` of ``(1 | P, R, N)`` rows."""
+        picks = np.asarray(self.picks)
+        return TargetRows(bars=np.asarray(self.bars), rows=np.asarray(self.palette)[picks if picks.ndim == 2 else picks[None]])
+
+
+def picked_rows(
+    weights: PickedRows, n_paths: int, index: pd.DatetimeIndex, tickers: list[str] | tuple[str, ...],
+    what: str = "weights",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(bars (R,), palette (Q, N) float64, picks (1 | P, R) int64)`` of :class:`PickedRows`, checked as
+    :func:`target_rows` checks rows (holds on every path dropped).
+
+    Raises
+    ------
+    EngineError
+        Shapes that do not fit, picks outside the palette, bars out of order, infinite weights.
+    """
+    palette = np.ascontiguousarray(weights.palette, dtype=np.float64)
+    picks = np.asarray(weights.picks)
+    if palette.ndim != 2 or palette.shape[1] != len(tickers) or len(palette) == 0:
+        raise EngineError(f"{what}.palette shape {palette.shape} does not fit (Q, {len(tickers)}); give Q >= 1 rows")
+    if not np.issubdtype(picks.dtype, np.integer):
+        raise EngineError(f"{what}.picks must be integers (positions in the palette)")
+    picks = picks[None] if picks.ndim == 1 else picks
+    bars = _checked_bars(weights.bars, len(index), what)
+    if picks.ndim != 2 or picks.shape[1] != len(bars) or picks.shape[0] not in (1, n_paths):
+        raise EngineError(f"{what}.picks shape {picks.shape} does not fit {n_paths} paths x {len(bars)} bars; "
+                          "use (1|P, R)")
+    if len(bars) and (picks.min() < 0 or picks.max() >= len(palette)):
+        raise EngineError(f"{what}.picks must lie in 0..{len(palette) - 1} (rows of the palette)")
+    (_, r, i), numbers = _scan_rows(palette[None])
+    if r >= 0:
+        raise EngineError(f"{what}: {tickers[i]} in palette row {r} is infinite")
+    keep = np.flatnonzero(numbers[picks].any(axis=0))
+    picks = np.ascontiguousarray(picks[:, keep], dtype=np.int64)
+    return bars[keep], palette, picks
+
+
+def _checked_bars(bars: Any, n_bars: int, what: str) -> np.ndarray:
+    """``bars`` as int64 once they are strictly increasing positions in ``0 .. n_bars - 1``."""
+    bars = np.asarray(bars)
+    if bars.ndim != 1 or not np.issubdtype(bars.dtype, np.integer):
+        raise EngineError(f"{what}.bars must be a 1-D array of bar positions (integers)")
+    bars = bars.astype(np.int64)
+    if len(bars) and (bars[0] < 0 or bars[-1] >= n_bars or np.any(np.diff(bars) <= 0)):
+        raise EngineError(f"{what}.bars must be strictly increasing positions in 0..{n_bars - 1}")
+    return bars
+
+
 def rows_with_numbers(rows: np.ndarray) -> np.ndarray:
     """Positions of the rows of ``(1 | P, R, N)`` weights that hold a number on some path; the others are holds
     on every path (rule 1), which change no trade."""
@@ -192,13 +262,10 @@ def target_rows(
         if unknown:
             raise EngineError(f"{what} column {unknown[0]!r} is not in tickers; drop it or add its prices")
         weights = weights.reindex(index=index, columns=list(tickers)).to_numpy(dtype=np.float64)
+    if isinstance(weights, PickedRows):
+        weights = weights.dense()
     if isinstance(weights, TargetRows):
-        bars = np.asarray(weights.bars)
-        if bars.ndim != 1 or not np.issubdtype(bars.dtype, np.integer):
-            raise EngineError(f"{what}.bars must be a 1-D array of bar positions (integers)")
-        bars = bars.astype(np.int64)
-        if len(bars) and (bars[0] < 0 or bars[-1] >= n_bars or np.any(np.diff(bars) <= 0)):
-            raise EngineError(f"{what}.bars must be strictly increasing positions in 0..{n_bars - 1}")
+        bars = _checked_bars(weights.bars, n_bars, what)
         rows = np.asarray(weights.rows, dtype=np.float64)
         rows = rows[None] if rows.ndim == 2 else rows
         expected = (len(bars), n_assets)

@@ -26,10 +26,12 @@ import pandas as pd
 
 from theses.engine.backtest import DELIST_AFTER, calendar_days, check_exposure, next_calendar_days, sim_params
 from theses.engine.batch import (
+    PickedRows,
     TargetRows,
     check_config,
     check_paths,
     execution_prices,
+    picked_rows,
     raise_first_breach,
     target_rows,
     window_cagr,
@@ -47,8 +49,8 @@ class Book(NamedTuple):
     Attributes
     ----------
     columns : the tickers (or positions in ``tickers``) the book holds, in the order of its weight columns.
-    weights : ``(T, n)``, ``(1, T, n)``, ``(P, T, n)`` dense weights or :class:`engine.batch.TargetRows` over
-        ``columns``; meaning and one-bar lag as in :func:`engine.backtest`.
+    weights : ``(T, n)``, ``(1, T, n)``, ``(P, T, n)`` dense weights, :class:`engine.batch.TargetRows` or
+        :class:`engine.batch.PickedRows` over ``columns``; meaning and one-bar lag as in :func:`engine.backtest`.
     config : its :class:`BacktestConfig` (defaults when None).
     name : a label for the outcome.
     """
@@ -195,20 +197,21 @@ def backtest_books_batch(
     if any(c.execution == "close" for c in configs) and exec_price is not close:
         raise EngineError('books mix execution="open" and "close"; run them in separate calls')
 
-    cols_list, bars_list, rows_list, params_rows = [], [], [], []
+    cols_list, bars_list, rows_list, picks_list, params_rows = [], [], [], [], []
     calendars = np.zeros((len(records), n_bars), dtype=bool)
     next_calendars = np.empty((len(records), n_bars + 1), dtype=np.int64)
     for k, (record, config) in enumerate(zip(records, configs, strict=True)):
         cols = _book_columns(record, tickers)
         names = [str(tickers[c]) for c in cols]
         try:
-            bars, rows = target_rows(record.weights, n_paths, index, names, what=f"book {record.name!r} weights")
-            check_exposure(rows, config, index[bars], names)
+            bars, rows, picks = _book_rows(record.weights, n_paths, index, names, config,
+                                           what=f"book {record.name!r} weights")
         except EngineError as exc:
             raise EngineError(f"book {record.name!r}: {exc}") from None
         cols_list.append(cols)
         bars_list.append(bars)
         rows_list.append(rows)
+        picks_list.append(picks)
         params_rows.append(sim_params_row(sim_params(config, delist_after)))
         calendars[k] = calendar_days(config, index)
         next_calendars[k] = next_calendar_days(calendars[k])
@@ -224,8 +227,9 @@ def backtest_books_batch(
     # 0.7-1.0 s to set up in every new process, cache or not.
     rows_flat, row_start = _flat(rows_list, np.float64)
     row_paths = np.array([r.shape[0] for r in rows_list], dtype=np.int64)
+    picks_flat, pick_start = _flat(picks_list, np.int64)
     outcomes, samples = simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat,
-                                          row_start, row_paths,
+                                          row_start, row_paths, picks_flat, pick_start,
                                           calendars, next_calendars, np.array(params_rows), order, bench, samples_at,
                                           exec_price is close)
     sample_index = index[samples_at]
@@ -236,6 +240,23 @@ def backtest_books_batch(
             raise EngineError(f"book {record.name!r}: {exc}") from None
     return [_outcome(records[k], configs[k], outcomes[k], samples[k], sample_index, n_bars, bench >= 0)
             for k in range(len(records))]
+
+
+def _book_rows(weights: Any, n_paths: int, index: pd.DatetimeIndex, names: list[str], config: BacktestConfig,
+               what: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(bars, rows, picks)`` of a book, checked: ``rows`` ``(1 | P, R, N)`` and no picks, or for
+    :class:`PickedRows` the ``(Q, N)`` palette and ``(1 | P, R)`` picks (target rows over the limits raise)."""
+    if not isinstance(weights, PickedRows):
+        bars, rows = target_rows(weights, n_paths, index, names, what=what)
+        check_exposure(rows, config, index[bars], names)
+        return bars, rows, np.empty(0, dtype=np.int64)
+    bars, palette, picks = picked_rows(weights, n_paths, index, names, what=what)
+    try:
+        check_exposure(palette[None], config, index[:len(palette)], names)
+    except EngineError:
+        # A palette row over a limit: name the first path and date that picks it, as dense rows would.
+        check_exposure(palette[picks], config, index[bars], names)
+    return bars, palette, picks
 
 
 def _flat(arrays: Sequence[np.ndarray], dtype: type) -> tuple[np.ndarray, np.ndarray]:
@@ -320,5 +341,5 @@ def sample_bands(outcome: BookOutcome, percentiles: Sequence[float] = (5, 25, 50
     return pd.DataFrame(values.T, index=outcome.sample_index, columns=list(percentiles))
 
 
-__all__ = ["Book", "BookOutcome", "PATH_FIELDS", "TargetRows", "backtest_books_batch", "concat_outcomes",
+__all__ = ["Book", "BookOutcome", "PATH_FIELDS", "PickedRows", "TargetRows", "backtest_books_batch", "concat_outcomes",
            "sample_bands", "sample_bars"]

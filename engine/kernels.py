@@ -67,14 +67,15 @@ def start_state_nb(params):
 
 
 @njit(cache=True, inline="always")
-def read_row_nb(t, bars, rows, target_row, next_row):
+def read_row_nb(t, bars, rows, row_of, target_row, next_row):
     """Rule 1 at bar ``t``: ``(new_row, target_row, next_row)`` after reading the row dated ``t-1``, if any.
 
-    A row with at least one number becomes the target; an all-NaN row is a hold.
+    A row with at least one number becomes the target; an all-NaN row is a hold. Row ``r`` (of bar
+    ``bars[r]``) is ``rows[row_of[r]]``.
     """
     new_row = False
     if next_row < bars.shape[0] and bars[next_row] == t - 1:
-        row = rows[next_row]
+        row = rows[row_of[next_row]]
         for i in range(row.shape[0]):
             if row[i] == row[i]:
                 new_row = True
@@ -88,16 +89,17 @@ def read_row_nb(t, bars, rows, target_row, next_row):
 # on the batch workload than a call per bar (and ~1.3x faster inside the prange body than in a per-path
 # function, where the parallel gufunc's no-alias information is lost).
 @njit(cache=True, inline="always")
-def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, shares, last_close, stale, trade_buf,
-            forced_buf):
+def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, state, shares, last_close, stale,
+            trade_buf, forced_buf):
     """Advance one path by one bar.
 
     Parameters
     ----------
     t : bar number (accruals happen for ``t >= 1``; nothing trades at ``t == 0``).
     close_row, exec_row : ``(N,)`` close and execution prices of bar ``t`` (NaN: no price).
-    bars, rows : ``(R,)`` bar of each target row (strictly increasing) and ``(R, N)`` the rows of this path.
-        The row in force is read in place, NaN as 0, rather than copied.
+    bars, rows, row_of : ``(R,)`` bar of each target row (strictly increasing), ``(Q, N)`` rows and ``(R,)``
+        which of them is row ``r`` of this path (``arange(R)`` for the path's own rows; a palette of rows picked
+        per path otherwise). The row in force is read in place, NaN as 0, rather than copied.
     calendar_day : whether ``t`` is a calendar rebalance day.
     params : :class:`SimParams`, the book's settings.
     state : :class:`PathState` after the previous bar (only ``cash``, ``target_row``, ``next_row``,
@@ -136,7 +138,7 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
                     short_value -= shares[i] * last_close[i]
             borrow = short_value * params.borrow_daily
             cash -= borrow
-        new_row, target_row, next_row = read_row_nb(t, bars, rows, target_row, next_row)
+        new_row, target_row, next_row = read_row_nb(t, bars, rows, row_of, target_row, next_row)
     if params.delist_after > 0:
         # Rule 8: a listed asset without a close for delist_after bars in a row is closed at its last close.
         for i in range(n):
@@ -162,7 +164,7 @@ def step_nb(t, close_row, exec_row, bars, rows, calendar_day, params, state, sha
         do_trade = (not entered) or calendar_day or (new_row and params.trade_on_new_row)
         check_band = band_abs > 0.0 or band_rel > 0.0
         if do_trade or check_band:
-            target = rows[target_row]
+            target = rows[row_of[target_row]]
             # Rule 4: portfolio value at execution prices (last close for an untradable holding).
             value = cash
             frozen = 0.0
@@ -402,8 +404,8 @@ def band_breached_nb(close, cols, t, target, shares, value, params):  # pragma: 
 
 
 @njit(cache=True, inline="always")
-def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, params, equity, shares, last_close,
-                stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
+def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_calendar, params, equity, shares,
+                last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
 
     Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, before the next calendar day
@@ -414,7 +416,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
     Parameters
     ----------
     close, exec_price : ``(T, M)`` prices of the path; ``cols`` (N,) maps the book's assets to columns.
-    bars, rows : the book's target rows on this path (see :func:`step_nb`).
+    bars, rows, row_of : the book's target rows on this path (see :func:`step_nb`).
     calendar : ``(T,)`` bool calendar rebalance days; ``next_calendar`` ``(T+1,)`` the first calendar day at
         or after each bar (``T`` when none).
     params : :class:`SimParams`.
@@ -475,9 +477,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
                 crossed = -1
                 live = banded  # bands are checked up to a crossing or a ruin (rule 9: no trade after it)
                 for u in range(t, t + QUIET_GROUP):
-                    _, group_row, group_next = read_row_nb(u, bars, rows, group_row, group_next)
+                    _, group_row, group_next = read_row_nb(u, bars, rows, row_of, group_row, group_next)
                     if live:
-                        if band_breached_nb(close, cols, u, rows[group_row], shares, equity[u], params):
+                        if band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u], params):
                             crossed = u
                         live = crossed < 0 and equity[u] > 0.0
                 if crossed >= 0:
@@ -538,8 +540,8 @@ def run_path_nb(close, exec_price, cols, bars, rows, calendar, next_calendar, pa
                 exec_row[i] = exec_price[t, cols[i]]
             bar_close = close_row
             bar_exec = exec_row
-        state = step_nb(t, bar_close, bar_exec, bars, rows, calendar[t], params, state, shares, last_close, stale,
-                        trade_buf, forced_buf)
+        state = step_nb(t, bar_close, bar_exec, bars, rows, row_of, calendar[t], params, state, shares, last_close,
+                        stale, trade_buf, forced_buf)
         if state.traded and first < 0:
             first = t
         if state.breach and breach < 0:
@@ -586,11 +588,12 @@ def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
     last_close = np.full(n, np.nan)
     stale = np.zeros(n, dtype=np.int64)
     state = start_state_nb(params)
+    row_of = np.arange(bars.shape[0])
     first_trade = -1
     ruin = -1
     breach = -1
     for t in range(n_bars):
-        state = step_nb(t, close[t], exec_price[t], bars, rows, calendar_mask[t], params, state,
+        state = step_nb(t, close[t], exec_price[t], bars, rows, row_of, calendar_mask[t], params, state,
                         shares, last_close, stale, trades[t], forced[t])
         if state.traded and first_trade < 0:
             first_trade = t
@@ -665,6 +668,7 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     # Path p reads rows[p * w_step]: 0 when one set of rows is shared by every path.
     w_step = 0 if rows.shape[0] == 1 else 1
     cols = np.arange(n)
+    row_of = np.arange(bars.shape[0])
     equity = np.empty((n_paths, n_bars))
     totals = np.zeros((n_paths, 5))
     events = np.full((n_paths, 3), -1, dtype=np.int64)
@@ -681,7 +685,7 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         close_row = np.empty(n, dtype=close.dtype)
         exec_row = np.empty(n, dtype=close.dtype)
         fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
-            close[p], exec_price[p], cols, bars, rows[p * w_step], calendar_mask, next_calendar, params,
+            close[p], exec_price[p], cols, bars, rows[p * w_step], row_of, calendar_mask, next_calendar, params,
             equity[p], shares, last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close)
         totals[p, 0] = fees
         totals[p, 1] = slips
@@ -714,7 +718,8 @@ def sim_params_of_nb(row):  # pragma: no cover - compiled
 
 @njit(cache=True, parallel=True)
 def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat, row_start, row_paths,
-                      calendars, next_calendars, params_table, order, bench, sample_bars, at_close):
+                      picks_flat, pick_start, calendars, next_calendars, params_table, order, bench, sample_bars,
+                      at_close):
     """Run ``K`` books over the same ``P`` paths in one pass, recording per-path outcomes only.
 
     Each path's prices are read from memory once and stay in cache while every book runs on them (books are
@@ -728,7 +733,9 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
     bars_flat, bar_start : the books' target-row bars in the same way (``R_k`` for book ``k``).
     rows_flat, row_start : every book's ``(row_paths[k], R_k, N_k)`` float64 target rows, C order, one book
         after the other: book ``k``'s from ``row_start[k]`` (``row_paths[k]`` is 1 when its rows serve every
-        path, else ``P``).
+        path, else ``P``). For a book with picks, its rows are instead a ``(Q_k, N_k)`` palette.
+    picks_flat, pick_start : int64, each book's ``(1 | P, R_k)`` picks, one book after the other (none for a
+        book without): row ``r`` of path ``p`` is palette row ``picks[p, r]`` (:class:`engine.PickedRows`).
     calendars : ``(K, T)`` bool calendar days; next_calendars ``(K, T+1)`` (see :func:`run_path_nb`).
     params_table : ``(K, len(SimParams._fields))`` float64, each row a book's :class:`SimParams` in field order
         (:func:`sim_params_row`). Flat arrays rather than numba typed lists: a typed list compiles its methods
@@ -749,6 +756,10 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
     width = 1
     for k in range(n_books):
         width = max(width, col_start[k + 1] - col_start[k])
+    longest = 1
+    for k in range(n_books):
+        longest = max(longest, bar_start[k + 1] - bar_start[k])
+    identity = np.arange(longest)  # the row_of of a book without picks: its path's own rows in order
     outcomes = np.full((n_books, n_paths, len(OUTCOME_FIELDS)), np.nan)
     samples = np.empty((n_books, n_paths, sample_bars.shape[0]), dtype=np.float32)
     for p in prange(n_paths):
@@ -769,11 +780,19 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             bars = bars_flat[bar_start[k]:bar_start[k + 1]]
             n = cols.shape[0]
             n_rows = bars.shape[0]
-            first_row = row_start[k] + (p * n_rows * n if row_paths[k] != 1 else 0)
-            path_rows = rows_flat[first_row:first_row + n_rows * n].reshape((n_rows, n))
+            n_picks = pick_start[k + 1] - pick_start[k]
+            if n_picks > 0:
+                palette = rows_flat[row_start[k]:row_start[k + 1]]
+                path_rows = palette.reshape((palette.shape[0] // n, n))
+                first_pick = pick_start[k] + (p * n_rows if n_picks != n_rows else 0)
+                row_of = picks_flat[first_pick:first_pick + n_rows]
+            else:
+                first_row = row_start[k] + (p * n_rows * n if row_paths[k] != 1 else 0)
+                path_rows = rows_flat[first_row:first_row + n_rows * n].reshape((n_rows, n))
+                row_of = identity[:n_rows]
             params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
-                close[p], exec_price[p], cols, bars, path_rows, calendars[k], next_calendars[k], params,
+                close[p], exec_price[p], cols, bars, path_rows, row_of, calendars[k], next_calendars[k], params,
                 equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], marks[:n],
                 close_row[:n], exec_row[:n], at_close)
             terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,

@@ -179,6 +179,21 @@ class Strategy:
         stamps = check_inputs(prices, dates, tickers)
         return at(self._float_prices(prices), stamps, tickers, np.asarray(rows, dtype=np.intp))
 
+    def target_picks(self, prices: np.ndarray, dates: Any, tickers: Sequence[str]
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(palette (Q, N), picks (P, T))``: ``palette[picks]`` is ``target_weights_array(...)``, where the rule
+        can say so (the trend and drawdown switches between path-independent books); None otherwise.
+
+        A switch's dense weights are ``(P, T, N)`` float64; its picks are one integer per path and day and a
+        palette of a few rows, read by the engine as :class:`theses.engine.PickedRows`.
+        """
+        picks_of = getattr(self.rule, "picks", None)
+        if picks_of is None:
+            return None
+        tickers = self._checked_tickers(tickers)
+        stamps = check_inputs(prices, dates, tickers)
+        return picks_of(self._float_prices(prices), stamps, tickers)
+
     def _checked_tickers(self, tickers: Sequence[str]) -> list[str]:
         """``tickers`` as strings, once the universe is known to be among them."""
         tickers = [str(t) for t in tickers]

@@ -283,6 +283,26 @@ class _BasketSwitch:
         state = self.signal(prices, tickers)[..., rows, None]
         return np.where(state, on_weights[..., rows, :], off_weights[..., rows, :])
 
+    def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """``(palette (Q, N), picks (P, T))`` with ``palette[picks]`` equal to ``weights(...)``, or None.
+
+        ``on`` and ``off`` must not depend on the path (``(T, N)``, as a static book or a listed equal weight
+        on paths that share their listings); each gives one palette row when its rows are all the same, else
+        one per day. The switch then picks, per path and day, which. None with ``buy_and_hold`` (its holds
+        between switches are not a palette row) or path-dependent ``on``/``off`` weights.
+        """
+        if self.buy_and_hold:
+            return None
+        on_weights = self.on.weights(prices, dates, tickers)
+        off_weights = self.off.weights(prices, dates, tickers)
+        if on_weights.ndim != 2 or off_weights.ndim != 2:
+            return None
+        on_rows, on_at = _distinct_rows(on_weights)
+        off_rows, off_at = _distinct_rows(off_weights)
+        state = self.signal(prices, tickers)
+        picks = np.where(state, on_at, len(on_rows) + off_at)
+        return np.concatenate([on_rows, off_rows]), picks
+
 
 @dataclass(frozen=True)
 class TrendFilter(_BasketSwitch):
@@ -321,6 +341,16 @@ class TrendFilter(_BasketSwitch):
     def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
         return trend_on(self.level(prices, tickers), self.window)
+
+
+def _distinct_rows(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(rows, at)`` with ``rows[at] == weights`` for ``(T, N)`` weights: one row when every row is the first
+    (NaN where it has NaN), else every row."""
+    first = weights[:1]
+    same = (weights == first) | (np.isnan(weights) & np.isnan(first))
+    if same.all():
+        return first, np.zeros(len(weights), dtype=np.int64)
+    return weights, np.arange(len(weights), dtype=np.int64)
 
 
 def has_hold_row(weights: np.ndarray) -> bool:
@@ -455,6 +485,18 @@ class Primed:
             return None
         joined, joined_dates = self.joined(prices, dates, tickers)
         return at(joined, joined_dates, tickers, np.asarray(rows) + len(self.history))
+
+    def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+        """The primed rule's ``picks`` on the rows of the prices (None when the rule has none or declines)."""
+        picks_of = getattr(self.rule, "picks", None)
+        if picks_of is None:
+            return None
+        joined, joined_dates = self.joined(prices, dates, tickers)
+        found = picks_of(joined, joined_dates, tickers)
+        if found is None:
+            return None
+        palette, picks = found
+        return palette, picks[..., len(self.history):]
 
     def joined(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rescaled history then ``prices`` (float64, whatever the prices' dtype), and their dates."""

@@ -260,3 +260,60 @@ def test_scan_rows_finds_holds_and_the_first_infinite_weight():
     dates = pd.bdate_range("2020-01-01", periods=30)
     with pytest.raises(EngineError, match=r"B on 2020-01-16 is infinite"):
         target_rows(rows, 4, dates, ["A", "B", "C"])
+
+
+@pytest.mark.parametrize("rule", [RebalanceRule("monthly", band_abs=0.06), RebalanceRule("none"),
+                                  RebalanceRule("weekly", anchor="last")])
+def test_picked_rows_trade_exactly_as_their_dense_rows(rule):
+    """PickedRows (a palette and one pick per path and bar) against the dense palette[picks], bit for bit:
+    per-path picks with a hold row in the palette, and picks shared by every path."""
+    from theses.engine import PickedRows
+
+    prices, dates, rng = _market(8)
+    palette = np.array([[0.5, 0.3, 0.2], [0.1, -0.2, 0.6], [np.nan, np.nan, np.nan], [0.3, np.nan, 0.3]])
+    picks = np.where(np.cumsum(rng.random((P, T)) < 0.03, axis=1) % 2 == 1, 1, 0)
+    picks[:, 0] = 0
+    picks[rng.random((P, T)) < 0.05] = 2  # holds here and there
+    picks[3, 200:] = 3  # a row with a NaN (weight 0) on one path
+    config = BacktestConfig(costs=CostModel(fees_bps=5.0, slippage_bps=2.0, borrow_bps=60.0), rebalance=rule)
+    columns = ["A0", "A4", "A7"]
+    shared = picks[0]
+    books = [Book(columns, PickedRows(np.arange(T), palette, picks), config, "picked"),
+             Book(columns, palette[picks], config, "dense"),
+             Book(columns, PickedRows(np.arange(T), palette, shared), config, "shared"),
+             Book(columns, palette[shared], config, "shared dense")]
+    picked, dense, one, one_dense = backtest_books_batch(prices, books, index=dates, tickers=TICKERS)
+    for name in ("terminal_wealth", "cagr", "max_drawdown", "turnover", "costs", "equity_samples", "first_trade"):
+        np.testing.assert_array_equal(getattr(picked, name), getattr(dense, name))
+        np.testing.assert_array_equal(getattr(one, name), getattr(one_dense, name))
+    assert len(np.unique(np.round(picked.terminal_wealth, 9))) == P  # the paths trade differently
+    batch = backtest_batch(prices[..., [0, 4, 7]], PickedRows(np.arange(T), palette, picks), config, index=dates,
+                           tickers=columns)
+    np.testing.assert_array_equal(batch.terminal_wealth, picked.terminal_wealth)
+
+
+def test_picked_rows_are_checked():
+    from theses.engine import PickedRows
+
+    prices, dates, _ = _market(9)
+    palette = np.array([[0.5, 0.5], [2.5, 1.0]])
+    picks = np.zeros((P, T), dtype=np.int64)
+    config = BacktestConfig(rebalance=RebalanceRule("monthly"))
+
+    def run(weights):
+        return backtest_books_batch(prices, [Book(["A0", "A1"], weights, config, "b")], index=dates, tickers=TICKERS)
+
+    with pytest.raises(EngineError, match=r"picks must lie in 0\.\.1"):
+        run(PickedRows(np.arange(T), palette, picks + 2))
+    with pytest.raises(EngineError, match="picks must be integers"):
+        run(PickedRows(np.arange(T), palette, picks.astype(float)))
+    with pytest.raises(EngineError, match=r"picks shape \(6, 299\) does not fit"):
+        run(PickedRows(np.arange(T), palette, picks[:, 1:]))
+    with pytest.raises(EngineError, match=r"palette shape \(2, 3\)"):
+        run(PickedRows(np.arange(T), np.ones((2, 3)), picks))
+    with pytest.raises(EngineError, match="A1 in palette row 0 is infinite"):
+        run(PickedRows(np.arange(T), np.array([[0.5, np.inf]]), picks))
+    breach = picks.copy()
+    breach[4, 57:] = 1  # gross 3.5 > 3: the first path and date that pick the row are named
+    with pytest.raises(EngineError, match=r"book 'b': weights on 2019-03-21 \(path 4\): gross exposure 3\.5"):
+        run(PickedRows(np.arange(T), palette, breach))

@@ -299,3 +299,35 @@ def test_switch_rows_alone_equal_the_dense_weights_on_those_rows():
         prices[..., [0, 2]], dates, ["AAA", "SPY"], rows) is None
     static = Strategy("b", "d", "monthly", "SPY", None, StaticBook({"SPY": 1.0}))
     assert static.target_rows_array(prices[..., 2:], dates, ["SPY"], rows) is None
+
+
+def test_switch_picks_give_the_dense_weights():
+    """Strategy.target_picks: palette[picks] equals the dense weights of the trend and drawdown switches (primed
+    or not, float32 or float64 prices); a listed equal weight whose rows change gives one palette row a day."""
+    from theses.strategies.combinators import Primed
+
+    tickers = ["AAA", "BBB", "SPY"]
+    prices = walk(4, 300, 3, seed=31)
+    dates = pd.bdate_range("2021-01-01", periods=300)
+    late = prices.copy()
+    late[:, :40, 1] = np.nan  # BBB lists on day 40 on every path: the equal weight changes then
+    trend = TrendFilter(("AAA", "BBB"), 30, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
+    dip = DrawdownSwitch(("AAA", "BBB"), window=25, enter=0.1, leave=0.03, on=StaticBook({"AAA": 0.7, "SPY": 0.3}),
+                         off=StaticBook({"SPY": 1.0}))
+    primed = Primed(dip, walk(1, 60, 3, seed=32)[0], pd.bdate_range("2020-09-01", periods=60).to_numpy(),
+                    anchor=prices[0, 0])
+    for rule, data, palette_rows in ((trend, prices, 2), (trend, late, 301), (dip, prices, 2), (primed, prices, 2)):
+        strategy = Strategy("s", "d", "monthly", "SPY", None, rule)
+        universe = list(strategy.universe)
+        cols = [tickers.index(t) for t in universe]
+        for dtype in (np.float64, np.float32):
+            part = data[..., cols].astype(dtype)
+            dense = strategy.target_weights_array(part, dates, universe)
+            palette, picks = strategy.target_picks(part, dates, universe)
+            assert palette.shape == (palette_rows, 3) and picks.shape == (4, 300)
+            np.testing.assert_array_equal(palette[picks], dense)
+        assert len(np.unique(picks)) >= 2  # both regimes occur
+    hold = TrendFilter(("AAA",), 30, on=StaticBook({"AAA": 1.0}), off=StaticBook({"SPY": 1.0}), buy_and_hold=True)
+    assert Strategy("h", "d", "none", "SPY", None, hold).target_picks(prices[..., [0, 2]], dates, ["AAA", "SPY"]) is None
+    static = Strategy("b", "d", "monthly", "SPY", None, StaticBook({"SPY": 1.0}))
+    assert static.target_picks(prices[..., 2:], dates, ["SPY"]) is None
