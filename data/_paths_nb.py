@@ -171,9 +171,10 @@ def fill_normals_nb(state, out, k_tab, w_tab, f_tab):  # pragma: no cover - comp
             u = np.uint32(bits & np.uint64(0xFFFFFFFF)) if half == 0 else np.uint32(bits >> np.uint64(32))
             idx = u & np.uint32(0xFF)
             magnitude = (u >> np.uint32(9)) & np.uint32(0x007FFFFF)
+            # The sign by a multiplication (exact), not a branch: a random branch mispredicts half the time,
+            # and this measured 6.5 -> 3.5-4 ns a normal.
             x = np.float32(magnitude) * w_tab[idx]
-            if (u >> np.uint32(8)) & np.uint32(1):
-                x = -x
+            x = x * (np.float32(1.0) - np.float32(2.0) * np.float32((u >> np.uint32(8)) & np.uint32(1)))
             if magnitude < k_tab[idx]:
                 out[i] = x
                 i += 1
@@ -192,8 +193,7 @@ def normal_nb(state, k_tab, w_tab, f_tab):  # pragma: no cover - compiled
         idx = u & np.uint32(0xFF)
         magnitude = (u >> np.uint32(9)) & np.uint32(0x007FFFFF)
         x = np.float32(magnitude) * w_tab[idx]
-        if (u >> np.uint32(8)) & np.uint32(1):
-            x = -x
+        x = x * (np.float32(1.0) - np.float32(2.0) * np.float32((u >> np.uint32(8)) & np.uint32(1)))  # sign, no branch
         if magnitude < k_tab[idx]:
             return x
         accepted, value = _normal_slow_nb(state, u, x, k_tab, f_tab)
