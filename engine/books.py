@@ -333,12 +333,45 @@ def concat_outcomes(parts: Sequence[BookOutcome]) -> BookOutcome:
 def sample_bands(outcome: BookOutcome, percentiles: Sequence[float] = (5, 25, 50, 75, 95)) -> pd.DataFrame:
     """Percentiles across paths of sampled wealth: one column per percentile, indexed by the sampled dates.
 
-    numpy's default (linear) interpolation, in float64, exact whatever the chunking of the paths. Each date's
-    values are made contiguous first: the selection along a strided axis measured twice as slow.
+    Exactly ``numpy.percentile`` with its default (linear) method on the float64 samples, whatever the chunking
+    of the paths (a test checks it bit for bit), computed as numpy does but faster: each date's
+    contiguous float32 values, sorted (numpy's SIMD sort; numpy's percentile selects ranks along a strided
+    axis of float64, measured 4-5x slower for 10,000 paths x 252 dates), then numpy's interpolation in float64.
     """
-    by_date = np.ascontiguousarray(outcome.equity_samples.T, dtype=np.float64)
-    values = np.percentile(by_date, list(percentiles), axis=1)
-    return pd.DataFrame(values.T, index=outcome.sample_index, columns=list(percentiles))
+    samples = outcome.equity_samples
+    n = samples.shape[0]
+    if n < 2 or np.isnan(samples).any():
+        values = np.percentile(samples.astype(np.float64), list(percentiles), axis=0).T
+    else:
+        values = _linear_percentiles(np.ascontiguousarray(samples.T), np.asarray(percentiles, dtype=np.float64))
+    return pd.DataFrame(values, index=outcome.sample_index, columns=list(percentiles))
+
+
+def _linear_percentiles(rows: np.ndarray, percentiles: np.ndarray) -> np.ndarray:
+    """``np.percentile(rows.astype(float64), percentiles, axis=1).T`` for ``(S, n)`` rows without NaN, ``n >= 2``.
+
+    numpy's steps for the linear method: virtual index ``(n - 1) q``, its floor and the next index (both the
+    last one from the top), the order statistics there (exact values, however found), and ``_lerp``:
+    ``a + (b - a) g``, or ``b - (b - a)(1 - g)`` where ``g >= 0.5``. The order statistics of the float32
+    values are those of the float64 values.
+    """
+    n = rows.shape[1]
+    virtual = (n - 1) * (percentiles / 100)
+    previous = np.floor(virtual)
+    following = previous + 1
+    top = virtual >= n - 1
+    previous[top] = following[top] = n - 1
+    previous[virtual < 0] = following[virtual < 0] = 0
+    gamma = virtual - previous
+    previous, following = previous.astype(np.intp), following.astype(np.intp)
+    rows = np.sort(rows, axis=1)  # numpy's SIMD sort of float32: faster than a selection of ten ranks
+    a = rows[:, previous].astype(np.float64)
+    b = rows[:, following].astype(np.float64)
+    diff = b - a
+    out = a + diff * gamma
+    upper = gamma >= 0.5
+    out[:, upper] = (b - diff * (1 - gamma))[:, upper]
+    return out
 
 
 __all__ = ["Book", "BookOutcome", "PATH_FIELDS", "PickedRows", "TargetRows", "backtest_books_batch", "concat_outcomes",

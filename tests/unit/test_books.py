@@ -317,3 +317,28 @@ def test_picked_rows_are_checked():
     breach[4, 57:] = 1  # gross 3.5 > 3: the first path and date that pick the row are named
     with pytest.raises(EngineError, match=r"book 'b': weights on 2019-03-21 \(path 4\): gross exposure 3\.5"):
         run(PickedRows(np.arange(T), palette, breach))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sample_bands_equal_numpy_percentile_bit_for_bit(seed):
+    """The sorted-float32 path of sample_bands against np.percentile on the float64 samples: many path counts,
+    ties, the extreme percentiles, and a NaN (numpy's own path)."""
+    import dataclasses
+
+    from theses.engine.books import _linear_percentiles
+
+    rng = np.random.default_rng(seed)
+    for n in (2, 3, 4, 5, 7, 19, 20, 21, 100, 1001):
+        values = rng.lognormal(0.0, 0.4, size=(n, 9)).astype(np.float32)
+        if n % 2:
+            values = np.round(values, 1)  # ties
+        for q in ([5, 25, 50, 75, 95], [0.0, 1.0, 33.3, 50.0, 99.9, 100.0]):
+            ours = _linear_percentiles(np.ascontiguousarray(values.T), np.asarray(q, dtype=float))
+            np.testing.assert_array_equal(ours, np.percentile(values.astype(np.float64), q, axis=0).T)
+    prices, dates, _ = _market(4)
+    out = backtest_books_batch(prices, _books(rng)[:1], index=dates, tickers=TICKERS, sample_every=10)[0]
+    gap = out.equity_samples.copy()
+    gap[2, 3] = np.nan
+    bands = sample_bands(dataclasses.replace(out, equity_samples=gap)).to_numpy()
+    np.testing.assert_array_equal(bands, np.percentile(gap.astype(float), [5, 25, 50, 75, 95], axis=0).T)
+    assert np.isnan(bands[3]).all() and not np.isnan(bands[4]).any()
