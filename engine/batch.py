@@ -112,9 +112,10 @@ def picked_rows(
     (_, r, i), numbers = _scan_rows(palette[None])
     if r >= 0:
         raise EngineError(f"{what}: {tickers[i]} in palette row {r} is infinite")
-    keep = np.flatnonzero(numbers[picks].any(axis=0))
-    picks = np.ascontiguousarray(picks[:, keep], dtype=np.int64)
-    return bars[keep], palette, picks
+    if numbers.all():
+        return bars, palette, np.ascontiguousarray(picks, dtype=np.int64)
+    keep = np.flatnonzero(numbers[picks].any(axis=0))  # bars where some path picks a row with a number
+    return bars[keep], palette, np.ascontiguousarray(picks[:, keep], dtype=np.int64)
 
 
 def _checked_bars(bars: Any, n_bars: int, what: str) -> np.ndarray:
