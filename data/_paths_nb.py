@@ -11,13 +11,13 @@ from __future__ import annotations
 import functools
 import math
 
-from theses.util import configure_numba_cache
+from theses.util import kernel_api
 
-# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created.
-configure_numba_cache()
+# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created (numba's, or
+# plain-Python stand-ins when the module is loaded as an interpreted twin, theses.util.interpreted_twin).
+njit, prange = kernel_api()
 
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
 
 
 @njit(cache=True, nogil=True)

@@ -23,9 +23,9 @@ import pandas as pd
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
 from theses.engine.kernel_types import SimParams
-from theses.engine.kernels import first_exposure_breach_nb, simulate_path_nb
 from theses.engine.result import COST_COLUMNS, TRADE_COLUMNS, BacktestResult
 from theses.engine.schedule import rebalance_mask
+from theses.util import interpreted_twin, prefer_interpreted
 
 _EXPOSURE_TOLERANCE = 1e-9
 #: Default of the delisting rule: a held asset without a close for this many bars in a row is closed.
@@ -107,7 +107,7 @@ def check_exposure(
     """
     paths = weights if weights.ndim == 3 else weights[None]
     gross_limit, net_limit = exposure_limits(config)
-    p, t, gross, net = first_exposure_breach_nb(paths, gross_limit, net_limit)
+    p, t, gross, net = kernels_for(paths.size).first_exposure_breach_nb(paths, gross_limit, net_limit)
     if p < 0:
         return
     if gross > gross_limit:
@@ -120,6 +120,20 @@ def check_exposure(
         f"weights on {index[t]:%Y-%m-%d}{where}: {what}; weights {_format_weights(row)}; "
         "scale the row down or raise the limit in BacktestConfig"
     )
+
+
+def kernels_for(work: int) -> Any:
+    """``engine.kernels``, compiled, or its interpreted twin for a small job in a process without numba yet.
+
+    The same source either way (``theses.util.interpreted_twin``): a single backtest of a few thousand bars
+    runs faster as plain Python than numba's first dispatch takes (about a second), so ``theses backtest``
+    starts quicker; once numba is loaded, or for larger work, the compiled kernels run.
+    """
+    if prefer_interpreted(work):
+        return interpreted_twin("theses.engine.kernels")
+    import theses.engine.kernels as kernels
+
+    return kernels
 
 
 def exposure_limits(config: BacktestConfig) -> tuple[float, float]:
@@ -402,8 +416,8 @@ def backtest(
 
     params = sim_params(config, delist_after)
     (equity_a, cash_a, positions_a, trades_a, forced_a, costs_a, turnover_a, first_trade, ruin,
-     breach) = simulate_path_nb(close, exec_price, np.arange(len(index)), weight_values,
-                                calendar_days(config, index), params)
+     breach) = kernels_for(close.size).simulate_path_nb(close, exec_price, np.arange(len(index)), weight_values,
+                                                        calendar_days(config, index), params)
     marks = prices.ffill().to_numpy()
     if breach >= 0:
         held = np.where(positions_a[breach] != 0.0, positions_a[breach] * marks[breach], 0.0)

@@ -30,7 +30,6 @@ from theses.engine.backtest import (
 )
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import scan_rows_nb, simulate_batch_nb
 
 BAND_PERCENTILES = (5, 25, 50, 75, 95)
 
@@ -138,6 +137,8 @@ def rows_with_numbers(rows: np.ndarray) -> np.ndarray:
 def _scan_rows(rows: np.ndarray) -> tuple[tuple[int, int, int], np.ndarray]:
     """``((path, row, column) of the first infinite weight or -1s, rows with a number)``: one compiled pass, not
     the three whole-array temporaries of ``isinf`` and ``isnan().all().all()``."""
+    from theses.engine.kernels import scan_rows_nb
+
     p, r, i, numbers = scan_rows_nb(np.ascontiguousarray(rows, dtype=np.float64))
     return (int(p), int(r), int(i)), numbers
 
@@ -404,6 +405,8 @@ def backtest_batch(
     exec_price = execution_prices(close, open_prices3d, config)
 
     calendar = calendar_days(config, index)
+    from theses.engine.kernels import simulate_batch_nb
+
     equity, totals, events, outcome = simulate_batch_nb(close, exec_price, bars, rows, calendar,
                                                         next_calendar_days(calendar), sim_params(config, delist_after),
                                                         exec_price is close)

@@ -38,7 +38,7 @@ from theses.engine.batch import (
 )
 from theses.engine.config import BacktestConfig
 from theses.engine.errors import EngineError
-from theses.engine.kernels import OUTCOME_FIELDS, sim_params_row, simulate_books_nb
+from theses.engine.kernel_types import OUTCOME_FIELDS, sim_params_row
 
 _FIELD = {name: i for i, name in enumerate(OUTCOME_FIELDS)}
 
@@ -228,6 +228,9 @@ def backtest_books_batch(
     rows_flat, row_start = _flat(rows_list, np.float64)
     row_paths = np.array([r.shape[0] for r in rows_list], dtype=np.int64)
     picks_flat, pick_start = _flat(picks_list, np.int64)
+    # numba is imported on the first run, not with the package (theses.engine.backtest.kernels_for)
+    from theses.engine.kernels import simulate_books_nb
+
     outcomes, samples = simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_start, rows_flat,
                                           row_start, row_paths, picks_flat, pick_start,
                                           calendars, next_calendars, np.array(params_rows), order, bench, samples_at,

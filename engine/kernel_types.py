@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+import numpy as np
+
 
 class SimParams(NamedTuple):
     """Scalar settings of one book's simulation, fixed for the whole run."""
@@ -80,3 +82,13 @@ class PathState(NamedTuple):
     """Interest credited at the bar."""
     turnover: float
     """Traded notional / portfolio value before trading."""
+
+
+#: Columns of the per-path outcome array of ``simulate_books_nb`` (equity values are / initial cash).
+OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
+                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base", "ruin_bar", "breach_bar")
+
+
+def sim_params_row(params: SimParams) -> np.ndarray:
+    """A :class:`SimParams` as one float64 row in field order (for ``simulate_books_nb``'s table)."""
+    return np.array([float(v) for v in params], dtype=np.float64)

@@ -39,23 +39,20 @@ Arrays are used as given (float32 or float64 prices, float64 weights); all arith
 
 from __future__ import annotations
 
-from theses.util import configure_numba_cache
+from theses.util import kernel_api
 
-# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created.
-configure_numba_cache()
+# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created (numba's, or
+# plain-Python stand-ins when the module is loaded as an interpreted twin, theses.util.interpreted_twin).
+njit, prange = kernel_api()
 
 import numpy as np  # noqa: E402
-from numba import njit, prange  # noqa: E402
 
-from theses.engine.kernel_types import PathState, SimParams  # noqa: E402
+from theses.engine.kernel_types import OUTCOME_FIELDS, PathState, SimParams, sim_params_row  # noqa: E402
 
 __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "scan_rows_nb", "run_path_nb",
            "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb",
            "start_state_nb", "step_nb"]
 
-#: Columns of the per-path outcome array of :func:`simulate_books_nb` (equity values are / initial cash).
-OUTCOME_FIELDS = ("terminal", "window_base", "max_drawdown", "min_wealth", "fees", "slippage", "borrow",
-                  "interest", "turnover_sum", "first_trade", "bench_terminal", "bench_base", "ruin_bar", "breach_bar")
 QUIET_GROUP = 4
 
 
@@ -702,11 +699,6 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         outcome[p, 2] = drawdown
         outcome[p, 3] = lowest
     return equity, totals, events, outcome
-
-
-def sim_params_row(params: SimParams) -> np.ndarray:
-    """A :class:`SimParams` as one float64 row in field order (for :func:`simulate_books_nb`'s table)."""
-    return np.array([float(v) for v in params], dtype=np.float64)
 
 
 @njit(cache=True, inline="always")

@@ -9,13 +9,13 @@ formula (a test checks it) and a signal never depends on which of the two comput
 
 from __future__ import annotations
 
-from theses.util import configure_numba_cache
+from theses.util import kernel_api
 
-# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created.
-configure_numba_cache()
+# Before the decorators below: each @njit(cache=True) picks its cache directory when it is created (numba's, or
+# plain-Python stand-ins when the module is loaded as an interpreted twin, theses.util.interpreted_twin).
+njit, _ = kernel_api()
 
 import numpy as np  # noqa: E402
-from numba import njit  # noqa: E402
 
 
 @njit(cache=True, nogil=True, inline="always")

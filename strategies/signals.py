@@ -153,7 +153,8 @@ def equal_weight_index(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
     n_rows = paths.shape[1]
     if len(positions) == 0 or len(positions) > 128:  # the kernel sums one pairwise block (numpy's 128)
         return _equal_weight_index_numpy(prices, positions)
-    from theses.strategies._signals_nb import last_gap_nb, mean_returns_nb
+    kernels = _signal_kernels(paths.size)
+    last_gap_nb, mean_returns_nb = kernels.last_gap_nb, kernels.mean_returns_nb
 
     # From the first row after which every name has a close on every row, each day's return is the plain mean
     # of all N returns: one kernel pass there, without masks (the bulk of a simulated path); the rows before
@@ -168,6 +169,19 @@ def equal_weight_index(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
         mean_return[:, head:] = tail
     level = np.where(started, np.cumprod(1.0 + np.where(started, mean_return, 0.0), axis=-1), np.nan)
     return level if np.ndim(prices) == 3 else level[0]
+
+
+def _signal_kernels(work: int) -> Any:
+    """``strategies._signals_nb``, compiled, or its interpreted twin for a small job in a process without numba
+    yet (as the engine's ``kernels_for``: a single history's index is faster as plain Python than numba's
+    first dispatch)."""
+    from theses.util import interpreted_twin, prefer_interpreted
+
+    if prefer_interpreted(work):
+        return interpreted_twin("theses.strategies._signals_nb")
+    import theses.strategies._signals_nb as kernels
+
+    return kernels
 
 
 def _equal_weight_index_numpy(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:

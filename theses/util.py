@@ -479,3 +479,59 @@ def configure_numba_cache() -> str | None:
               "writable; kernels are compiled in every process", file=sys.stderr)
         config.CACHE_DIR = ""
     return None
+
+
+# ------------------------------------------------------------------------------------------------ kernels
+# A kernel module can be loaded a second time as plain Python: the same source, its decorators replaced, numba
+# never imported. Numba's first dispatch in a process costs about a second (its target set-up and cache load,
+# plus 0.4 s to import it), which dominates a single-path backtest of a few thousand bars; interpreted, such
+# a backtest runs in a fraction of that. The engine and the signals pick the twin only while numba is not
+# loaded yet and the work is small (:func:`prefer_interpreted`).
+_loading_twin = False
+INTERPRETED_WORK = 300_000
+"""Bars x assets up to which a process that has not loaded numba runs a kernel as plain Python."""
+
+
+def kernel_api() -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """``(njit, prange)`` for a kernel module: numba's (with the cache set up), or plain-Python stand-ins while
+    :func:`interpreted_twin` loads the module (``njit`` returns the function itself, ``prange`` is ``range``)."""
+    if _loading_twin:
+        return _plain_njit, range
+    configure_numba_cache()
+    from numba import njit, prange
+
+    return njit, prange
+
+
+def _plain_njit(*args: Any, **kwargs: Any) -> Any:
+    """``@njit`` and ``@njit(...)`` that leave the function as it is."""
+    if len(args) == 1 and callable(args[0]) and not kwargs:
+        return args[0]
+    return lambda function: function
+
+
+_twins: dict[str, Any] = {}
+
+
+def interpreted_twin(module: str) -> Any:
+    """The kernel module ``module`` loaded again (once) as plain Python, named ``module + "_interpreted"``."""
+    if module not in _twins:
+        import importlib.util
+
+        global _loading_twin
+        origin = importlib.util.find_spec(module).origin
+        spec = importlib.util.spec_from_file_location(module + "_interpreted", origin)
+        twin = importlib.util.module_from_spec(spec)
+        _loading_twin = True
+        try:
+            spec.loader.exec_module(twin)
+        finally:
+            _loading_twin = False
+        _twins[module] = twin
+    return _twins[module]
+
+
+def prefer_interpreted(work: int) -> bool:
+    """Whether to run ``work`` (bars x assets) on an interpreted twin: numba is not loaded yet in this process
+    and the work is at most :data:`INTERPRETED_WORK` (``THESES_JIT=1`` forces numba)."""
+    return "numba" not in sys.modules and work <= INTERPRETED_WORK and os.environ.get("THESES_JIT") != "1"

@@ -38,7 +38,8 @@ def test_user_folder_under_a_file_falls_back_with_one_line(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
     cache_home = tmp_path / "home-cache"
-    done = _run(TINY_BACKTEST, NUMBA_CACHE_DIR=str(blocker / "numba"), XDG_CACHE_HOME=str(cache_home))
+    # THESES_JIT=1: a backtest this small would otherwise run on the interpreted twin and never load numba.
+    done = _run(TINY_BACKTEST, NUMBA_CACHE_DIR=str(blocker / "numba"), XDG_CACHE_HOME=str(cache_home), THESES_JIT="1")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "18000.0"  # 10,000 in A from bar 1 (price 1 1/9) to bar 9 (price 2)
     lines = done.stderr.strip().splitlines()
@@ -88,7 +89,7 @@ def test_unwritable_user_cache_dir_falls_back_to_temp(fresh, tmp_path):
 
 
 def test_importing_the_engine_leaves_the_environment_alone(tmp_path):
-    code = ("import os\nimport theses.engine\nfrom numba.core import config\n"
+    code = ("import os\nimport theses.engine\nimport theses.engine.kernels\nfrom numba.core import config\n"
             "print(os.environ.get('NUMBA_CACHE_DIR'), config.CACHE_DIR)\n")
     done = _run(code, XDG_CACHE_HOME=str(tmp_path))
     assert done.returncode == 0, done.stderr
