@@ -90,3 +90,73 @@ def mean_returns_nb(prices, positions, start, out):  # pragma: no cover - compil
                 j = positions[k]
                 returns[k] = prices[p, t, j] / prices[p, t - 1, j] - 1.0
             out[p, t - start] = _pairwise_sum_nb(returns, n) / n
+
+
+@njit(cache=True, nogil=True)
+def trend_on_nb(level, window, out):  # pragma: no cover - compiled
+    """``out[p, t] = level[p, t] > trailing window-day mean`` (False while the mean is undefined or NaN).
+
+    The mean is numpy's ``rolling_mean``: running sums of the finite values (``np.cumsum``'s sequential order,
+    from 0) differenced over the window and divided by ``window``, NaN where the window holds a NaN.
+    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool.
+    """
+    n_paths, n = level.shape
+    sums = np.empty(n + 1)
+    gaps = np.empty(n + 1, dtype=np.int64)
+    for p in range(n_paths):
+        total = 0.0
+        missing = 0
+        sums[0] = 0.0
+        gaps[0] = 0
+        for t in range(n):
+            v = level[p, t]
+            finite = np.isfinite(v)
+            total = total + (v if finite else 0.0)
+            missing += 0 if finite else 1
+            sums[t + 1] = total
+            gaps[t + 1] = missing
+            on = False
+            if t >= window - 1 and gaps[t + 1] - gaps[t + 1 - window] == 0:
+                average = (sums[t + 1] - sums[t + 1 - window]) / window
+                on = np.isfinite(average) and v > average
+            out[p, t] = on
+
+
+@njit(cache=True, nogil=True)
+def drawdown_switch_nb(level, window, enter, leave, out):  # pragma: no cover - compiled
+    """The drawdown switch: on from a day ``level / trailing window-day high - 1 <= -enter``, off from a day it
+    is ``>= -leave`` (enter wins), kept in between, off at first.
+
+    The high is numpy's ``rolling_max`` (NaN until ``window`` values, and where the window holds a NaN); a
+    NaN drawdown neither enters nor leaves. The high comes from a monotonic queue of positions (O(T)).
+    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool.
+    """
+    n_paths, n = level.shape
+    queue = np.empty(n, dtype=np.int64)  # positions of decreasing values: the window's high first
+    values = np.empty(n)  # the level with NaN as -inf, as numpy's rolling_max filters it
+    for p in range(n_paths):
+        head = 0
+        tail = 0
+        last_nan = -1
+        state = False
+        for t in range(n):
+            v = level[p, t]
+            if v != v:
+                last_nan = t
+                values[t] = -np.inf
+            else:
+                values[t] = v
+            while tail > head and values[queue[tail - 1]] <= values[t]:
+                tail -= 1
+            queue[tail] = t
+            tail += 1
+            if queue[head] <= t - window:
+                head += 1
+            if t >= window - 1 and last_nan <= t - window:
+                high = values[queue[head]]
+                drawdown = v / high - 1.0
+                if drawdown <= -enter:
+                    state = True
+                elif drawdown >= -leave:
+                    state = False
+            out[p, t] = state

@@ -33,12 +33,11 @@ import numpy as np
 from theses.strategies.errors import StrategyError
 from theses.strategies.signals import (
     column_positions,
-    drawdown_from_high,
+    drawdown_switch,
     equal_weight_index,
     first_row_only,
     glide_bounds,
     glide_fraction,
-    hysteresis,
     listed_mask,
     static_weights,
     trend_on,
@@ -422,9 +421,7 @@ class DrawdownSwitch(_BasketSwitch):
 
     def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
         """True while the basket is in a drawdown (between an ``enter`` and a ``leave`` day); ``(T,)`` or ``(P, T)``."""
-        drawdown = drawdown_from_high(self.level(prices, tickers), self.window)
-        with np.errstate(invalid="ignore"):
-            return hysteresis(drawdown <= -self.enter, drawdown >= -self.leave)
+        return drawdown_switch(self.level(prices, tickers), self.window, self.enter, self.leave)
 
 
 @dataclass(frozen=True, eq=False)

@@ -224,9 +224,44 @@ def trend_on(level: np.ndarray, window: int) -> np.ndarray:
     False while the mean is undefined (fewer than ``window`` observations), so a trend filter starts "off".
     ``level`` is ``(T,)`` or ``(P, T)``; time is the last axis.
     """
+    if window < 1:
+        raise StrategyError(f"moving-average window must be at least 1 day; got {window}")
+    rows = np.ascontiguousarray(level, dtype=np.float64)
+    paths = rows if rows.ndim == 2 else rows[None]
+    out = np.empty(paths.shape, dtype=bool)
+    _signal_kernels(paths.size).trend_on_nb(paths, int(window), out)  # one pass: :func:`_trend_on_numpy`'s numbers
+    return out if rows.ndim == 2 else out[0]
+
+
+def _trend_on_numpy(level: np.ndarray, window: int) -> np.ndarray:
+    """:func:`trend_on` in numpy (its kernel's reference in the tests)."""
     average = rolling_mean(level, window, axis=-1)
     with np.errstate(invalid="ignore"):
         return np.isfinite(average) & (level > average)
+
+
+def drawdown_switch(level: np.ndarray, window: int, enter: float, leave: float) -> np.ndarray:
+    """On from a row whose drawdown from the trailing ``window``-day high (:func:`drawdown_from_high`) is
+    ``enter`` or deeper, off from a row back within ``leave`` (:func:`hysteresis`; enter wins; off at first).
+
+    One compiled pass with a monotonic queue for the high; equal to :func:`_drawdown_switch_numpy` (tested).
+    ``level`` is ``(T,)`` or ``(P, T)``.
+    """
+    if window < 1:
+        raise StrategyError(f"rolling-high window must be at least 1 day; got {window}")
+    rows = np.ascontiguousarray(level, dtype=np.float64)
+    paths = rows if rows.ndim == 2 else rows[None]
+    out = np.empty(paths.shape, dtype=bool)
+    with np.errstate(invalid="ignore", divide="ignore"):  # the interpreted twin's inf / inf, as numpy's
+        _signal_kernels(paths.size).drawdown_switch_nb(paths, int(window), float(enter), float(leave), out)
+    return out if rows.ndim == 2 else out[0]
+
+
+def _drawdown_switch_numpy(level: np.ndarray, window: int, enter: float, leave: float) -> np.ndarray:
+    """:func:`drawdown_switch` in numpy (its kernel's reference in the tests)."""
+    drawdown = drawdown_from_high(level, window)
+    with np.errstate(invalid="ignore"):
+        return hysteresis(drawdown <= -enter, drawdown >= -leave)
 
 
 def rolling_max(values: np.ndarray, window: int) -> np.ndarray:
