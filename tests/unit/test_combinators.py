@@ -269,6 +269,21 @@ def test_primed_rule_reads_history_before_the_paths_and_matches_the_full_run():
         Primed(rule, history[:, :2], dates[:cut])
 
 
+def _switch_rules() -> tuple[TrendFilter, DrawdownSwitch]:
+    """A trend filter between a listed equal weight and SPY, and a drawdown switch between two static books."""
+    trend = TrendFilter(("AAA", "BBB"), 30, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
+    dip = DrawdownSwitch(("AAA", "BBB"), window=25, enter=0.1, leave=0.03, on=StaticBook({"AAA": 0.7, "SPY": 0.3}),
+                         off=StaticBook({"SPY": 1.0}))
+    return trend, dip
+
+
+def _switch_strategy(rule, tickers: list[str]) -> tuple[Strategy, list[str], list[int]]:
+    """A monthly strategy of ``rule``, its universe, and the universe's positions in ``tickers``."""
+    strategy = Strategy("s", "d", "monthly", "SPY", None, rule)
+    universe = list(strategy.universe)
+    return strategy, universe, [tickers.index(t) for t in universe]
+
+
 def test_switch_rows_alone_equal_the_dense_weights_on_those_rows():
     """Strategy.target_rows_array: the trend and drawdown switches (primed or not) compute the requested rows
     alone, equal to the dense weights there; None where a left-out row could matter (buy and hold)."""
@@ -278,15 +293,11 @@ def test_switch_rows_alone_equal_the_dense_weights_on_those_rows():
     prices = walk(5, 320, 3, seed=21)
     dates = pd.bdate_range("2021-01-01", periods=320)
     rows = np.array([0, 19, 40, 41, 150, 319])
-    trend = TrendFilter(("AAA", "BBB"), 30, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
-    dip = DrawdownSwitch(("AAA", "BBB"), window=25, enter=0.1, leave=0.03, on=StaticBook({"AAA": 0.7, "SPY": 0.3}),
-                         off=StaticBook({"SPY": 1.0}))
-    history = walk(1, 60, 3, seed=22)[0]
-    primed = Primed(trend, history, pd.bdate_range("2020-09-01", periods=60).to_numpy(), anchor=prices[0, 0])
+    trend, dip = _switch_rules()
+    primed = Primed(trend, walk(1, 60, 3, seed=22)[0], pd.bdate_range("2020-09-01", periods=60).to_numpy(),
+                    anchor=prices[0, 0])
     for rule in (trend, dip, primed):
-        strategy = Strategy("s", "d", "monthly", "SPY", None, rule)
-        universe = list(strategy.universe)
-        cols = [tickers.index(t) for t in universe]
+        strategy, universe, cols = _switch_strategy(rule, tickers)
         for dtype in (np.float64, np.float32):
             part = prices[..., cols].astype(dtype)
             dense = strategy.target_weights_array(part, dates, universe)
@@ -311,15 +322,11 @@ def test_switch_picks_give_the_dense_weights():
     dates = pd.bdate_range("2021-01-01", periods=300)
     late = prices.copy()
     late[:, :40, 1] = np.nan  # BBB lists on day 40 on every path: the equal weight changes then
-    trend = TrendFilter(("AAA", "BBB"), 30, on=ListedEqualWeight(("AAA", "BBB")), off=StaticBook({"SPY": 1.0}))
-    dip = DrawdownSwitch(("AAA", "BBB"), window=25, enter=0.1, leave=0.03, on=StaticBook({"AAA": 0.7, "SPY": 0.3}),
-                         off=StaticBook({"SPY": 1.0}))
+    trend, dip = _switch_rules()
     primed = Primed(dip, walk(1, 60, 3, seed=32)[0], pd.bdate_range("2020-09-01", periods=60).to_numpy(),
                     anchor=prices[0, 0])
     for rule, data, palette_rows in ((trend, prices, 2), (trend, late, 301), (dip, prices, 2), (primed, prices, 2)):
-        strategy = Strategy("s", "d", "monthly", "SPY", None, rule)
-        universe = list(strategy.universe)
-        cols = [tickers.index(t) for t in universe]
+        strategy, universe, cols = _switch_strategy(rule, tickers)
         for dtype in (np.float64, np.float32):
             part = data[..., cols].astype(dtype)
             dense = strategy.target_weights_array(part, dates, universe)
