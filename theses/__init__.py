@@ -25,13 +25,6 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-try:
-    from importlib.metadata import PackageNotFoundError, version
-
-    __version__ = version("ai-theses")
-except PackageNotFoundError:  # a source tree that was not installed
-    __version__ = "0.0.0+unknown"
-
 #: Public name -> module that defines it (imported lazily by ``__getattr__``).
 _API = {
     "backtest": "theses._api",
@@ -51,8 +44,21 @@ _API = {
 __all__ = ["__version__", *_API]
 
 
+def _installed_version() -> str:
+    """The installed distribution's version (importlib.metadata: about 60 ms, so read on first use)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ai-theses")
+    except PackageNotFoundError:  # a source tree that was not installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name: str) -> Any:
-    """Import a public function on first use (PEP 562)."""
+    """Import a public function on first use (PEP 562); ``__version__`` is read on first use too."""
+    if name == "__version__":
+        globals()[name] = value = _installed_version()
+        return value
     module = _API.get(name)
     if module is None:
         raise AttributeError(f"module 'theses' has no attribute {name!r}")

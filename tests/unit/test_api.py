@@ -154,3 +154,21 @@ def test_sweep_equals_the_cli_and_reports(tmp_path, capsys, monkeypatch):
     assert list(run.table()["window"]) == [30, 90, 200] and run.best("jetsons")["point"] in ("p0000", "p0001")
     path = theses.report(run, tmp_path / "report")
     assert (path / "index.html").is_file() and (path / "points.csv").is_file()
+
+
+def test_version_is_read_on_first_use_and_printed_by_the_cli(capsys):
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    import theses
+    from theses.cli.main import main
+
+    assert theses.__version__ == version("ai-theses")
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0
+    assert capsys.readouterr().out == f"theses {version('ai-theses')}\n"
+    fresh = subprocess.run([sys.executable, "-c", "import sys, theses.cli.main; print('importlib.metadata' in sys.modules)"],
+                           capture_output=True, text=True, timeout=120)
+    assert fresh.stdout.strip() == "False"  # nothing reads the version at start-up
