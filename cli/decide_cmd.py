@@ -16,7 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "decide",
         help="which book to hold across the scenarios: verdict, scoreboard, regret, break-even beliefs, best mix",
-        description="Run every book on the same simulated paths of each scenario and answer which one to hold: "
+        description=lambda: "Run every book on the same simulated paths of each scenario and answer which one to "
+        "hold: "
         "a verdict in plain words, then the scoreboard (median CAGR, P(loss), P(beat SPY on the same path), "
         "CVaR 5%, median max drawdown, rank by certainty equivalent), certainty equivalents under CRRA risk "
         f"aversion 1, 2 and 5 (default {DEFAULT_RISK_AVERSION:g}; 1 = log utility), regret against the best "

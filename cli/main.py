@@ -73,6 +73,13 @@ class OneLineParser(argparse.ArgumentParser):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self._negative_number_matcher = _NEGATIVE_NUMBER
 
+    def format_help(self) -> str:
+        # A sub-command may give its description as a function, called only when its help is shown: simulate
+        # and decide list the shipped priors, read from the scenario files (30 ms at every start otherwise).
+        if callable(self.description):
+            self.description = self.description()
+        return super().format_help()
+
     def _action_named(self, name: str) -> argparse.Action | None:
         names = name.split("/")
         for action in self._actions:

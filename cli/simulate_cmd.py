@@ -32,15 +32,14 @@ def priors_help() -> str:
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``simulate`` sub-command."""
-    PRIORS_HELP = priors_help()  # noqa: N806
     parser = subparsers.add_parser(
         "simulate",
         help="run strategies on simulated scenario paths",
-        description="Simulate price paths for the essay's scenarios (or your own spec) and run the strategies "
-        "on every path through the engine's batch backtest. Prints, per strategy and scenario, the median and "
-        "5th/95th percentile CAGR and terminal wealth, probability of loss, probability of beating SPY on the "
-        "same path, CVaR(5%) of the terminal return and the median maximum drawdown, plus the "
-        "probability-weighted blend across scenarios. " + PRIORS_HELP,
+        description=lambda: "Simulate price paths for the essay's scenarios (or your own spec) and run the "
+        "strategies on every path through the engine's batch backtest. Prints, per strategy and scenario, the "
+        "median and 5th/95th percentile CAGR and terminal wealth, probability of loss, probability of beating SPY "
+        "on the same path, CVaR(5%) of the terminal return and the median maximum drawdown, plus the "
+        "probability-weighted blend across scenarios. " + priors_help(),
     )
     parser.add_argument("strategies", nargs="*", metavar="STRATEGY",
                         help="strategy names or portfolio .toml files (default: all registered); SPY and RSP "
