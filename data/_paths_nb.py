@@ -21,34 +21,6 @@ import numpy as np  # noqa: E402
 
 
 @njit(cache=True, nogil=True)
-def correlated_returns_nb(z, scale, chol_t, drift, vol):  # pragma: no cover - compiled
-    """In place: ``z[p, t] <- drift[t] + vol[t] * scale[p, t] * (L @ z[p, t])``.
-
-    Parameters
-    ----------
-    z : (P, T, N) float32 standard normal draws, overwritten with daily log returns.
-    scale : (P, T) float32 multivariate-t scale per path-day (ones for normal shocks).
-    chol_t : (N, N) float32 transposed lower Cholesky factor (``chol_t[k, i] = L[i, k]``).
-    drift, vol : (T, N) float32 daily drift and daily volatility.
-    """
-    n_paths, n_days, n = z.shape
-    for p in range(n_paths):
-        acc = np.empty(n, dtype=np.float32)
-        for t in range(n_days):
-            acc[:] = 0.0
-            # Column by column of L (upper zeros included: a full-length inner loop vectorises, which is
-            # faster than skipping them); no reduction, so the summation order is fixed.
-            for k in range(n):
-                zk = z[p, t, k]
-                row = chol_t[k]
-                for i in range(n):
-                    acc[i] += row[i] * zk
-            s = scale[p, t]
-            for i in range(n):
-                z[p, t, i] = drift[t, i] + vol[t, i] * (s * acc[i])
-
-
-@njit(cache=True, nogil=True)
 def prices_from_returns_nb(returns, log_start, out):  # pragma: no cover - compiled
     """``out[p, t, i] = exp(log_start[i] + sum(returns[p, :t+1, i]))`` with a float64 running sum."""
     n_paths, n_days, n = returns.shape
@@ -306,7 +278,7 @@ def parametric_paths_nb(shock_words, crash_words, first_row, out, as_returns, ch
 
     Path ``j`` of block ``b`` (request row ``b * 64 + j - first_row``): for each day, a chi-square scale (when
     ``t_df`` is finite) and N normals from the block's shock stream, ``r = drift + vol * (s * (L @ z))`` in
-    float32 (as :func:`correlated_returns_nb`), the crash jumps of the path's crash days (one day per event per
+    float32, the crash jumps of the path's crash days (one day per event per
     path, drawn up front from the block's crash stream, so a crash never moves the other draws), then prices
     ``exp(log_start + cumsum r)`` with a float64 running sum (``exp`` by :func:`exp_into_nb`), or the log
     returns themselves when ``as_returns``.

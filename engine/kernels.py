@@ -439,7 +439,6 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
         stale[i] = 0
         all_columns = all_columns and cols[i] == i
     state = start_state_nb(params)
-    quiet_ok = at_close
     banded = params.band_abs > 0.0 or params.band_rel > 0.0
     step_through = -1  # bars up to this one are stepped one by one (a band is crossed on it)
     n_rows = bars.shape[0]
@@ -453,7 +452,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
     breach = -1
     t = 0
     while t < n_bars:
-        if quiet_ok and state.entered and not state.ruined and t > step_through:
+        if at_close and state.entered and not state.ruined and t > step_through:
             # Bars before the next calendar day (and the next row, when rows trade) cannot trade, unless a band
             # is crossed (checked bar by bar below, the group undone when one is).
             stop = next_calendar[t]
