@@ -13,7 +13,7 @@ from theses.util import kernel_api
 
 # Before the decorators below: each @njit(cache=True) picks its cache directory when it is created (numba's, or
 # plain-Python stand-ins when the module is loaded as an interpreted twin, theses.util.interpreted_twin).
-njit, _ = kernel_api()
+njit, prange = kernel_api()
 
 import numpy as np  # noqa: E402
 
@@ -92,18 +92,18 @@ def mean_returns_nb(prices, positions, start, out):  # pragma: no cover - compil
             out[p, t - start] = _pairwise_sum_nb(returns, n) / n
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def trend_on_nb(level, window, out):  # pragma: no cover - compiled
     """``out[p, t] = level[p, t] > trailing window-day mean`` (False while the mean is undefined or NaN).
 
     The mean is numpy's ``rolling_mean``: running sums of the finite values (``np.cumsum``'s sequential order,
     from 0) differenced over the window and divided by ``window``, NaN where the window holds a NaN.
-    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool.
+    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool. Paths run in parallel.
     """
     n_paths, n = level.shape
-    sums = np.empty(n + 1)
-    gaps = np.empty(n + 1, dtype=np.int64)
-    for p in range(n_paths):
+    for p in prange(n_paths):  # paths in parallel, each in its own buffers
+        sums = np.empty(n + 1)
+        gaps = np.empty(n + 1, dtype=np.int64)
         total = 0.0
         missing = 0
         sums[0] = 0.0
@@ -122,19 +122,19 @@ def trend_on_nb(level, window, out):  # pragma: no cover - compiled
             out[p, t] = on
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, parallel=True)
 def drawdown_switch_nb(level, window, enter, leave, out):  # pragma: no cover - compiled
     """The drawdown switch: on from a day ``level / trailing window-day high - 1 <= -enter``, off from a day it
     is ``>= -leave`` (enter wins), kept in between, off at first.
 
     The high is numpy's ``rolling_max`` (NaN until ``window`` values, and where the window holds a NaN); a
     NaN drawdown neither enters nor leaves. The high comes from a monotonic queue of positions (O(T)).
-    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool.
+    ``level`` ``(P, T)`` float64; ``out`` ``(P, T)`` bool. Paths run in parallel.
     """
     n_paths, n = level.shape
-    queue = np.empty(n, dtype=np.int64)  # positions of decreasing values: the window's high first
-    values = np.empty(n)  # the level with NaN as -inf, as numpy's rolling_max filters it
-    for p in range(n_paths):
+    for p in prange(n_paths):  # paths in parallel, each in its own buffers
+        queue = np.empty(n, dtype=np.int64)  # positions of decreasing values: the window's high first
+        values = np.empty(n)  # the level with NaN as -inf, as numpy's rolling_max filters it
         head = 0
         tail = 0
         last_nan = -1
@@ -160,3 +160,39 @@ def drawdown_switch_nb(level, window, enter, leave, out):  # pragma: no cover - 
                 elif drawdown >= -leave:
                     state = False
             out[p, t] = state
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def level_after_nb(prices, positions, checked, last_close, start, out, first):  # pragma: no cover - compiled
+    """Continue an equal-weight index along each path: ``out[p, first + t]`` for the rows ``t`` of ``prices``.
+
+    The row before ``prices[:, 0]`` has the basket's closes ``last_close`` (``(n,)`` float64, finite) and the
+    index level ``start``; each row then multiplies the level by ``1 + mean(close / previous - 1)`` (summed as
+    :func:`mean_returns_nb`, multiplied in ``np.cumprod``'s order), as :func:`equal_weight_index` does on the
+    joined rows. Paths run in parallel. Returns False, with ``out`` partly written, when a close of the basket
+    or of the ``checked`` columns is not finite (the joined index then needs the masked rule, and the paths
+    may list names differently). ``prices`` ``(P, T, M)`` float32 or float64, read in place at the basket's
+    ``positions``; ``out`` ``(P, first + T)``.
+    """
+    n_paths, n_rows, _ = prices.shape
+    n = positions.shape[0]
+    if out.shape[0] != n_paths or out.shape[1] < first + n_rows or last_close.shape[0] != n:
+        raise ValueError("level_after_nb: out must be (paths, first + days) and last_close one close per name")
+    gaps = np.zeros(n_paths, dtype=np.int64)
+    for p in prange(n_paths):
+        returns = np.empty(n)
+        previous = last_close.copy()
+        level = start
+        for t in range(n_rows):
+            for k in range(n):
+                close = np.float64(prices[p, t, positions[k]])
+                if not np.isfinite(close):
+                    gaps[p] = 1
+                returns[k] = close / previous[k] - 1.0
+                previous[k] = close
+            for j in checked:
+                if not np.isfinite(prices[p, t, j]):
+                    gaps[p] = 1
+            level = level * (1.0 + _pairwise_sum_nb(returns, n) / n)
+            out[p, first + t] = level
+    return gaps.sum() == 0

@@ -35,6 +35,7 @@ from theses.strategies.signals import (
     column_positions,
     drawdown_switch,
     equal_weight_index,
+    equal_weight_index_after,
     first_row_only,
     glide_bounds,
     glide_fraction,
@@ -257,7 +258,12 @@ class _BasketSwitch:
         """The basket's equal-weight daily-return index, ``(T,)`` or ``(P, T)``."""
         return equal_weight_index(prices, column_positions(tickers, self.basket))
 
-    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:  # pragma: no cover - abstract
+    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
+        """The switch on each row of ``prices``, ``(T,)`` or ``(P, T)``."""
+        return self.signal_of(self.level(prices, tickers))
+
+    def signal_of(self, level: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """The switch on each row of the basket's ``level``."""
         raise NotImplementedError
 
     def weights(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
@@ -265,13 +271,15 @@ class _BasketSwitch:
                               self.buy_and_hold)
 
     def weights_at(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
-                   rows: np.ndarray) -> np.ndarray | None:
+                   rows: np.ndarray, level: np.ndarray | None = None) -> np.ndarray | None:
         """``weights(...)[..., rows, :]`` without the other rows, or None when that would not be the whole story.
 
         The signal needs every row; the switch between ``on`` and ``off`` is made on ``rows`` only (for a
         monthly book about one row in 20 of the ``(P, T, N)`` array). None when a row left out could matter
         to the engine: with ``buy_and_hold``, or when ``on`` or ``off`` has an all-NaN (hold) row, since a
-        hold makes an earlier row the one in force.
+        hold makes an earlier row the one in force. With the basket's ``level`` given (``(P, T)``, for
+        paths that share their listings), ``prices`` need only be one path: ``on`` and ``off`` are read on it
+        and must then be path-independent (``(T, N)``; None otherwise).
         """
         if self.buy_and_hold:
             return None
@@ -279,16 +287,20 @@ class _BasketSwitch:
         off_weights = self.off.weights(prices, dates, tickers)
         if has_hold_row(on_weights) or has_hold_row(off_weights):
             return None
-        state = self.signal(prices, tickers)[..., rows, None]
+        if level is not None and (on_weights.ndim != 2 or off_weights.ndim != 2):
+            return None
+        state = (self.signal(prices, tickers) if level is None else self.signal_of(level))[..., rows, None]
         return np.where(state, on_weights[..., rows, :], off_weights[..., rows, :])
 
-    def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
+              level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
         """``(palette (Q, N), picks (P, T))`` with ``palette[picks]`` equal to ``weights(...)``, or None.
 
         ``on`` and ``off`` must not depend on the path (``(T, N)``, as a static book or a listed equal weight
         on paths that share their listings); each gives one palette row when its rows are all the same, else
         one per day. The switch then picks, per path and day, which. None with ``buy_and_hold`` (its holds
-        between switches are not a palette row) or path-dependent ``on``/``off`` weights.
+        between switches are not a palette row) or path-dependent ``on``/``off`` weights. ``level`` as in
+        :meth:`weights_at`.
         """
         if self.buy_and_hold:
             return None
@@ -298,7 +310,7 @@ class _BasketSwitch:
             return None
         on_rows, on_at = _distinct_rows(on_weights)
         off_rows, off_at = _distinct_rows(off_weights)
-        state = self.signal(prices, tickers)
+        state = self.signal(prices, tickers) if level is None else self.signal_of(level)
         picks = np.where(state, on_at, len(on_rows) + off_at)
         return np.concatenate([on_rows, off_rows]), picks
 
@@ -337,9 +349,9 @@ class TrendFilter(_BasketSwitch):
         if self.window < 1:
             raise StrategyError(f"moving-average window must be at least 1 day; got {self.window}")
 
-    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
-        """True where the basket is above its moving average; ``(T,)`` or ``(P, T)``."""
-        return trend_on(self.level(prices, tickers), self.window)
+    def signal_of(self, level: np.ndarray) -> np.ndarray:
+        """True where the basket's ``level`` is above its moving average; ``(T,)`` or ``(P, T)``."""
+        return trend_on(level, self.window)
 
 
 def _distinct_rows(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -419,9 +431,9 @@ class DrawdownSwitch(_BasketSwitch):
                 f"{self.enter!r}, leave {self.leave!r}"
             )
 
-    def signal(self, prices: np.ndarray, tickers: Sequence[str]) -> np.ndarray:
-        """True while the basket is in a drawdown (between an ``enter`` and a ``leave`` day); ``(T,)`` or ``(P, T)``."""
-        return drawdown_switch(self.level(prices, tickers), self.window, self.enter, self.leave)
+    def signal_of(self, level: np.ndarray) -> np.ndarray:
+        """True while the basket's ``level`` is in a drawdown (between an ``enter`` and a ``leave`` day)."""
+        return drawdown_switch(level, self.window, self.enter, self.leave)
 
 
 @dataclass(frozen=True, eq=False)
@@ -480,31 +492,68 @@ class Primed:
         at = getattr(self.rule, "weights_at", None)
         if at is None:
             return None
+        rows = np.asarray(rows) + len(self.history)
+        shared = self._switch_level(prices, dates, tickers)
+        if shared is not None:
+            found = at(*shared[1:], tickers, rows, level=shared[0])
+            if found is not None:
+                return found
         joined, joined_dates = self.joined(prices, dates, tickers)
-        return at(joined, joined_dates, tickers, np.asarray(rows) + len(self.history))
+        return at(joined, joined_dates, tickers, rows)
 
     def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
         """The primed rule's ``picks`` on the rows of the prices (None when the rule has none or declines)."""
         picks_of = getattr(self.rule, "picks", None)
         if picks_of is None:
             return None
-        joined, joined_dates = self.joined(prices, dates, tickers)
-        found = picks_of(joined, joined_dates, tickers)
+        shared = self._switch_level(prices, dates, tickers)
+        found = None if shared is None else picks_of(*shared[1:], tickers, level=shared[0])
+        if found is None:
+            joined, joined_dates = self.joined(prices, dates, tickers)
+            found = picks_of(joined, joined_dates, tickers)
         if found is None:
             return None
         palette, picks = found
         return palette, picks[..., len(self.history):]
 
+    def _switch_level(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """For a basket switch on paths with every close (so with the same listings): ``(level (P, L + T), the
+        first path joined, its dates)``, the basket's index over the joined rows computed without joining the
+        paths (the ``(P, L + T, N)`` float64 copy and its index cost most of the signal). None otherwise."""
+        if not self.whole_chunk or np.ndim(prices) != 3:
+            return None
+        others = [t for t in self.rule.universe if t not in self.rule.basket]
+        in_universe = column_positions(self.rule.universe, self.rule.basket)
+        lead = self._scaled_history(np.asarray(self.anchor, dtype=float))[:, in_universe]
+        # Every close of the on and off books' names too, or the paths may list those names differently.
+        level = equal_weight_index_after(lead, prices, column_positions(tickers, self.rule.basket),
+                                         checked=column_positions(tickers, others))
+        if level is None:
+            return None
+        return (level, *self.joined(prices[:1], dates, tickers))
+
+    @property
+    def whole_chunk(self) -> bool:
+        """Whether a chunk of paths is best given in one call, with every column: a basket switch with an
+        anchor reads the paths in place, in parallel (:meth:`_switch_level`)."""
+        return isinstance(self.rule, _BasketSwitch) and self.anchor is not None
+
+    def _scaled_history(self, join: np.ndarray) -> np.ndarray:
+        """The history with each ticker rescaled so that its last close is ``join`` (``(..., U)``, the paths'
+        start prices); ``(..., L, U)``, NaN where a ticker cannot be rescaled."""
+        last = self.history[-1]
+        scale = np.where(np.isfinite(last) & (last > 0), join / np.where(last > 0, last, 1.0), np.nan)
+        return self.history * scale[..., None, :]
+
     def joined(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """The rescaled history then ``prices`` (float64, whatever the prices' dtype), and their dates."""
         positions = column_positions(tickers, self.rule.universe)
-        last = self.history[-1]
         join = np.asarray(self.anchor, dtype=float) if self.anchor is not None else prices[..., 0, positions]
-        scale = np.where(np.isfinite(last) & (last > 0), join / np.where(last > 0, last, 1.0), np.nan)
         n_lead = len(self.history)
         joined = np.empty(prices.shape[:-2] + (n_lead + prices.shape[-2],) + prices.shape[-1:])
         lead = joined[..., :n_lead, :]
         lead[...] = np.nan
-        lead[..., positions] = self.history * scale[..., None, :]
+        lead[..., positions] = self._scaled_history(join)
         joined[..., n_lead:, :] = prices
         return joined, np.concatenate([self.dates, dates])

@@ -7,6 +7,7 @@ signal can see the future.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -16,6 +17,11 @@ from theses.strategies.errors import StrategyError
 
 if TYPE_CHECKING:  # pandas is imported where it is used, so listing strategies stays fast
     pass
+
+#: Held while a parallel signal kernel runs. Numba's ``workqueue`` threading layer (where neither TBB nor
+#: OpenMP is installed) aborts the process when two threads launch parallel kernels at once, and the scenario
+#: study computes path-dependent books in two threads; the kernels use every core anyway.
+PARALLEL_KERNELS = threading.Lock()
 
 
 def check_inputs(prices: np.ndarray, dates: Any, tickers: Sequence[str]) -> np.ndarray:
@@ -171,6 +177,34 @@ def equal_weight_index(prices: np.ndarray, positions: np.ndarray) -> np.ndarray:
     return level if np.ndim(prices) == 3 else level[0]
 
 
+def equal_weight_index_after(lead: np.ndarray, prices: np.ndarray, positions: np.ndarray,
+                             checked: np.ndarray | None = None) -> np.ndarray | None:
+    """:func:`equal_weight_index` of ``lead`` rows shared by every path followed by each path's ``prices``,
+    ``(P, L + T)``, without building the joined ``(P, L + T, N)`` array: bit for bit the same numbers.
+
+    ``lead`` is ``(L, n)``: the basket's closes on the rows before the paths (a primed history), in the
+    order of ``positions``, the basket's columns of the ``(P, T, M)`` ``prices``. The lead's index is computed
+    once and each path continues it (:func:`strategies._signals_nb.level_after_nb`). None (use the joined
+    array) where the joined index would take its masked rule on a path row: a close missing on the lead's
+    last row or on a path, or a basket over 128 names; also where a path lacks a close in the ``checked``
+    columns (read in the same pass).
+    """
+    positions = np.asarray(positions, dtype=np.int64)
+    lead = np.asarray(lead, dtype=np.float64)
+    n_lead = lead.shape[0]
+    if prices.ndim != 3 or not 0 < len(positions) <= 128 or n_lead == 0 or not np.isfinite(lead[-1]).all():
+        return None
+    lead_level = equal_weight_index(lead, np.arange(len(positions)))
+    out = np.empty((prices.shape[0], n_lead + prices.shape[1]))
+    out[:, :n_lead] = lead_level
+    kernels = _signal_kernels(prices.shape[0] * prices.shape[1] * len(positions))
+    checked = np.zeros(0, dtype=np.int64) if checked is None else np.asarray(checked, dtype=np.int64)
+    with PARALLEL_KERNELS:  # paths in parallel, the columns read in place
+        done = kernels.level_after_nb(prices, positions, checked, np.ascontiguousarray(lead[-1]),
+                                      float(lead_level[-1]), out, n_lead)
+    return out if done else None
+
+
 def _signal_kernels(work: int) -> Any:
     """``strategies._signals_nb``, compiled, or its interpreted twin for a small job in a process without numba
     yet (as the engine's ``kernels_for``: a single history's index is faster as plain Python than numba's
@@ -229,7 +263,8 @@ def trend_on(level: np.ndarray, window: int) -> np.ndarray:
     rows = np.ascontiguousarray(level, dtype=np.float64)
     paths = rows if rows.ndim == 2 else rows[None]
     out = np.empty(paths.shape, dtype=bool)
-    _signal_kernels(paths.size).trend_on_nb(paths, int(window), out)  # one pass: :func:`_trend_on_numpy`'s numbers
+    with PARALLEL_KERNELS:  # one pass, paths in parallel: :func:`_trend_on_numpy`'s numbers
+        _signal_kernels(paths.size).trend_on_nb(paths, int(window), out)
     return out if rows.ndim == 2 else out[0]
 
 
@@ -253,7 +288,8 @@ def drawdown_switch(level: np.ndarray, window: int, enter: float, leave: float) 
     paths = rows if rows.ndim == 2 else rows[None]
     out = np.empty(paths.shape, dtype=bool)
     with np.errstate(invalid="ignore", divide="ignore"):  # the interpreted twin's inf / inf, as numpy's
-        _signal_kernels(paths.size).drawdown_switch_nb(paths, int(window), float(enter), float(leave), out)
+        with PARALLEL_KERNELS:
+            _signal_kernels(paths.size).drawdown_switch_nb(paths, int(window), float(enter), float(leave), out)
     return out if rows.ndim == 2 else out[0]
 
 

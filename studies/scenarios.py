@@ -445,9 +445,10 @@ def benchmark_terminal(benchmark_equity: np.ndarray, result: BatchResult) -> np.
     return benchmark_equity[:, -1] / benchmark_equity[:, first]
 
 
-def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int], index: pd.DatetimeIndex,
+def book_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,
                  config: BacktestConfig | None = None, slice_paths: int = 32) -> Any:
-    """A book's target weights on a chunk of paths ``(P, T, N)``, computed cheaply, traded as the direct call.
+    """A book's target weights, in its universe's columns, on a chunk of paths ``(P, T, M)`` of ``tickers``,
+    computed cheaply, traded as the direct call.
 
     First on one path: a ``(T, n)`` answer means the weights do not depend on the path (static books, glides;
     simulated paths share their listing pattern, having no missing prices), so that one panel serves every
@@ -460,20 +461,25 @@ def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int],
     (:func:`theses.engine.decision_bars`, a :class:`~theses.engine.TargetRows` of about one row in 20 for a
     monthly book): the engine trades them exactly as the dense array, reading a twentieth of it. A rule that
     can (``Strategy.target_rows_array``: the trend and drawdown switches) computes those rows alone. A slice
-    with an all-NaN row (a hold) keeps every row.
+    with an all-NaN row (a hold) keeps every row. A rule whose kernels read the chunk in place and in parallel
+    (``whole_chunk``: a primed basket switch) is given the whole chunk at once (:func:`whole_chunk_weights`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
     from theses.engine import TargetRows, decision_bars
 
     universe = list(strategy.universe)
-    columns = list(columns)
+    tickers = list(tickers)
+    columns = [tickers.index(t) for t in universe]
     probe = strategy.target_weights_array(prices[:1, :, columns], index, universe)
     if probe.ndim == 2:
         return probe
     bars = decision_bars(config, index) if config is not None else None
+    whole = whole_chunk_weights(strategy, prices, tickers, index, bars)
+    if whole is not None:
+        return whole
     if bars is None:
-        picked = picked_weights(strategy, prices, columns, index, slice_paths)
+        picked = picked_weights(strategy, prices, tickers, index, slice_paths)
         if picked is not None:
             return picked
     out = np.empty((len(prices), len(index) if bars is None else len(bars), len(columns)))
@@ -500,11 +506,33 @@ def book_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int],
     if bars is None:
         return out
     if holds:
-        return book_weights(strategy, prices, columns, index, None, slice_paths)
+        return book_weights(strategy, prices, tickers, index, None, slice_paths)
     return TargetRows(bars=bars, rows=out)
 
 
-def picked_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int], index: pd.DatetimeIndex,
+def whole_chunk_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,
+                        bars: np.ndarray | None) -> Any:
+    """A ``whole_chunk`` rule's weights in one call on every path and column of the chunk (no copy of its
+    columns, no slices): :class:`~theses.engine.TargetRows` on the decision ``bars``, or, with ``bars`` None,
+    :class:`~theses.engine.PickedRows` on every bar. None for another rule, or when it declines."""
+    from theses.engine import PickedRows, TargetRows
+
+    if not getattr(strategy.rule, "whole_chunk", False):
+        return None
+    tickers = list(tickers)
+    columns = [tickers.index(t) for t in strategy.universe]
+    if bars is not None:
+        rows = strategy.target_rows_array(prices, index, tickers, bars)
+        return None if rows is None else TargetRows(bars=bars, rows=np.ascontiguousarray(rows[..., columns]))
+    found = strategy.target_picks(prices, index, tickers)
+    if found is None:
+        return None
+    palette, picks = found
+    return PickedRows(bars=np.arange(len(index), dtype=np.int64), palette=np.ascontiguousarray(palette[:, columns]),
+                      picks=np.ascontiguousarray(picks, dtype=np.int64))
+
+
+def picked_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,
                    slice_paths: int = 32) -> Any:
     """Every row of a switch book as :class:`~theses.engine.PickedRows` (a few shared rows and one pick per
     path and day), or None when the rule cannot give them (``Strategy.target_picks``) or its slices disagree
@@ -516,6 +544,8 @@ def picked_weights(strategy: Strategy, prices: np.ndarray, columns: Sequence[int
     from theses.engine import PickedRows
 
     universe = list(strategy.universe)
+    tickers = list(tickers)
+    columns = [tickers.index(t) for t in universe]
     picks = np.empty((len(prices), len(index)), dtype=np.int64)
     palettes: list[np.ndarray | None] = []
 
@@ -541,8 +571,8 @@ def chunk_books(books: Sequence[Strategy], configs: Mapping[str, BacktestConfig]
 
     tickers = list(tickers)
     ordered = sorted(books, key=lambda s: s.name != BEAT_BENCHMARK)
-    return [Book(list(s.universe), book_weights(s, prices, [tickers.index(t) for t in s.universe], index,
-                                                configs[s.name]), configs[s.name], s.name) for s in ordered]
+    return [Book(list(s.universe), book_weights(s, prices, tickers, index, configs[s.name]), configs[s.name], s.name)
+            for s in ordered]
 
 
 def run_chunk(

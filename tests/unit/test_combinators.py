@@ -378,3 +378,63 @@ def test_switch_signal_kernels_equal_their_numpy_references(seed):
             np.testing.assert_array_equal(out, expected)
         switched += int(dip.any()) + int(trend.any())
     assert switched > 40  # most draws switch on somewhere: the comparisons mean something
+
+
+def test_the_index_after_a_lead_equals_the_index_of_the_joined_rows():
+    """equal_weight_index_after: a shared lead (names listed late in it) then each path's rows, bit for bit the
+    index of the joined array, for float64 and float32 paths read in place among other columns; None where the
+    joined index would take its masked rule on a path row, or a checked column lacks a close."""
+    from theses.strategies.signals import equal_weight_index, equal_weight_index_after
+
+    lead = walk(1, 80, 3, seed=41)[0]
+    lead[:30, 1] = np.nan  # lists on row 30 of the lead
+    lead[:5, 2] = np.nan
+    paths = walk(6, 150, 5, seed=42)
+    positions = np.array([3, 0, 4])  # the basket's columns of the paths, in the lead's order
+    for dtype in (np.float64, np.float32):
+        ours = equal_weight_index_after(lead, paths.astype(dtype), positions, checked=np.array([1]))
+        joined = np.concatenate([np.broadcast_to(lead, (6, 80, 3)), paths.astype(dtype)[..., positions]], axis=1)
+        theirs = equal_weight_index(joined, np.arange(3))
+        assert ours.shape == (6, 230) and np.isnan(theirs[:, :1]).all() == np.isnan(ours[:, :1]).all()
+        np.testing.assert_array_equal(ours, theirs)
+    assert not np.allclose(ours[0], ours[1])  # the paths differ: a shared answer would fail
+    gap = paths.copy()
+    gap[2, 70, 0] = np.nan
+    assert equal_weight_index_after(lead, gap, positions) is None
+    assert equal_weight_index_after(lead, gap, np.array([3, 4, 4]), checked=np.array([0])) is None
+    assert equal_weight_index_after(lead, gap, np.array([3, 4, 4])) is not None
+    unlisted = lead.copy()
+    unlisted[-1, 2] = np.nan
+    assert equal_weight_index_after(unlisted, paths, positions) is None
+
+
+def test_a_primed_switch_reads_the_paths_in_place_as_the_joined_rule_does():
+    """Primed basket switches with an anchor read a whole chunk with every column (``whole_chunk``) and give
+    the joined rule's picks and rows bit for bit; a path with a missing close falls back to the joined rule."""
+    from theses.strategies.combinators import Primed
+
+    tickers = ["ZZZ", "SPY", "AAA", "YYY", "BBB"]
+    prices = walk(5, 260, 5, seed=51).astype(np.float32)
+    dates = pd.bdate_range("2021-01-01", periods=260).to_numpy()
+    history = walk(1, 60, 3, seed=52)[0]
+    history[:20, 1] = np.nan  # BBB lists inside the history
+    rows = np.array([0, 21, 40, 120, 259])
+    for rule in _switch_rules():
+        primed = Primed(rule, history, pd.bdate_range("2020-09-01", periods=60).to_numpy(),
+                        anchor=np.array([40.0, 60.0, 300.0]))
+        assert primed.whole_chunk and primed._switch_level(prices, dates, tickers) is not None
+        joined, joined_dates = primed.joined(prices, dates, tickers)
+        palette, picks = primed.picks(prices, dates, tickers)
+        their_palette, their_picks = rule.picks(joined, joined_dates, tickers)
+        np.testing.assert_array_equal(palette, their_palette)
+        np.testing.assert_array_equal(picks, their_picks[:, 60:])
+        at = primed.weights_at(prices, dates, tickers, rows)
+        np.testing.assert_array_equal(at, rule.weights_at(joined, joined_dates, tickers, rows + 60))
+        assert len(np.unique(palette[picks][..., 1])) == 2  # SPY held and not: both regimes occur
+        gap = prices.copy()
+        gap[3, 100, 1] = np.nan  # SPY, an off-book name: the paths' listings may differ now
+        assert primed._switch_level(gap, dates, tickers) is None
+        joined, joined_dates = primed.joined(gap, dates, tickers)
+        np.testing.assert_array_equal(primed.weights_at(gap, dates, tickers, rows),
+                                      rule.weights_at(joined, joined_dates, tickers, rows + 60))
+    assert not Primed(_switch_rules()[0], history, pd.bdate_range("2020-09-01", periods=60).to_numpy()).whole_chunk

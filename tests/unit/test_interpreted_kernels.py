@@ -61,6 +61,16 @@ def test_the_twin_signals_equal_the_compiled_ones():
     twin.mean_returns_nb(prices, positions, 231, ours)
     compiled.mean_returns_nb(prices, positions, 231, theirs)
     np.testing.assert_array_equal(ours, theirs)
+    tail = prices[:, 240:].astype(np.float32)
+    ours, theirs = np.zeros((2, 170)), np.zeros((2, 170))
+    args = (positions, np.array([1]), prices[0, 239, positions], 1.5)
+    assert twin.level_after_nb(tail, *args, ours, 10) and compiled.level_after_nb(tail, *args, theirs, 10)
+    np.testing.assert_array_equal(ours, theirs)
+    assert ours[1, -1] != ours[0, -1]
+    gap = prices[:, 150:310]  # name 4 has no close on rows 200-229
+    assert not compiled.level_after_nb(gap, *args, theirs, 10) and not twin.level_after_nb(gap, *args, ours, 10)
+    with pytest.raises(ValueError, match="out must be"):
+        compiled.level_after_nb(prices, *args, theirs, 10)
 
 
 def test_interpreted_only_without_numba_and_for_small_work(monkeypatch):

@@ -35,7 +35,7 @@ def test_book_weights_equal_the_strategy_on_the_whole_chunk(chunk):
     for book in books:
         columns = [tickers.index(t) for t in book.universe]
         direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
-        ours = book_weights(book, prices, columns, source.index, slice_paths=64)
+        ours = book_weights(book, prices, tickers, source.index, slice_paths=64)
         if isinstance(ours, PickedRows):  # a switch book: a few shared rows, one pick per path and day
             assert direct.ndim == 3 and len(ours.palette) <= 4 and ours.picks.shape == direct.shape[:2], book.name
             np.testing.assert_array_equal(ours.bars, np.arange(len(source.index)))
@@ -87,7 +87,7 @@ def test_decision_bar_rows_replace_dense_weights_only_when_they_trade_the_same(c
     for book, sparse in ((trend, True), (holds, False)):
         config = DEFAULT_SETTINGS.config_for(book)
         columns = [tickers.index(t) for t in book.universe]
-        ours = book_weights(book, prices, columns, source.index, config, slice_paths=64)
+        ours = book_weights(book, prices, tickers, source.index, config, slice_paths=64)
         direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
         assert isinstance(ours, TargetRows) is sparse, book.name
         if sparse:
@@ -122,3 +122,27 @@ def test_price_buffer_is_reused_per_thread_and_released(chunk):
     assert getattr(scenarios._BUFFERS, "prices", None) is None
     with pytest.raises(ValueError, match="C-contiguous float32"):
         generator.generate(0, 150, out=np.empty(shape))  # float64
+
+
+def test_primed_switch_books_read_the_whole_chunk_as_the_direct_call(chunk):
+    """The primed trend and drawdown books (whole_chunk: the chunk in one call, every column read in place)
+    give the dense weights of the direct call: rows on the decision bars, picks on every bar (a band)."""
+    from theses.engine import TargetRows
+    from theses.studies.scenarios import prime_books
+
+    spec, source, books, prices = chunk
+    tickers = list(spec.tickers)
+    primed, _ = prime_books([b for b in books if b.name in ("bubble_watch", "jevons_dip")], source)
+    for book in primed:
+        assert book.rule.whole_chunk, book.name
+        config = DEFAULT_SETTINGS.config_for(book)
+        columns = [tickers.index(t) for t in book.universe]
+        direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
+        ours = book_weights(book, prices, tickers, source.index, config)
+        if book.name == "jevons_dip":  # a band: every bar, as picks
+            assert isinstance(ours, PickedRows)
+            np.testing.assert_array_equal(ours.palette[ours.picks], direct)
+        else:
+            assert isinstance(ours, TargetRows)
+            np.testing.assert_array_equal(ours.rows, direct[:, ours.bars])
+        assert len(np.unique(direct[..., list(book.universe).index("SPY")])) >= 2, book.name  # it switches
