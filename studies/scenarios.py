@@ -462,7 +462,8 @@ def book_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str],
     monthly book): the engine trades them exactly as the dense array, reading a twentieth of it. A rule that
     can (``Strategy.target_rows_array``: the trend and drawdown switches) computes those rows alone. A slice
     with an all-NaN row (a hold) keeps every row. A rule whose kernels read the chunk in place and in parallel
-    (``whole_chunk``: a primed basket switch) is given the whole chunk at once (:func:`whole_chunk_weights`).
+    (``whole_chunk``: a primed basket switch) is given the whole chunk at once, and its weights are picks
+    (:func:`whole_chunk_weights`).
     """
     from concurrent.futures import ThreadPoolExecutor
 
@@ -513,23 +514,29 @@ def book_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str],
 def whole_chunk_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,
                         bars: np.ndarray | None) -> Any:
     """A ``whole_chunk`` rule's weights in one call on every path and column of the chunk (no copy of its
-    columns, no slices): :class:`~theses.engine.TargetRows` on the decision ``bars``, or, with ``bars`` None,
-    :class:`~theses.engine.PickedRows` on every bar. None for another rule, or when it declines."""
-    from theses.engine import PickedRows, TargetRows
+    columns, no slices), as :class:`~theses.engine.PickedRows`: a few shared rows and one pick per path on
+    every bar, or on the decision ``bars`` alone when there are any (``palette[picks]`` is then the dense
+    weights on those bars, as :class:`~theses.engine.TargetRows` would hold them, without their
+    ``(P, R, N)`` float64 array). None for another rule, when it declines, or when a shared row is a hold
+    (an all-NaN row: a row between decision bars could then be the one in force).
+    """
+    from theses.engine import PickedRows
 
     if not getattr(strategy.rule, "whole_chunk", False):
         return None
-    tickers = list(tickers)
-    columns = [tickers.index(t) for t in strategy.universe]
-    if bars is not None:
-        rows = strategy.target_rows_array(prices, index, tickers, bars)
-        return None if rows is None else TargetRows(bars=bars, rows=np.ascontiguousarray(rows[..., columns]))
     found = strategy.target_picks(prices, index, tickers)
     if found is None:
         return None
     palette, picks = found
-    return PickedRows(bars=np.arange(len(index), dtype=np.int64), palette=np.ascontiguousarray(palette[:, columns]),
-                      picks=np.ascontiguousarray(picks, dtype=np.int64))
+    tickers = list(tickers)
+    palette = np.ascontiguousarray(palette[:, [tickers.index(t) for t in strategy.universe]])
+    if bars is None:
+        return PickedRows(bars=np.arange(len(index), dtype=np.int64), palette=palette,
+                          picks=np.ascontiguousarray(picks, dtype=np.int64))
+    if np.isnan(palette).all(axis=1).any():
+        return None
+    return PickedRows(bars=np.asarray(bars, dtype=np.int64), palette=palette,
+                      picks=np.ascontiguousarray(picks[:, bars], dtype=np.int64))
 
 
 def picked_weights(strategy: Strategy, prices: np.ndarray, tickers: Sequence[str], index: pd.DatetimeIndex,

@@ -126,8 +126,8 @@ def test_price_buffer_is_reused_per_thread_and_released(chunk):
 
 def test_primed_switch_books_read_the_whole_chunk_as_the_direct_call(chunk):
     """The primed trend and drawdown books (whole_chunk: the chunk in one call, every column read in place)
-    give the dense weights of the direct call: rows on the decision bars, picks on every bar (a band)."""
-    from theses.engine import TargetRows
+    give the dense weights of the direct call as picks: on the decision bars, or on every bar (a band)."""
+    from theses.engine import decision_bars
     from theses.studies.scenarios import prime_books
 
     spec, source, books, prices = chunk
@@ -139,10 +139,10 @@ def test_primed_switch_books_read_the_whole_chunk_as_the_direct_call(chunk):
         columns = [tickers.index(t) for t in book.universe]
         direct = book.target_weights_array(prices[:, :, columns], source.index, list(book.universe))
         ours = book_weights(book, prices, tickers, source.index, config)
-        if book.name == "jevons_dip":  # a band: every bar, as picks
-            assert isinstance(ours, PickedRows)
-            np.testing.assert_array_equal(ours.palette[ours.picks], direct)
-        else:
-            assert isinstance(ours, TargetRows)
-            np.testing.assert_array_equal(ours.rows, direct[:, ours.bars])
+        assert isinstance(ours, PickedRows), book.name
+        if book.name == "jevons_dip":  # a band: every bar
+            np.testing.assert_array_equal(ours.bars, np.arange(len(source.index)))
+        else:  # monthly: the decision bars alone
+            np.testing.assert_array_equal(ours.bars, decision_bars(config, source.index))
+        np.testing.assert_array_equal(ours.palette[ours.picks], direct[:, ours.bars])
         assert len(np.unique(direct[..., list(book.universe).index("SPY")])) >= 2, book.name  # it switches
