@@ -31,8 +31,10 @@ from theses.engine.batch import (
     check_config,
     check_paths,
     execution_prices,
+    in_force_rows,
     picked_rows,
     raise_first_breach,
+    sorted_by_date,
     target_rows,
     window_cagr,
 )
@@ -252,6 +254,7 @@ def _book_rows(weights: Any, n_paths: int, index: pd.DatetimeIndex, names: list[
     if not isinstance(weights, PickedRows):
         bars, rows = target_rows(weights, n_paths, index, names, what=what)
         check_exposure(rows, config, index[bars], names)
+        bars, rows = in_force_rows(bars, rows, config, index)
         return bars, rows, np.empty(0, dtype=np.int64)
     bars, palette, picks = picked_rows(weights, n_paths, index, names, what=what)
     try:
@@ -338,20 +341,22 @@ def sample_bands(outcome: BookOutcome, percentiles: Sequence[float] = (5, 25, 50
 
     Exactly ``numpy.percentile`` with its default (linear) method on the float64 samples, whatever the chunking
     of the paths (a test checks it bit for bit), computed as numpy does but faster: each date's
-    contiguous float32 values, sorted (numpy's SIMD sort; numpy's percentile selects ranks along a strided
-    axis of float64, measured 4-5x slower for 10,000 paths x 252 dates), then numpy's interpolation in float64.
+    contiguous float32 values, sorted (numpy's SIMD sort, in threads: :func:`~engine.batch.sorted_by_date`;
+    numpy's percentile selects ranks along a strided axis of float64, measured 4-5x slower for 10,000 paths x
+    252 dates), then numpy's interpolation in float64.
     """
     samples = outcome.equity_samples
     n = samples.shape[0]
     if n < 2 or np.isnan(samples).any():
         values = np.percentile(samples.astype(np.float64), list(percentiles), axis=0).T
     else:
-        values = _linear_percentiles(np.ascontiguousarray(samples.T), np.asarray(percentiles, dtype=np.float64))
+        values = _linear_percentiles(sorted_by_date(samples), np.asarray(percentiles, dtype=np.float64))
     return pd.DataFrame(values, index=outcome.sample_index, columns=list(percentiles))
 
 
 def _linear_percentiles(rows: np.ndarray, percentiles: np.ndarray) -> np.ndarray:
-    """``np.percentile(rows.astype(float64), percentiles, axis=1).T`` for ``(S, n)`` rows without NaN, ``n >= 2``.
+    """``np.percentile(rows.astype(float64), percentiles, axis=1).T`` for ``(S, n)`` sorted rows (ascending)
+    without NaN, ``n >= 2``.
 
     numpy's steps for the linear method: virtual index ``(n - 1) q``, its floor and the next index (both the
     last one from the top), the order statistics there (exact values, however found), and ``_lerp``:
@@ -367,7 +372,6 @@ def _linear_percentiles(rows: np.ndarray, percentiles: np.ndarray) -> np.ndarray
     previous[virtual < 0] = following[virtual < 0] = 0
     gamma = virtual - previous
     previous, following = previous.astype(np.intp), following.astype(np.intp)
-    rows = np.sort(rows, axis=1)  # numpy's SIMD sort of float32: faster than a selection of ten ranks
     a = rows[:, previous].astype(np.float64)
     b = rows[:, following].astype(np.float64)
     diff = b - a

@@ -114,3 +114,37 @@ def test_batch_realised_exposure_breach_names_date_and_path():
     w[65] = [0, 1.0, 0, 0, 0, 0, 0]
     with pytest.raises(EngineError, match=rf"the trade on {dates[66]:%Y-%m-%d} \(path 2\) left realised exposure"):
         backtest_batch(prices, w, BacktestConfig(max_gross=1.5), index=dates, tickers=tickers)
+
+
+@pytest.mark.parametrize("calendar", ["weekly", "monthly", "quarterly"])
+def test_shared_rows_are_cut_to_the_ones_in_force_and_trade_the_same(calendar, monkeypatch):
+    """in_force_rows keeps the first row and, per calendar day, the last row dated before it (a plain loop
+    says which); the engine gives the same results bit for bit as with every row, on dense and sparse rows."""
+    import theses.engine.batch as batch
+    from theses.engine import TargetRows
+    from theses.engine.backtest import calendar_days
+
+    rng = np.random.default_rng(7)
+    index = pd.bdate_range("2021-01-04", periods=300)
+    prices = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, (6, 300, 3)), axis=1))
+    config = BacktestConfig(costs=CostModel(fees_bps=5, borrow_bps=40), rebalance=RebalanceRule(calendar))
+    sparse_bars = np.arange(3, 300, 7)
+    sparse = TargetRows(bars=sparse_bars, rows=rng.uniform(-0.3, 0.6, (len(sparse_bars), 3)))
+    dense = np.repeat(rng.uniform(-0.3, 0.6, (1, 3)), 300, axis=0) + rng.normal(0, 0.01, (300, 3))
+    calendar_bars = np.flatnonzero(calendar_days(config, index))
+    for weights, bars in ((dense, np.arange(300)), (sparse, sparse_bars)):
+        rows = np.asarray(weights.rows if isinstance(weights, TargetRows) else weights)[None]
+        kept, _ = batch.in_force_rows(bars, rows, config, index)
+        expected = {bars[0]} | {max(b for b in bars if b <= t - 1) for t in calendar_bars if t >= 1 and bars[0] <= t - 1}
+        assert list(kept) == sorted(expected) and len(kept) < (len(bars) if len(bars) < 300 else len(bars) / 4)
+        cut = backtest_batch(prices, weights, config, index=index, tickers=["A", "B", "C"], keep_equity=True)
+        with monkeypatch.context() as m:
+            m.setattr(batch, "in_force_rows", lambda bars, rows, config, index: (bars, rows))
+            every = backtest_batch(prices, weights, config, index=index, tickers=["A", "B", "C"], keep_equity=True)
+        for key in ("equity", "turnover", "costs", "terminal_wealth", "max_drawdown"):
+            np.testing.assert_array_equal(getattr(cut, key), getattr(every, key), key)
+        assert every.turnover.min() > 0
+    banded = BacktestConfig(rebalance=RebalanceRule(calendar, band_abs=0.05))
+    for rule_config in (banded, BacktestConfig(rebalance=RebalanceRule("none"))):
+        assert len(batch.in_force_rows(np.arange(300), dense[None], rule_config, index)[0]) == 300
+    assert len(batch.in_force_rows(np.arange(300), np.repeat(dense[None], 2, axis=0), config, index)[0]) == 300

@@ -333,7 +333,7 @@ def test_sample_bands_equal_numpy_percentile_bit_for_bit(seed):
         if n % 2:
             values = np.round(values, 1)  # ties
         for q in ([5, 25, 50, 75, 95], [0.0, 1.0, 33.3, 50.0, 99.9, 100.0]):
-            ours = _linear_percentiles(np.ascontiguousarray(values.T), np.asarray(q, dtype=float))
+            ours = _linear_percentiles(np.sort(values.T, axis=1), np.asarray(q, dtype=float))
             np.testing.assert_array_equal(ours, np.percentile(values.astype(np.float64), q, axis=0).T)
     prices, dates, _ = _market(4)
     out = backtest_books_batch(prices, _books(rng)[:1], index=dates, tickers=TICKERS, sample_every=10)[0]
@@ -342,3 +342,17 @@ def test_sample_bands_equal_numpy_percentile_bit_for_bit(seed):
     bands = sample_bands(dataclasses.replace(out, equity_samples=gap)).to_numpy()
     np.testing.assert_array_equal(bands, np.percentile(gap.astype(float), [5, 25, 50, 75, 95], axis=0).T)
     assert np.isnan(bands[3]).all() and not np.isnan(bands[4]).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (200, 700), (1001, 257)])
+def test_sorted_by_date_is_each_dates_sort(shape):
+    """sorted_by_date (dates transposed and sorted in threads, block by block) equals np.sort of the transpose."""
+    from theses.engine.batch import sorted_by_date
+
+    rng = np.random.default_rng(shape[0])
+    for dtype in (np.float32, np.float64):
+        values = np.round(rng.lognormal(0.0, 0.5, size=shape), 2).astype(dtype)  # ties
+        ours = sorted_by_date(values)
+        assert ours.dtype == dtype and ours.flags.c_contiguous
+        np.testing.assert_array_equal(ours, np.sort(values.T, axis=1))
+    assert not np.array_equal(ours, values.T) or shape[0] == 1  # sorting did something
