@@ -293,14 +293,14 @@ class _BasketSwitch:
         return np.where(state, on_weights[..., rows, :], off_weights[..., rows, :])
 
     def picks(self, prices: np.ndarray, dates: np.ndarray, tickers: Sequence[str],
-              level: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+              level: np.ndarray | None = None, first_row: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
         """``(palette (Q, N), picks (P, T))`` with ``palette[picks]`` equal to ``weights(...)``, or None.
 
         ``on`` and ``off`` must not depend on the path (``(T, N)``, as a static book or a listed equal weight
         on paths that share their listings); each gives one palette row when its rows are all the same, else
         one per day. The switch then picks, per path and day, which. None with ``buy_and_hold`` (its holds
         between switches are not a palette row) or path-dependent ``on``/``off`` weights. ``level`` as in
-        :meth:`weights_at`.
+        :meth:`weights_at`; the picks are those of rows ``first_row ..`` (a primed rule's paths).
         """
         if self.buy_and_hold:
             return None
@@ -311,7 +311,7 @@ class _BasketSwitch:
         on_rows, on_at = _distinct_rows(on_weights)
         off_rows, off_at = _distinct_rows(off_weights)
         state = self.signal(prices, tickers) if level is None else self.signal_of(level)
-        picks = np.where(state, on_at, len(on_rows) + off_at)
+        picks = np.where(state[..., first_row:], on_at[first_row:], len(on_rows) + off_at[first_row:])
         return np.concatenate([on_rows, off_rows]), picks
 
 
@@ -507,10 +507,12 @@ class Primed:
         if picks_of is None:
             return None
         shared = self._switch_level(prices, dates, tickers)
-        found = None if shared is None else picks_of(*shared[1:], tickers, level=shared[0])
-        if found is None:
-            joined, joined_dates = self.joined(prices, dates, tickers)
-            found = picks_of(joined, joined_dates, tickers)
+        if shared is not None:
+            found = picks_of(*shared[1:], tickers, level=shared[0], first_row=len(self.history))
+            if found is not None:
+                return found
+        joined, joined_dates = self.joined(prices, dates, tickers)
+        found = picks_of(joined, joined_dates, tickers)
         if found is None:
             return None
         palette, picks = found
