@@ -28,7 +28,7 @@ test-fast: venv
 	$(BIN)/python -m pytest -q -n 2 -m "not integration and not browser"
 
 bench: venv
-	$(BIN)/python bench/run_all.py
+	THESES_DATA_DIR="$${THESES_DATA_DIR:-$(SHARED_PRICES)}" $(BIN)/python bench/run_all.py
 
 lint: venv
 	$(BIN)/ruff check .

@@ -454,8 +454,7 @@ def backtest_batch(
                                                         next_calendar_days(calendar), sim_params(config, delist_after),
                                                         exec_price is close)
     raise_first_breach(events[:, 2], index, config)
-    first_trade = events[:, 0]
-    equity /= config.initial_cash  # in place: multiples of the initial cash from here on
+    first_trade = events[:, 0]  # equity is in multiples of the initial cash (divided in the kernel, per path)
 
     traded = first_trade[first_trade >= 0]
     start = window_start(int(traded.min())) if len(traded) else 0

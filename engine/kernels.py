@@ -656,7 +656,8 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     Returns
     -------
     tuple
-        ``(equity (P, T), totals (P, 5): fees, slippage, borrow, interest, sum of per-bar turnover,
+        ``(equity (P, T) as multiples of the initial cash, totals (P, 5): fees, slippage, borrow, interest, sum of
+        per-bar turnover,
         events (P, 3): first trade, ruin and first breach bars (-1: never), outcome (P, 4): terminal, window
         base, max drawdown, min wealth)`` (see :func:`path_outcome_nb`).
     """
@@ -693,6 +694,9 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         events[p, 2] = breach
         terminal, base, drawdown, lowest = path_outcome_nb(equity[p], params.initial_cash, first, no_samples,
                                                            trade_buf)
+        path_equity = equity[p]
+        for t in range(n_bars):  # as multiples of the initial cash, while the path is in cache
+            path_equity[t] /= params.initial_cash
         outcome[p, 0] = terminal
         outcome[p, 1] = base
         outcome[p, 2] = drawdown
