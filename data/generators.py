@@ -69,12 +69,104 @@ def _calendar_span(first_year: int, last_year: int):  # noqa: ANN202 - exchange_
 
 
 def trading_days(start: pd.Timestamp | str, end: pd.Timestamp | str) -> pd.DatetimeIndex:
-    """NYSE sessions from ``start`` to ``end`` (both inclusive), tz-naive midnights named ``date``."""
+    """NYSE sessions from ``start`` to ``end`` (both inclusive), tz-naive midnights named ``date``.
+
+    Within 2000-2100 they come from :func:`span_sessions` (a file in the user cache after the first run, so a
+    process does not build the calendar: about 0.7 s); outside, from a calendar built for the request.
+    """
     start, end = pd.Timestamp(start).normalize(), pd.Timestamp(end).normalize()
     if end < start:
         return pd.DatetimeIndex([], name="date")
+    if SESSION_SPAN[0] <= start.year - 1 and end.year + 1 <= SESSION_SPAN[1]:
+        days = span_sessions()
+        first = np.searchsorted(days, start.to_datetime64(), side="left")
+        last = np.searchsorted(days, end.to_datetime64(), side="right")
+        return pd.DatetimeIndex(days[first:last], name="date", freq=None)
     sessions = _calendar(start.year - 1, end.year + 1).sessions_in_range(start, end)
     return pd.DatetimeIndex(sessions.tz_localize(None) if sessions.tz else sessions, name="date", freq=None)
+
+
+SESSION_SPAN = (2000, 2100)
+"""The years whose sessions :func:`span_sessions` keeps (those of the shared calendar of :func:`_calendar`)."""
+
+
+@lru_cache(maxsize=1)
+def span_sessions() -> np.ndarray:
+    """Every NYSE session of the ``SESSION_SPAN`` years, ascending ``datetime64[ns]`` midnights.
+
+    Read from a file in the user cache written by an earlier process with the same exchange_calendars
+    (the file's name holds the size and time of its rule files, so an upgrade writes a new one); otherwise
+    taken from the calendar and written there (atomically; a cache that cannot be written is skipped).
+    """
+    path = _sessions_cache_path()
+    if path is not None and path.exists():
+        try:
+            days = np.load(path, allow_pickle=False)
+            if days.dtype == np.int64 and days.ndim == 1 and len(days) > 0 and bool(np.all(np.diff(days) > 0)):
+                return days.astype("datetime64[D]").astype("datetime64[ns]")
+        except (OSError, ValueError):
+            pass  # unreadable: rebuilt and rewritten below
+    sessions = _calendar_span(*SESSION_SPAN).sessions
+    days = (sessions.tz_localize(None) if sessions.tz else sessions).to_numpy(dtype="datetime64[ns]")
+    if path is not None:
+        _write_sessions(path, days.astype("datetime64[D]").astype(np.int64))
+    return days
+
+
+def _write_sessions(path: os.PathLike[str], days: np.ndarray) -> None:
+    """``days`` (int64 days since 1970) saved to ``path`` atomically; a folder that cannot be written is skipped."""
+    from pathlib import Path
+
+    from theses.util import atomic_write
+
+    def save(temp: Path) -> None:
+        with open(temp, "wb") as handle:  # a file object: np.save would add ".npy" to a bare path
+            np.save(handle, days, allow_pickle=False)
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, save)
+    except OSError:
+        pass
+
+
+def _sessions_cache_path() -> os.PathLike[str] | None:
+    """Where :func:`span_sessions` keeps its file: ``sessions_cache_dir()``, named after the calendar, the span
+    and the size and modification time of exchange_calendars' NYSE rule files; None without the package."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("exchange_calendars")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    package = Path(next(iter(spec.submodule_search_locations)))
+    stamp = []
+    for name in ("exchange_calendar_xnys.py", "us_holidays.py", "exchange_calendar.py"):
+        try:
+            info = (package / name).stat()
+        except OSError:
+            continue
+        stamp.append(f"{info.st_size}.{info.st_mtime_ns}")
+    folder = sessions_cache_dir()
+    if folder is None or not stamp:
+        return None
+    return folder / f"{TRADING_CALENDAR}-{SESSION_SPAN[0]}-{SESSION_SPAN[1]}-{'-'.join(stamp)}.npy"
+
+
+def sessions_cache_dir():  # noqa: ANN201 - pathlib.Path | None
+    """The folder of cached calendar sessions: ``THESES_CACHE_DIR/calendars`` when that is set, else the user
+    cache directory of ai-theses plus ``calendars``; None when neither can be named."""
+    from pathlib import Path
+
+    override = os.environ.get("THESES_CACHE_DIR")
+    if override:
+        return Path(override).expanduser() / "calendars"
+    try:
+        import platformdirs
+
+        return Path(platformdirs.user_cache_dir("ai-theses")) / "calendars"
+    except Exception:  # noqa: BLE001 - no usable home directory: build the calendar each time
+        return None
 
 
 def next_business_day(date: pd.Timestamp) -> pd.Timestamp:

@@ -360,3 +360,31 @@ def test_shocks_mixed_along_the_days_equal_the_day_by_day_product():
     np.testing.assert_allclose(shocks.T, z @ chol_t, rtol=1e-5, atol=1e-5)  # and it is L z
     with pytest.raises(ValueError, match="lower-triangular"):
         lower_extent_nb(np.ascontiguousarray(chol_t.T))
+
+
+def test_trading_days_from_the_cached_sessions_equal_the_calendars(tmp_path, monkeypatch):
+    """span_sessions: written to the cache on first use, read back later (a corrupt file is rebuilt), and
+    trading_days from it equal exchange_calendars' sessions, inside the span and outside it."""
+    import exchange_calendars
+
+    from theses.data import generators
+
+    monkeypatch.setenv("THESES_CACHE_DIR", str(tmp_path))
+    generators.span_sessions.cache_clear()
+    calendar = exchange_calendars.get_calendar("XNYS", start="1995-01-01", end="2105-12-31")
+    try:
+        for start, end in (("2024-12-02", "2025-12-01"), ("2027-01-01", "2032-01-03"), ("2001-01-01", "2001-01-10"),
+                           ("1998-06-01", "1999-02-01"), ("2099-12-20", "2102-01-05")):
+            ours = generators.trading_days(start, end)
+            theirs = calendar.sessions_in_range(start, end)
+            theirs = theirs.tz_localize(None) if theirs.tz else theirs
+            np.testing.assert_array_equal(ours.to_numpy(), theirs.to_numpy(dtype="datetime64[ns]"), f"{start} {end}")
+            assert ours.name == "date" and len(ours) > 3
+        written = list((tmp_path / "calendars").glob("XNYS-2000-2100-*.npy"))
+        assert len(written) == 1 and len(np.load(written[0])) == len(generators.span_sessions())
+        written[0].write_bytes(b"not an array")
+        generators.span_sessions.cache_clear()
+        assert generators.trading_days("2025-01-01", "2025-12-31")[0] == pd.Timestamp("2025-01-02")
+        assert len(np.load(written[0])) > 25_000  # rewritten whole
+    finally:
+        generators.span_sessions.cache_clear()
