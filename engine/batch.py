@@ -164,17 +164,26 @@ def decision_bars(config: BacktestConfig, index: pd.DatetimeIndex) -> np.ndarray
 def in_force_rows(bars: np.ndarray, rows: np.ndarray, config: BacktestConfig,
                   index: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Of shared ``(1, R, N)`` rows (no holds: :func:`target_rows` has dropped them), the ones a calendar book
-    without bands can act on: the first (its entry) and, for each calendar day t, the last row dated before t
-    (the one in force when it trades). The engine trades the others exactly as if they were absent (rules 1-2),
-    so they are left out rather than read on every bar: a static monthly book's ``T`` rows become about one
-    a month. Other rows (per path, bands, ``calendar="none"``) are returned as they are.
+    can act on. The engine trades the others exactly as if they were absent (rules 1-2), so they are left out
+    rather than read on every bar:
+
+    * without bands, the first row (its entry) and, for each calendar day t, the last row dated before t (the
+      one in force when it trades): a static monthly book's ``T`` rows become about one a month;
+    * with bands, the first row and each row that differs from the one before it (bit for bit): a row equal
+      to the one in force sets the same target and, on a calendar, a new row does not trade by itself.
+
+    Other rows (per path, ``calendar="none"``) are returned as they are.
     """
     rule = config.rebalance
-    if rule.calendar == "none" or rule.band_abs is not None or rule.band_rel is not None or rows.shape[0] != 1:
+    if rule.calendar == "none" or rows.shape[0] != 1 or len(bars) < 2:
         return bars, rows
-    before_calendar = np.flatnonzero(calendar_days(config, index)[1:])  # t - 1 of calendar days t >= 1
-    last = np.searchsorted(bars, before_calendar, side="right") - 1
-    keep = np.union1d([0], last[last >= 0])
+    if rule.band_abs is not None or rule.band_rel is not None:
+        bits = np.ascontiguousarray(rows[0], dtype=np.float64).view(np.int64)
+        keep = np.r_[0, np.flatnonzero((bits[1:] != bits[:-1]).any(axis=1)) + 1]
+    else:
+        before_calendar = np.flatnonzero(calendar_days(config, index)[1:])  # t - 1 of calendar days t >= 1
+        last = np.searchsorted(bars, before_calendar, side="right") - 1
+        keep = np.union1d([0], last[last >= 0])
     if len(keep) == len(bars):
         return bars, rows
     return bars[keep], np.ascontiguousarray(rows[:, keep])

@@ -33,6 +33,11 @@ Conventions of the kernels (the pandas layer documents them for users):
 Speed: between trading days (no band, no calendar day, no row that trades) the batch drivers mark four bars
 at a time (:func:`quiet_bars_nb`): the four equity sums are independent, so the CPU overlaps them, while
 each sum keeps the step's order of operations, so the results are bit-identical to stepping bar by bar.
+Shares do not change in such a stretch, so the sums run over the held assets listed once
+(:func:`held_lists_nb`), the last closes move once at its end (:func:`settle_marks_nb`), and a band book's
+bands are checked on the held assets against targets prepared once (:func:`band_targets_nb`,
+:func:`held_band_breached_nb`). A band crossing found there is confirmed by stepping: the step's own check
+decides whether the bar trades.
 
 Arrays are used as given (float32 or float64 prices, float64 weights); all arithmetic is float64.
 """
@@ -49,9 +54,9 @@ import numpy as np  # noqa: E402
 
 from theses.engine.kernel_types import OUTCOME_FIELDS, PathState, SimParams, sim_params_row  # noqa: E402
 
-__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "first_exposure_breach_nb", "quiet_bars_nb", "scan_rows_nb", "run_path_nb",
-           "sim_params_of_nb", "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb",
-           "start_state_nb", "step_nb"]
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "band_targets_nb", "first_exposure_breach_nb", "held_band_breached_nb",
+           "held_lists_nb", "quiet_bars_nb", "scan_rows_nb", "run_path_nb", "settle_marks_nb", "sim_params_of_nb",
+           "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
 
 QUIET_GROUP = 4
 
@@ -251,22 +256,47 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
 
 
 @njit(cache=True, inline="always")
-def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equity):
+def held_lists_nb(cols, shares, held):
+    """Split a path's assets into held and not held, for a quiet stretch (shares do not change in one).
+
+    Writes ``held[0, :h]`` the held assets' numbers, ``held[1, :h]`` their columns and ``held[2, :n-h]`` the
+    assets not held, each in ascending order (the order the equity sum adds them in); returns ``h``.
+    """
+    n = shares.shape[0]
+    h = 0
+    f = 0
+    for i in range(n):
+        if shares[i] != 0.0:
+            held[0, h] = i
+            held[1, h] = cols[i]
+            h += 1
+        else:
+            held[2, f] = i
+            f += 1
+    return h
+
+
+@njit(cache=True, inline="always")
+def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_held, equity):
     """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
 
     The caller guarantees no trade can happen on these bars (entered, no calendar day, no row that trades) but
     for a band, which it checks on each bar afterwards (:func:`band_breached_nb`), undoing the group when one
     is crossed. Each bar's arithmetic is exactly :func:`step_nb`'s, in the same order, so the result is
-    bit-identical; only the four equity sums are interleaved, which lets the CPU overlap them.
+    bit-identical; only the four equity sums are interleaved, which lets the CPU overlap them. The sums run
+    over the held assets only (:func:`held_lists_nb`), without a test per asset; the last closes are not
+    moved here but once when the stretch ends (:func:`settle_marks_nb`).
 
     Parameters
     ----------
-    close : ``(T, M)`` closes of the path; ``cols`` (N,) maps the book's assets to its columns.
+    close : ``(T, M)`` closes of the path.
     t : first of the four bars (``>= 1``).
+    fresh : ``t`` starts the stretch, so the marks of bar ``t-1`` are ``last_close`` (later, every held
+        asset's close of bar ``t-1`` is a number, and is its mark).
     params : :class:`SimParams`.
     cash : cash after bar ``t-1``.
-    shares, last_close : ``(N,)`` state; ``last_close`` is updated to bar ``t+3`` when the group completes.
-    marks : ``(N,)`` scratch (a copy of ``last_close`` to undo the group).
+    shares, last_close : ``(N,)`` state (read only).
+    held, n_held : the held assets (:func:`held_lists_nb`).
     equity : ``(T,)`` output: equity of the four bars.
 
     Returns
@@ -274,14 +304,16 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equit
     tuple
         ``(complete, cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
         ``complete`` is False when a held asset lacks a close on one of the bars (the delisting rule must count
-        it): then nothing was changed and the caller steps those bars one at a time.
+        it): then nothing was written and the caller steps those bars one at a time.
     """
-    n = shares.shape[0]
     start_cash = cash
-    for i in range(n):
-        marks[i] = last_close[i]  # kept, to undo the group when a held asset lacks a close
     borrow_daily = params.borrow_daily
     rate = params.interest_daily
+    # Unsigned row and column numbers: numba then skips its negative-index wrap on each load.
+    r0 = np.uint64(t)
+    r1 = np.uint64(t + 1)
+    r2 = np.uint64(t + 2)
+    r3 = np.uint64(t + 3)
     # Rule 3, borrow: the short value of bar t+d uses the closes marked up to bar t+d-1. A held asset's
     # missing close makes a sum NaN, which undoes the group below.
     sv0 = 0.0
@@ -289,14 +321,15 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equit
     sv2 = 0.0
     sv3 = 0.0
     if borrow_daily > 0.0:
-        for i in range(n):
+        for k in range(n_held):
+            i = held[0, k]
             s = shares[i]
             if s < 0.0:
-                col = cols[i]
-                sv0 -= s * last_close[i]
-                sv1 -= s * close[t, col]
-                sv2 -= s * close[t + 1, col]
-                sv3 -= s * close[t + 2, col]
+                col = np.uint64(held[1, k])
+                sv0 -= s * (last_close[i] if fresh else close[r0 - np.uint64(1), col])
+                sv1 -= s * close[r0, col]
+                sv2 -= s * close[r1, col]
+                sv3 -= s * close[r2, col]
     # Rule 3, in bar order: interest on positive cash, then borrow.
     i0 = 0.0
     if cash > 0.0:
@@ -336,32 +369,42 @@ def quiet_bars_nb(close, cols, t, params, cash, shares, last_close, marks, equit
     e3 = cash
     # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
     # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
-    for i in range(n):
-        col = cols[i]
-        s = shares[i]
-        if s != 0.0:
-            e0 += s * close[t, col]
-            e1 += s * close[t + 1, col]
-            e2 += s * close[t + 2, col]
-            x = close[t + 3, col]
-            e3 += s * x
-            last_close[i] = x
-        else:
-            # Not held: only the last close moves (the latest of the four bars that has one).
-            for d in range(QUIET_GROUP - 1, -1, -1):
-                x = close[t + d, col]
-                if x == x:
-                    last_close[i] = x
-                    break
+    for k in range(n_held):
+        s = shares[held[0, k]]
+        col = np.uint64(held[1, k])
+        e0 += s * close[r0, col]
+        e1 += s * close[r1, col]
+        e2 += s * close[r2, col]
+        e3 += s * close[r3, col]
     if e0 != e0 or e1 != e1 or e2 != e2 or e3 != e3:
-        for i in range(n):
-            last_close[i] = marks[i]
         return False, start_cash, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
     equity[t] = e0
     equity[t + 1] = e1
     equity[t + 2] = e2
     equity[t + 3] = e3
     return True, cash, b0, b1, b2, b3, i0, i1, i2, i3
+
+
+@njit(cache=True, inline="always")
+def settle_marks_nb(close, cols, start, end, held, n_held, last_close):
+    """Move the last closes over the marked bars ``start .. end-1`` of a quiet stretch, as stepping would.
+
+    A held asset's close was a number on every one of them (or its group would have been undone), so its
+    mark is its close of bar ``end-1``; an asset not held keeps its latest close that is a number, if any.
+    """
+    if end <= start:
+        return
+    last = np.uint64(end - 1)
+    for k in range(n_held):
+        last_close[held[0, k]] = close[last, np.uint64(held[1, k])]
+    for k in range(cols.shape[0] - n_held):
+        i = held[2, k]
+        col = np.uint64(cols[i])
+        for u in range(end - 1, start - 1, -1):
+            x = close[np.uint64(u), col]
+            if x == x:
+                last_close[i] = x
+                break
 
 
 @njit(cache=True, inline="always")
@@ -401,8 +444,56 @@ def band_breached_nb(close, cols, t, target, shares, value, params):  # pragma: 
 
 
 @njit(cache=True, inline="always")
+def band_targets_nb(target, shares, held, n_held, params, targets):
+    """Prepare the quick band check of a quiet stretch (:func:`held_band_breached_nb`) for its ``target`` row.
+
+    It applies when every asset with a nonzero weight is held: on a stretch's marked bars the held assets all
+    have closes, so :func:`band_breached_nb`'s tradable gross is its full gross (the same sum, bit for bit: the
+    terms it skips are zeros) and the assets not held cannot cross (their drift is 0, or NaN). Writes each held
+    asset's target, with band_breached_nb's arithmetic, into ``targets[:n_held]``.
+
+    Returns
+    -------
+    bool
+        Whether the quick check applies.
+    """
+    gross = 0.0
+    for i in range(shares.shape[0]):
+        w = target[i]
+        if w == w:
+            if w != 0.0 and shares[i] == 0.0:
+                return False
+            gross += abs(w)
+    scale = 1.0
+    if params.renormalize and gross > 0.0:
+        scale = gross / gross  # band_breached_nb's gross_all / gross_tradable, here the same sum
+    for k in range(n_held):
+        w = target[held[0, k]]
+        targets[k] = w * scale if w == w else 0.0
+    return True
+
+
+@njit(cache=True, inline="always")
+def held_band_breached_nb(close, t, shares, held, n_held, targets, value, params):
+    """:func:`band_breached_nb` at bar ``t`` of a quiet stretch, over the held assets only (the case
+    :func:`band_targets_nb` prepares): the same drift of each, so the same answer."""
+    if value <= 0.0:
+        return False
+    band_abs = params.band_abs
+    band_rel = params.band_rel
+    row = np.uint64(t)
+    for k in range(n_held):
+        px = close[row, np.uint64(held[1, k])]
+        tgt = targets[k]
+        drift = abs(shares[held[0, k]] * px / value - tgt)
+        if (band_abs > 0.0 and drift > band_abs) or (band_rel > 0.0 and drift > band_rel * abs(tgt)):
+            return True
+    return False
+
+
+@njit(cache=True, inline="always")
 def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_calendar, params, equity, shares,
-                last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close):
+                last_close, stale, trade_buf, forced_buf, held, targets, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
 
     Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, before the next calendar day
@@ -420,7 +511,8 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
     equity : ``(T,)`` output.
     shares, last_close, stale, trade_buf, forced_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of
         the prices' dtype (unused when the book holds every column in order).
-    marks : ``(N,)`` float64 scratch.
+    held : ``(3, N)`` int64 scratch (:func:`held_lists_nb`); targets ``(N,)`` float64 scratch
+        (:func:`band_targets_nb`).
     at_close : trades fill at the close (with opens, bars are stepped one by one: an asset bought at the open of a
         bar without a close must have its stale count exact).
 
@@ -462,10 +554,18 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
             target_row = state.target_row
             next_row = state.next_row
             moved = False
+            stretch = t
+            n_held = 0
+            quick_bands = False  # bands checked on the held assets only, while the stretch's first row is in force
+            if t + QUIET_GROUP <= stop:
+                n_held = held_lists_nb(cols, shares, held)
+                if banded:
+                    quick_bands = band_targets_nb(rows[row_of[target_row]], shares, held, n_held, params, targets)
+            band_row = target_row
             while t + QUIET_GROUP <= stop:
-                complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, cols, t, params, cash,
-                                                                                      shares, last_close, marks,
-                                                                                      equity)
+                complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, t, t == stretch, params,
+                                                                                      cash, shares, last_close, held,
+                                                                                      n_held, equity)
                 if not complete:
                     break
                 group_row = target_row
@@ -475,13 +575,16 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 for u in range(t, t + QUIET_GROUP):
                     _, group_row, group_next = read_row_nb(u, bars, rows, row_of, group_row, group_next)
                     if live:
-                        if band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u], params):
+                        if quick_bands and group_row == band_row:
+                            breached = held_band_breached_nb(close, u, shares, held, n_held, targets, equity[u], params)
+                        else:
+                            breached = band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u],
+                                                        params)
+                        if breached:
                             crossed = u
                         live = crossed < 0 and equity[u] > 0.0
                 if crossed >= 0:
-                    for i in range(n):
-                        last_close[i] = marks[i]  # undo the group; its bars up to the crossing are stepped
-                    step_through = crossed
+                    step_through = crossed  # the group is dropped; its bars up to the crossing are stepped
                     break
                 cash = group_cash
                 target_row = group_row
@@ -516,6 +619,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     break
                 t += QUIET_GROUP
             if moved:
+                settle_marks_nb(close, cols, stretch, t, held, n_held, last_close)
                 # Every held close of the groups was a number: no held asset is stale. (An asset not held cannot
                 # be bought before it has a close again, which resets its count.)
                 for i in range(n):
@@ -678,12 +782,13 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         stale = np.empty(n, dtype=np.int64)
         trade_buf = np.zeros(n)
         forced_buf = np.zeros(n)
-        marks = np.empty(n)
+        held = np.empty((3, n), dtype=np.int64)
+        targets = np.empty(n)
         close_row = np.empty(n, dtype=close.dtype)
         exec_row = np.empty(n, dtype=close.dtype)
         fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
             close[p], exec_price[p], cols, bars, rows[p * w_step], row_of, calendar_mask, next_calendar, params,
-            equity[p], shares, last_close, stale, trade_buf, forced_buf, marks, close_row, exec_row, at_close)
+            equity[p], shares, last_close, stale, trade_buf, forced_buf, held, targets, close_row, exec_row, at_close)
         totals[p, 0] = fees
         totals[p, 1] = slips
         totals[p, 2] = borrows
@@ -766,7 +871,8 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
         stale = np.empty(width, dtype=np.int64)
         trade_buf = np.zeros(width)
         forced_buf = np.zeros(width)
-        marks = np.empty(width)
+        held = np.empty((3, width), dtype=np.int64)
+        targets = np.empty(width)
         close_row = np.empty(width, dtype=close.dtype)
         exec_row = np.empty(width, dtype=close.dtype)
         for j in range(n_books):
@@ -788,7 +894,7 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
                 close[p], exec_price[p], cols, bars, path_rows, row_of, calendars[k], next_calendars[k], params,
-                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], marks[:n],
+                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], held[:, :n], targets[:n],
                 close_row[:n], exec_row[:n], at_close)
             terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
                                                                sample_row)

@@ -148,3 +148,99 @@ def test_shared_rows_are_cut_to_the_ones_in_force_and_trade_the_same(calendar, m
     for rule_config in (banded, BacktestConfig(rebalance=RebalanceRule("none"))):
         assert len(batch.in_force_rows(np.arange(300), dense[None], rule_config, index)[0]) == 300
     assert len(batch.in_force_rows(np.arange(300), np.repeat(dense[None], 2, axis=0), config, index)[0]) == 300
+
+
+def _random_book(seed: int):
+    """Prices with gaps (held and unheld assets), shared rows that repeat for weeks (zeros, NaN = 0, a late
+    listing with a weight), and a random calendar book with or without bands, borrow, interest, renormalising."""
+    rng = np.random.default_rng(seed)
+    p, t, n = 4, 320, 6
+    dates = pd.bdate_range("2019-01-01", periods=t)
+    prices = 60 * np.exp(np.cumsum(rng.normal(0.0002, 0.02, (p, t, n)), axis=1))
+    prices[:, :70, 4] = np.nan  # lists late, with a weight: not held before (the quick band check is off)
+    for path in range(p):  # a held asset misses a few closes: its stretch breaks and the bars are stepped
+        gap = rng.integers(30, t - 10)
+        prices[path, gap:gap + rng.integers(1, 4), rng.integers(0, 3)] = np.nan
+    prices[1, 200:, 5] = np.nan  # an asset without a weight stops quoting on path 1
+    blocks = np.repeat(rng.integers(0, 4, t // 40 + 1), 40)[:t]
+    palette = rng.uniform(-0.25, 0.45, (4, n))
+    palette[:, 5] = 0.0
+    palette[1, 3] = np.nan
+    palette[2, 0] = -0.0
+    rows = palette[blocks]
+    bands = [{}, dict(band_abs=0.03), dict(band_rel=0.25), dict(band_abs=0.05, band_rel=0.4)][seed % 4]
+    config = BacktestConfig(
+        costs=CostModel(fees_bps=float(rng.uniform(0, 10)), borrow_bps=float(rng.choice([0.0, 80.0])),
+                        cash_rate=float(rng.choice([0.0, 0.03]))),
+        rebalance=RebalanceRule(["weekly", "monthly", "quarterly"][seed % 3], **bands),
+        missing_policy=["cash", "renormalize"][seed % 2])
+    return prices, rows, dates, [f"A{i}" for i in range(n)], config
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_quiet_stretches_and_kept_rows_equal_the_bar_by_bar_backtest(seed):
+    """Quiet stretches (sums over the held assets, marks moved once at the end, bands checked on the held assets
+    while the first row is in force) and the rows kept by in_force_rows give the single-path engine's equity
+    bit for bit; the single path steps every bar and reads every row."""
+    import theses.engine.batch as batch
+    from theses.engine.backtest import calendar_days
+
+    prices, rows, dates, tickers, config = _random_book(seed)
+    kept, _ = batch.in_force_rows(np.arange(len(dates)), rows[None], config, dates)
+    if config.rebalance.band_abs is not None or config.rebalance.band_rel is not None:
+        # A plain loop: the first row and each row that is not bit for bit the one before it.
+        expected = [0] + [r for r in range(1, len(rows)) if rows[r].tobytes() != rows[r - 1].tobytes()]
+        assert list(kept) == expected and len(kept) < 12
+    out = backtest_batch(prices, rows, config, index=dates, tickers=tickers, keep_equity=True)
+    calendar = set(dates[calendar_days(config, dates)])
+    trade_days = off_calendar = 0
+    for path in range(len(prices)):
+        single = backtest(pd.DataFrame(prices[path], index=dates, columns=tickers),
+                          pd.DataFrame(rows, index=dates, columns=tickers), config)
+        np.testing.assert_array_equal(out.equity[path], single.equity.to_numpy() / config.initial_cash)
+        assert out.turnover[path] == pytest.approx(single.metrics["turnover"], rel=1e-12)
+        assert out.costs[path] == pytest.approx(single.metrics["costs"], rel=1e-12)
+        traded = pd.DatetimeIndex(single.trades["date"].unique())
+        trade_days += len(traded)
+        off_calendar += sum(day not in calendar for day in traded[1:])
+    assert trade_days >= len(prices) * len(kept)  # every path trades on its calendar days (at least)
+    banded = config.rebalance.band_abs is not None or config.rebalance.band_rel is not None
+    assert (off_calendar > 0) == banded  # bands were crossed inside quiet stretches
+
+
+@pytest.mark.parametrize("policy", ["cash", "renormalize"])
+def test_the_held_band_check_answers_as_the_full_one(policy):
+    """held_band_breached_nb (held assets only, targets prepared once by band_targets_nb) says what
+    band_breached_nb says, on random books over a column subset, whenever band_targets_nb lets it run; and
+    band_targets_nb declines when an asset with a weight is not held."""
+    from theses.engine import kernels
+    from theses.engine.backtest import sim_params
+
+    rng = np.random.default_rng(21)
+    n, m = 6, 9
+    answers = set()
+    for case in range(300):
+        cols = rng.permutation(m)[:n]
+        shares = np.where(rng.random(n) < 0.3, 0.0, rng.normal(0, 40, n))
+        target = np.where(shares != 0.0, rng.normal(0.1, 0.3, n), rng.choice([0.0, np.nan], n))
+        close = rng.uniform(20, 80, (3, m))
+        close[rng.random((3, m)) < 0.1] = np.nan
+        close[:, cols[shares != 0.0]] = rng.uniform(20, 80, (3, int((shares != 0.0).sum())))  # held: quoted
+        rule = RebalanceRule("monthly", **[dict(band_abs=0.05), dict(band_rel=0.3), dict(band_abs=0.1, band_rel=0.5)][case % 3])
+        params = sim_params(BacktestConfig(rebalance=rule, missing_policy=policy))
+        held = np.empty((3, n), dtype=np.int64)
+        targets = np.empty(n)
+        n_held = kernels.held_lists_nb(cols, shares, held)
+        assert list(held[0, :n_held]) == list(np.flatnonzero(shares != 0.0))
+        assert list(held[1, :n_held]) == list(cols[shares != 0.0])
+        assert kernels.band_targets_nb(target, shares, held, n_held, params, targets)
+        for t in range(3):
+            value = float(rng.choice([-5.0, 1.0, 1e4])) + float(np.nansum(shares * close[t, cols]))
+            full = kernels.band_breached_nb(close, cols, t, target, shares, value, params)
+            assert kernels.held_band_breached_nb(close, t, shares, held, n_held, targets, value, params) == full
+            answers.add(full)
+        unheld = np.flatnonzero(shares == 0.0)
+        if len(unheld):
+            target[unheld[0]] = 0.2
+            assert not kernels.band_targets_nb(target, shares, held, n_held, params, targets)
+    assert answers == {True, False}

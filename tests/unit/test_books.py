@@ -242,6 +242,34 @@ def test_band_books_in_quiet_stretches_equal_the_bar_by_bar_backtest(policy, ban
     assert off_calendar_trades >= 3  # bands were crossed between calendar days: the groups were undone and stepped
 
 
+@pytest.mark.parametrize("policy", ["cash", "renormalize"])
+def test_shared_band_book_over_a_column_subset_equals_the_bar_by_bar_backtest(policy):
+    """A shared band book's rows are cut to those that change; while the first row of a quiet stretch is in
+    force, its bands are checked on the held assets only (mapped to the book's columns). A weighted asset that
+    lists inside a stretch (not held until then) is checked the full way, so the book buys it on that bar."""
+    prices, dates, _ = _market(9)
+    prices[:, 40:137, 7] = np.nan  # A7 relists on bar 137, inside a month
+    columns = [2, 3, 8, 7, 6]
+    rows = np.tile([0.35, -0.2, 0.25, 0.3, 0.0], (T, 1))
+    rows[150:] = [0.2, -0.3, 0.4, 0.3, 0.1]
+    config = BacktestConfig(costs=CostModel(fees_bps=6.0, borrow_bps=60.0, cash_rate=0.01),
+                            rebalance=RebalanceRule("monthly", band_abs=0.03), missing_policy=policy)
+    out = backtest_books_batch(prices, [Book(columns, rows, config, "band")], index=dates, tickers=TICKERS,
+                               sample_every=1)[0]
+    month_starts = set(dates[np.r_[True, dates.month[1:] != dates.month[:-1]]])
+    off_calendar = 0
+    for p in range(P):
+        single = backtest(pd.DataFrame(prices[p][:, columns], index=dates, columns=[TICKERS[c] for c in columns]),
+                          pd.DataFrame(rows, index=dates, columns=[TICKERS[c] for c in columns]), config)
+        assert out.terminal_wealth[p] == pytest.approx(single.equity.iloc[-1] / 10_000, rel=1e-13)
+        np.testing.assert_allclose(out.equity_samples[p], (single.equity / 10_000).to_numpy(np.float32), rtol=1e-6)
+        assert out.turnover[p] == pytest.approx(single.metrics["turnover"], rel=1e-12)
+        traded = pd.DatetimeIndex(single.trades["date"].unique())
+        assert dates[137] in traded  # bought A7 as it relisted (its drift from the target crossed the band)
+        off_calendar += sum(d not in month_starts for d in traded[1:])
+    assert off_calendar >= 2 * P
+
+
 def test_scan_rows_finds_holds_and_the_first_infinite_weight():
     from theses.engine.batch import rows_with_numbers, target_rows
     from theses.engine.kernels import scan_rows_nb
