@@ -556,12 +556,12 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
             moved = False
             stretch = t
             n_held = 0
-            quick_bands = False  # bands checked on the held assets only, while the stretch's first row is in force
+            quick_bands = False  # bands checked on the held assets only, while the stretch's first target is in force
             if t + QUIET_GROUP <= stop:
                 n_held = held_lists_nb(cols, shares, held)
                 if banded:
                     quick_bands = band_targets_nb(rows[row_of[target_row]], shares, held, n_held, params, targets)
-            band_row = target_row
+            band_pick = row_of[target_row]  # the row (of rows) in force when the stretch starts
             while t + QUIET_GROUP <= stop:
                 complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, t, t == stretch, params,
                                                                                       cash, shares, last_close, held,
@@ -575,7 +575,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 for u in range(t, t + QUIET_GROUP):
                     _, group_row, group_next = read_row_nb(u, bars, rows, row_of, group_row, group_next)
                     if live:
-                        if quick_bands and group_row == band_row:
+                        if quick_bands and row_of[group_row] == band_pick:
                             breached = held_band_breached_nb(close, u, shares, held, n_held, targets, equity[u], params)
                         else:
                             breached = band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u],
