@@ -461,7 +461,7 @@ def backtest_batch(
 
     equity, totals, events, outcome = simulate_batch_nb(close, exec_price, bars, rows, calendar,
                                                         next_calendar_days(calendar), sim_params(config, delist_after),
-                                                        exec_price is close)
+                                                        exec_price is close, np.empty((n_paths, n_bars)))
     raise_first_breach(events[:, 2], index, config)
     first_trade = events[:, 0]  # equity is in multiples of the initial cash (divided in the kernel, per path)
 

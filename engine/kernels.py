@@ -745,7 +745,7 @@ def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
 
 
 @njit(cache=True, parallel=True)
-def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params, at_close):
+def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calendar, params, at_close, equity):
     """Simulate ``P`` price paths of one book in parallel, recording equity and per-path totals only.
 
     Parameters
@@ -756,6 +756,9 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         :func:`run_path_nb`).
     params : :class:`SimParams`.
     at_close : trades fill at the close (``exec_price`` is ``close``).
+    equity : ``(P, T)`` float64 output, allocated by the caller: numpy's large allocations are reused or backed
+        by huge pages, where one made here faults in every 4 KB page afresh on each call (measured ~12 ms for
+        1,000 x 2,520 on this VM's 5,000 page faults, against ~2 ms).
 
     Returns
     -------
@@ -770,7 +773,8 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
     w_step = 0 if rows.shape[0] == 1 else 1
     cols = np.arange(n)
     row_of = np.arange(bars.shape[0])
-    equity = np.empty((n_paths, n_bars))
+    if equity.shape[0] != n_paths or equity.shape[1] != n_bars:
+        raise ValueError("simulate_batch_nb: equity must be (paths, bars)")
     totals = np.zeros((n_paths, 5))
     events = np.full((n_paths, 3), -1, dtype=np.int64)
     outcome = np.empty((n_paths, 4))

@@ -59,6 +59,27 @@ def test_batch_equals_single_path_backtest(config):
     assert batch.costs.min() > 0
 
 
+
+def test_the_batch_kernel_writes_equity_into_the_callers_buffer():
+    """The (P, T) equity is allocated by the caller (numpy's large allocations are reused, a kernel's are faulted
+    in afresh on every call) and written in place, whatever it held before."""
+    from theses.engine import batch as engine_batch
+    from theses.engine.kernels import simulate_batch_nb
+
+    prices, weights, dates, tickers = _panel(2)
+    config = engine_batch.check_config(CONFIGS[1])
+    bars, rows = engine_batch.target_rows(weights, P, dates, tickers)
+    calendar = engine_batch.calendar_days(config, dates)
+    args = (prices, prices, bars, rows, calendar, engine_batch.next_calendar_days(calendar),
+            engine_batch.sim_params(config, engine_batch.DELIST_AFTER), True)
+    buffer = np.full((P, T), -7.0)
+    equity = simulate_batch_nb(*args, buffer)[0]
+    assert np.shares_memory(equity, buffer) and not (buffer == -7.0).any()
+    expected = backtest_batch(prices, weights, CONFIGS[1], index=dates, tickers=tickers, keep_equity=True).equity
+    np.testing.assert_array_equal(buffer, expected)
+    with pytest.raises(ValueError, match="equity must be"):
+        simulate_batch_nb(*args, np.empty((P, T - 1)))
+
 def test_shared_weights_equal_tiled_weights_and_float32_input():
     prices, weights, dates, tickers = _panel(2, dtype=np.float32)
     shared = weights[:1]
