@@ -1,9 +1,10 @@
 """Scenario workload at full size: 10,000 paths x 5 years x 40 assets x every book (one scenario).
 
-Generation (``data.generators.ParametricGenerator``), each book's target weights (the strategies, through
+Generation (``data.generators.ParametricGenerator``; the next chunk's in a background thread while this one is
+evaluated, ``studies.chunk_paths``), each book's target weights (the strategies, through
 ``studies.scenarios.chunk_books``) and the evaluation of every book in one pass per chunk
 (``engine.backtest_books_batch``), merged over chunks: the pipeline of ``theses simulate``. Prints
-each stage's wall time, user-CPU / wall (2.0 = both cores busy), peak memory (ru_maxrss), and the memory
+each stage's wall time (for the paths, the time spent waiting for them), user-CPU / wall (2.0 = both cores busy), peak memory (ru_maxrss), and the memory
 floor: bytes moved (the float32 paths written once and read once) / bandwidth measured in this process.
 Targets: <= 8 s total, peak memory <= 2 GB; then ``theses simulate --scenario all`` on the same paths and
 years in a fresh process, <= 45 s for 10,000 x 5 years, and ``theses decide --paths 2000``, <= 20 s. Smaller runs: ``--paths 2000 --years 2``.
@@ -48,12 +49,13 @@ def _timed(fn) -> float:
 def run(paths: int, years: float, chunk: int, scenario: str, seed: int) -> dict:
     """The workload, stage by stage with the scenario study's pieces; returns stage times, CPU and a check."""
     from theses.engine import backtest_books_batch, concat_outcomes
+    from theses.studies.chunk_paths import prefetched_chunks
     from theses.studies.scenarios import (
         BEAT_BENCHMARK,
         SAMPLE_EVERY,
         chunk_books,
         path_source,
-        price_buffer,
+        plan_chunks,
         prime_books,
         resolve_scenarios,
         run_books,
@@ -74,23 +76,24 @@ def run(paths: int, years: float, chunk: int, scenario: str, seed: int) -> dict:
     warm = generator.generate(0, 8)  # compile or load every kernel outside the timings
     evaluate(warm, chunk_books(books, configs, warm, tickers, source.index))
 
-    stages = {"generation": 0.0, "weights": 0.0, "evaluation": 0.0}
+    # Generation of chunk j+1 runs in a thread while chunk j is evaluated (studies.chunk_paths), as in `theses
+    # simulate`: "paths" is the time the pipeline waited for them, the first chunk's whole generation included.
+    stages = {"paths": 0.0, "weights": 0.0, "evaluation": 0.0}
     parts: dict[str, list] = {b.name: [] for b in books}
     cpu0, wall0 = _cpu(), time.perf_counter()
-    for start in range(0, paths, chunk):
-        t0 = time.perf_counter()
-        n = min(chunk, paths - start)
-        prices = generator.generate(start, n, out=price_buffer((n, len(source.index), len(tickers))))
+    t0 = wall0
+    for _, prices in prefetched_chunks(plan_chunks(specs[:1], paths, chunk), source):
         t1 = time.perf_counter()
         chunk_of_books = chunk_books(books, configs, prices, tickers, source.index)
         t2 = time.perf_counter()
         for outcome in evaluate(prices, chunk_of_books):
             parts[outcome.name].append(outcome)
         t3 = time.perf_counter()
-        stages["generation"] += t1 - t0
+        stages["paths"] += t1 - t0
         stages["weights"] += t2 - t1
         stages["evaluation"] += t3 - t2
         del prices, chunk_of_books
+        t0 = time.perf_counter()
     merged = {name: concat_outcomes(p) for name, p in parts.items()}
     wall = time.perf_counter() - wall0
     return {"wall": wall, "cpu": _cpu() - cpu0, "stages": stages, "books": len(books), "days": len(source.index),

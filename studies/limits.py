@@ -35,7 +35,8 @@ MAX_MEAN_BLOCK = 1_000.0
 
 BASE_BYTES = 400 * 2**20
 PRICE_BYTES = 4  # float32 paths
-CHUNK_COPIES = 4  # prices, each book's sub-panel, its weights and equity at once (peak ~3.6x measured)
+CHUNK_COPIES = 5  # prices, each book's sub-panel, its weights and equity at once (peak ~3.6x measured), plus
+# the next chunk's prices, generated meanwhile (studies.chunk_paths)
 KEPT_BYTES_PER_PATH = 6 * 8 * 3  # 5 per-path outcomes + SPY's wealth, float64, about 3 copies while merging
 SECONDS_PER_UNIT = 5e-7
 MAX_HOURS = 12.0

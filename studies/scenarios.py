@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from theses.studies.chunk_paths import chunk_shape, generate_chunk, prefetched_chunks
 from theses.studies.errors import StudyError
 from theses.studies.history import DataContext
 from theses.studies.limits import check_simulation, widest
@@ -586,17 +587,23 @@ def run_chunk(
     task: ChunkTask, books: Sequence[Strategy], configs: Mapping[str, BacktestConfig], source: PathSource,
     on_book: Callable[[str], None] | None = None,
 ) -> dict[str, BookOutcome]:
-    """Generate one chunk of paths and run every book on it in one pass.
+    """Generate one chunk of paths and run every book on it in one pass (:func:`evaluate_prices`).
 
     Returns ``{book: per-path outcomes}``; each outcome carries SPY's wealth on the same paths over the book's
     window (``benchmark_terminal``) when SPY is one of the books.
     """
+    prices = generate_chunk(task, source, out=price_buffer(chunk_shape(task, source)))
+    return evaluate_prices(task, prices, books, configs, source, on_book)
+
+
+def evaluate_prices(
+    task: ChunkTask, prices: np.ndarray, books: Sequence[Strategy], configs: Mapping[str, BacktestConfig],
+    source: PathSource, on_book: Callable[[str], None] | None = None,
+) -> dict[str, BookOutcome]:
+    """Every book on one chunk's generated ``prices`` in one pass: :func:`run_chunk` after the generation."""
     from theses.engine import backtest_books_batch
 
     spec = task.spec
-    generator = source.generator(spec)
-    prices = generator.generate(task.path_start, task.n_paths,
-                                out=price_buffer((task.n_paths, len(source.index), len(spec.tickers))))
     if on_book is not None:
         on_book(f"{spec.name}: weights")
     chunk = chunk_books(books, configs, prices, spec.tickers, source.index)
@@ -782,8 +789,11 @@ def simulate(
             progress(description, done[0], total)
         done[0] += 1
 
+    chunks = prefetched_chunks(tasks, source) if executor is None else iter(())
     if executor is None:
-        outcomes: Iterable[Any] = (run_chunk(task, books, configs, source, on_book) for task in tasks)
+        # The next chunk's paths are generated while this one is evaluated (same paths, less idle time).
+        outcomes: Iterable[Any] = (evaluate_prices(task, prices, books, configs, source, on_book)
+                                   for task, prices in chunks)
     else:
         def on_chunk(finished: int, count: int) -> None:
             if progress is not None:
@@ -797,6 +807,8 @@ def simulate(
             for name, book_outcome in outcome.items():
                 accumulators[(task.spec.name, name)].add(book_outcome)
     finally:
+        if hasattr(chunks, "close"):
+            chunks.close()  # a chunk still being generated is waited for, not left running
         release_price_buffers()
     if progress is not None:
         progress("done", total, total)
