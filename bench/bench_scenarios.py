@@ -4,10 +4,11 @@ Generation (``data.generators.ParametricGenerator``; the next chunk's in a backg
 evaluated, ``studies.chunk_paths``), each book's target weights (the strategies, through
 ``studies.scenarios.chunk_books``) and the evaluation of every book in one pass per chunk
 (``engine.backtest_books_batch``), merged over chunks: the pipeline of ``theses simulate``. Prints
-each stage's wall time (for the paths, the time spent waiting for them), user-CPU / wall (2.0 = both cores busy), peak memory (ru_maxrss), and the memory
-floor: bytes moved (the float32 paths written once and read once) / bandwidth measured in this process.
-Targets: <= 8 s total, peak memory <= 2 GB; then ``theses simulate --scenario all`` on the same paths and
-years in a fresh process, <= 45 s for 10,000 x 5 years, and ``theses decide --paths 2000``, <= 20 s. Smaller runs: ``--paths 2000 --years 2``.
+each stage's wall time (for the paths, the time spent waiting for them), user-CPU / wall (2.0 = both cores
+busy), peak memory (ru_maxrss), and the memory floor: bytes moved (the float32 paths written once and read
+once) / bandwidth measured in this process. Targets: <= 8 s total, peak memory <= 2 GB; then ``theses simulate
+--scenario all`` on the same paths and years in a fresh process, <= 45 s for 10,000 x 5 years, and ``theses
+decide --paths 2000``, <= 20 s. Smaller runs: ``--paths 2000 --years 2``.
 """
 
 from __future__ import annotations

@@ -789,8 +789,8 @@ def simulate(
             progress(description, done[0], total)
         done[0] += 1
 
-    chunks = prefetched_chunks(tasks, source) if executor is None else iter(())
-    if executor is None:
+    chunks = prefetched_chunks(tasks, source) if executor is None else None
+    if chunks is not None:
         # The next chunk's paths are generated while this one is evaluated (same paths, less idle time).
         outcomes: Iterable[Any] = (evaluate_prices(task, prices, books, configs, source, on_book)
                                    for task, prices in chunks)
@@ -807,7 +807,7 @@ def simulate(
             for name, book_outcome in outcome.items():
                 accumulators[(task.spec.name, name)].add(book_outcome)
     finally:
-        if hasattr(chunks, "close"):
+        if chunks is not None:
             chunks.close()  # a chunk still being generated is waited for, not left running
         release_price_buffers()
     if progress is not None:
