@@ -102,6 +102,18 @@ def _agreement(result, reference: dict) -> float:
     return worst
 
 
+def _idle_cpu_after(run, idle: float = 0.05) -> float:
+    """Median CPU time (ms) the process burns in the ``idle`` seconds after ``run()`` returns: OpenMP workers
+    still spinning for the next parallel region (libgomp's default spins ~10 ms; the engine sets fewer spins)."""
+    burnt = []
+    for _ in range(7):
+        run()
+        start = time.process_time()
+        time.sleep(idle)
+        burnt.append(time.process_time() - start)
+    return float(np.median(burnt)) * 1e3
+
+
 def child_ours(n_paths: int, bands_borrow: bool) -> dict:
     from numpy_reference import static_book_reference
 
@@ -132,6 +144,9 @@ def child_ours(n_paths: int, bands_borrow: bool) -> dict:
         checked = engine.backtest_batch(prices, weights, config, index=index, tickers=tickers, keep_equity=True)
         out.update(reference_seconds=min(ref_times), agreement=_agreement(checked, reference))
         del checked, reference
+        out["idle_cpu_ms"] = _idle_cpu_after(lambda: engine.backtest_batch(prices[:100], weights, config, index=index,
+                                                                           tickers=tickers))
+        out["spins"] = os.environ.get("GOMP_SPINCOUNT", "unset (OMP_WAIT_POLICY or libgomp's default)")
     tracemalloc.start()
     engine.backtest_batch(prices, weights, config, index=index, tickers=tickers)
     out["numpy_peak_mb"] = tracemalloc.get_traced_memory()[1] / 1e6
@@ -249,6 +264,8 @@ def main() -> int:
           f"max relative equity difference to ours {vbt['max_rel_diff']:.1e}")
     print(f"{'numpy reference':22s}: {plain['reference_seconds']:7.3f} s   (same process, alternating with ours; "
           f"outputs agree to {plain['agreement']:.1e}, target <= 1e-12)")
+    print(f"{'idle CPU after a call':22s}: {plain['idle_cpu_ms']:7.2f} ms in the next 50 ms (OpenMP workers spinning; "
+          f"GOMP_SPINCOUNT={plain['spins']}; libgomp's default burns ~10 ms)")
     ratio = plain["seconds"] / plain["reference_seconds"]
     print(f"TARGET engine / numpy reference time: {ratio:.2f} (target <= 1.00) {'met' if ratio <= 1 else 'NOT met'}")
     speedup = vbt_seconds / vbt["ours_seconds"]

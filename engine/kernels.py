@@ -277,7 +277,7 @@ def held_lists_nb(cols, shares, held):
 
 
 @njit(cache=True, inline="always")
-def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_held, equity):
+def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_held, equity, products, keep):
     """Accrue and mark bars ``t .. t+3`` of a path that does not trade on them, four sums at a time.
 
     The caller guarantees no trade can happen on these bars (entered, no calendar day, no row that trades) but
@@ -298,11 +298,14 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     shares, last_close : ``(N,)`` state (read only).
     held, n_held : the held assets (:func:`held_lists_nb`).
     equity : ``(T,)`` output: equity of the four bars.
+    products, keep : with ``keep``, ``products[d, k]`` (``(4, N)`` output) is the ``k``-th held asset's shares times
+        its close of bar ``t + d``, the term added to that bar's equity.
 
     Returns
     -------
     tuple
-        ``(complete, cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values))``.
+        ``(complete, cash after bar t+3, borrow of bars t..t+3 (4 values), interest of bars t..t+3 (4 values), cash
+        after bars t, t+1, t+2)`` (the cash after each bar, for a group that a band crossing cuts short).
         ``complete`` is False when a held asset lacks a close on one of the bars (the delisting rule must count
         it): then nothing was written and the caller steps those bars one at a time.
     """
@@ -340,6 +343,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
         b0 = sv0 * borrow_daily
         cash -= b0
     e0 = cash
+    c0 = cash
     i1 = 0.0
     if cash > 0.0:
         i1 = cash * rate
@@ -349,6 +353,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
         b1 = sv1 * borrow_daily
         cash -= b1
     e1 = cash
+    c1 = cash
     i2 = 0.0
     if cash > 0.0:
         i2 = cash * rate
@@ -358,6 +363,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
         b2 = sv2 * borrow_daily
         cash -= b2
     e2 = cash
+    c2 = cash
     i3 = 0.0
     if cash > 0.0:
         i3 = cash * rate
@@ -369,20 +375,37 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     e3 = cash
     # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
     # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
-    for k in range(n_held):
-        s = shares[held[0, k]]
-        col = np.uint64(held[1, k])
-        e0 += s * close[r0, col]
-        e1 += s * close[r1, col]
-        e2 += s * close[r2, col]
-        e3 += s * close[r3, col]
+    if keep:  # a band book: the products are kept for its band check (held_band_breached_nb)
+        for k in range(n_held):
+            s = shares[held[0, k]]
+            col = np.uint64(held[1, k])
+            p0 = s * close[r0, col]
+            p1 = s * close[r1, col]
+            p2 = s * close[r2, col]
+            p3 = s * close[r3, col]
+            products[0, k] = p0
+            products[1, k] = p1
+            products[2, k] = p2
+            products[3, k] = p3
+            e0 += p0
+            e1 += p1
+            e2 += p2
+            e3 += p3
+    else:
+        for k in range(n_held):
+            s = shares[held[0, k]]
+            col = np.uint64(held[1, k])
+            e0 += s * close[r0, col]
+            e1 += s * close[r1, col]
+            e2 += s * close[r2, col]
+            e3 += s * close[r3, col]
     if e0 != e0 or e1 != e1 or e2 != e2 or e3 != e3:
-        return False, start_cash, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0
+        return False, start_cash, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, start_cash, start_cash, start_cash
     equity[t] = e0
     equity[t + 1] = e1
     equity[t + 2] = e2
     equity[t + 3] = e3
-    return True, cash, b0, b1, b2, b3, i0, i1, i2, i3
+    return True, cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2
 
 
 @njit(cache=True, inline="always")
@@ -443,14 +466,21 @@ def band_breached_nb(close, cols, t, target, shares, value, params):  # pragma: 
     return False
 
 
+#: Relative half-width of the zone around a band edge where the quick band check defers to the exact one: far
+#: wider than the few units in the last place by which a product with 1 / value can differ from the quotient.
+BAND_EDGE_MARGIN = 1e-12
+
+
 @njit(cache=True, inline="always")
 def band_targets_nb(target, shares, held, n_held, params, targets):
     """Prepare the quick band check of a quiet stretch (:func:`held_band_breached_nb`) for its ``target`` row.
 
     It applies when every asset with a nonzero weight is held: on a stretch's marked bars the held assets all
     have closes, so :func:`band_breached_nb`'s tradable gross is its full gross (the same sum, bit for bit: the
-    terms it skips are zeros) and the assets not held cannot cross (their drift is 0, or NaN). Writes each held
-    asset's target, with band_breached_nb's arithmetic, into ``targets[:n_held]``.
+    terms it skips are zeros) and the assets not held cannot cross (their drift is 0, or NaN). Writes, for the
+    ``k``-th held asset, its target with band_breached_nb's arithmetic into ``targets[0, k]``, and the weights
+    strictly inside its band, with a margin of :data:`BAND_EDGE_MARGIN`, into ``targets[1, k]`` and
+    ``targets[2, k]`` (an empty interval when the band is too narrow for one).
 
     Returns
     -------
@@ -467,25 +497,49 @@ def band_targets_nb(target, shares, held, n_held, params, targets):
     scale = 1.0
     if params.renormalize and gross > 0.0:
         scale = gross / gross  # band_breached_nb's gross_all / gross_tradable, here the same sum
+    band_abs = params.band_abs
+    band_rel = params.band_rel
     for k in range(n_held):
         w = target[held[0, k]]
-        targets[k] = w * scale if w == w else 0.0
+        tgt = w * scale if w == w else 0.0
+        targets[0, k] = tgt
+        # Crossing means drift > band_abs or drift > band_rel * |tgt|, that is drift > the smaller active limit.
+        limit = np.inf
+        if band_abs > 0.0:
+            limit = band_abs
+        if band_rel > 0.0:
+            limit = min(limit, band_rel * abs(tgt))
+        margin = BAND_EDGE_MARGIN * (abs(tgt) + limit) + 1e-300
+        targets[1, k] = tgt - limit + margin
+        targets[2, k] = tgt + limit - margin
     return True
 
 
 @njit(cache=True, inline="always")
-def held_band_breached_nb(close, t, shares, held, n_held, targets, value, params):
-    """:func:`band_breached_nb` at bar ``t`` of a quiet stretch, over the held assets only (the case
-    :func:`band_targets_nb` prepares): the same drift of each, so the same answer."""
+def held_band_breached_nb(products, d, n_held, targets, value, params):
+    """:func:`band_breached_nb` at bar ``t + d`` of a quiet group, over the held assets only (the case
+    :func:`band_targets_nb` prepares): the same answer.
+
+    ``products[d, k]`` is the ``k``-th held asset's shares times its close, as :func:`quiet_bars_nb` computed
+    it for the bar's equity. An asset whose weight, taken as a product with ``1 / value``, lies inside its band's
+    interior (less a margin far wider than that product's rounding) is inside its band; only when one is near an
+    edge or past it (or not a number) do the assets get band_breached_nb's own test, with its division per
+    asset. The common bar so costs one division and a pass without branches over contiguous rows.
+    """
     if value <= 0.0:
+        return False
+    inverse = 1.0 / value
+    inside = True
+    for k in range(n_held):
+        weight = products[d, k] * inverse
+        inside &= (targets[1, k] < weight) & (weight < targets[2, k])
+    if inside:
         return False
     band_abs = params.band_abs
     band_rel = params.band_rel
-    row = np.uint64(t)
     for k in range(n_held):
-        px = close[row, np.uint64(held[1, k])]
-        tgt = targets[k]
-        drift = abs(shares[held[0, k]] * px / value - tgt)
+        tgt = targets[0, k]
+        drift = abs(products[d, k] / value - tgt)
         if (band_abs > 0.0 and drift > band_abs) or (band_rel > 0.0 and drift > band_rel * abs(tgt)):
             return True
     return False
@@ -493,7 +547,7 @@ def held_band_breached_nb(close, t, shares, held, n_held, targets, value, params
 
 @njit(cache=True, inline="always")
 def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_calendar, params, equity, shares,
-                last_close, stale, trade_buf, forced_buf, held, targets, close_row, exec_row, at_close):
+                last_close, stale, trade_buf, forced_buf, held, targets, products, close_row, exec_row, at_close):
     """Simulate one path of one book, writing its equity; the loop shared by the batch kernels.
 
     Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, before the next calendar day
@@ -511,8 +565,8 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
     equity : ``(T,)`` output.
     shares, last_close, stale, trade_buf, forced_buf : ``(N,)`` scratch; close_row, exec_row ``(N,)`` scratch of
         the prices' dtype (unused when the book holds every column in order).
-    held : ``(3, N)`` int64 scratch (:func:`held_lists_nb`); targets ``(N,)`` float64 scratch
-        (:func:`band_targets_nb`).
+    held : ``(3, N)`` int64 scratch (:func:`held_lists_nb`); targets ``(3, N)`` and products ``(4, N)`` float64
+        scratch (:func:`band_targets_nb`, :func:`quiet_bars_nb`).
     at_close : trades fill at the close (with opens, bars are stepped one by one: an asset bought at the open of a
         bar without a close must have its stale count exact).
 
@@ -563,9 +617,8 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     quick_bands = band_targets_nb(rows[row_of[target_row]], shares, held, n_held, params, targets)
             band_pick = row_of[target_row]  # the row (of rows) in force when the stretch starts
             while t + QUIET_GROUP <= stop:
-                complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_bars_nb(close, t, t == stretch, params,
-                                                                                      cash, shares, last_close, held,
-                                                                                      n_held, equity)
+                complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2 = quiet_bars_nb(
+                    close, t, t == stretch, params, cash, shares, last_close, held, n_held, equity, products, quick_bands)
                 if not complete:
                     break
                 group_row = target_row
@@ -573,10 +626,13 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 crossed = -1
                 live = banded  # bands are checked up to a crossing or a ruin (rule 9: no trade after it)
                 for u in range(t, t + QUIET_GROUP):
+                    if live:  # the rows read up to the bar before u: the state a crossing at u keeps
+                        target_row = group_row
+                        next_row = group_next
                     _, group_row, group_next = read_row_nb(u, bars, rows, row_of, group_row, group_next)
                     if live:
                         if quick_bands and row_of[group_row] == band_pick:
-                            breached = held_band_breached_nb(close, u, shares, held, n_held, targets, equity[u], params)
+                            breached = held_band_breached_nb(products, u - t, n_held, targets, equity[u], params)
                         else:
                             breached = band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u],
                                                         params)
@@ -584,7 +640,22 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                             crossed = u
                         live = crossed < 0 and equity[u] > 0.0
                 if crossed >= 0:
-                    step_through = crossed  # the group is dropped; its bars up to the crossing are stepped
+                    # The group's bars before the crossing stand (stepping would give the same numbers, and no ruin
+                    # can precede a crossing); the crossing bar is stepped, and its step decides whether to trade.
+                    step_through = crossed
+                    kept = crossed - t
+                    if kept > 0:
+                        cash = c0 if kept == 1 else (c1 if kept == 2 else c2)
+                        borrows += b0
+                        interests += i0
+                        if kept > 1:
+                            borrows += b1
+                            interests += i1
+                            if kept > 2:
+                                borrows += b2
+                                interests += i2
+                        t = crossed
+                        moved = True
                     break
                 cash = group_cash
                 target_row = group_row
@@ -787,12 +858,14 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         trade_buf = np.zeros(n)
         forced_buf = np.zeros(n)
         held = np.empty((3, n), dtype=np.int64)
-        targets = np.empty(n)
+        targets = np.empty((3, n))
+        products = np.empty((QUIET_GROUP, n))
         close_row = np.empty(n, dtype=close.dtype)
         exec_row = np.empty(n, dtype=close.dtype)
         fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
             close[p], exec_price[p], cols, bars, rows[p * w_step], row_of, calendar_mask, next_calendar, params,
-            equity[p], shares, last_close, stale, trade_buf, forced_buf, held, targets, close_row, exec_row, at_close)
+            equity[p], shares, last_close, stale, trade_buf, forced_buf, held, targets, products, close_row, exec_row,
+            at_close)
         totals[p, 0] = fees
         totals[p, 1] = slips
         totals[p, 2] = borrows
@@ -876,7 +949,8 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
         trade_buf = np.zeros(width)
         forced_buf = np.zeros(width)
         held = np.empty((3, width), dtype=np.int64)
-        targets = np.empty(width)
+        targets = np.empty((3, width))
+        products = np.empty((QUIET_GROUP, width))
         close_row = np.empty(width, dtype=close.dtype)
         exec_row = np.empty(width, dtype=close.dtype)
         for j in range(n_books):
@@ -898,8 +972,8 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
             params = sim_params_of_nb(params_table[k])
             fees, slips, borrows, interests, turnovers, first, ruin, breach = run_path_nb(
                 close[p], exec_price[p], cols, bars, path_rows, row_of, calendars[k], next_calendars[k], params,
-                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], held[:, :n], targets[:n],
-                close_row[:n], exec_row[:n], at_close)
+                equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], held[:, :n], targets[:, :n],
+                products[:, :n], close_row[:n], exec_row[:n], at_close)
             terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
                                                                sample_row)
             if k == bench:

@@ -229,10 +229,43 @@ def test_quiet_stretches_and_kept_rows_equal_the_bar_by_bar_backtest(seed):
     assert (off_calendar > 0) == banded  # bands were crossed inside quiet stretches
 
 
+@pytest.mark.parametrize("rule", [dict(band_abs=0.05), dict(band_rel=0.3), dict(band_abs=0.1, band_rel=0.5)])
+def test_the_held_band_check_answers_as_the_full_one_on_a_band_edge(rule):
+    """An asset a few units in the last place from its band's edge, the others on their targets: the quick check
+    (weights as products with 1 / value) must defer to the division, and say what band_breached_nb says."""
+    from theses.engine import kernels
+    from theses.engine.backtest import sim_params
+
+    rng = np.random.default_rng(5)
+    params = sim_params(BacktestConfig(rebalance=RebalanceRule("monthly", **rule)))
+    n = 3
+    cols = np.arange(n)
+    answers = []
+    for _ in range(400):
+        close = rng.uniform(20, 80, (1, n))
+        value = float(rng.uniform(1e3, 1e6))
+        target = rng.normal(0.1, 0.3, n)
+        limit = min(x for x in (rule.get("band_abs"), rule.get("band_rel", 0) * abs(target[0])) if x)
+        edge = target[0] + rng.choice([-1.0, 1.0]) * limit
+        for _ in range(int(rng.integers(-3, 4))):
+            edge = np.nextafter(edge, np.inf)
+        shares = np.r_[edge, target[1:]] * value / close[0]
+        held = np.empty((3, n), dtype=np.int64)
+        targets = np.empty((3, n))
+        n_held = kernels.held_lists_nb(cols, shares, held)
+        assert kernels.band_targets_nb(target, shares, held, n_held, params, targets)
+        products = shares[held[0, :n_held]] * close[0, held[1, :n_held]]
+        full = kernels.band_breached_nb(close, cols, 0, target, shares, value, params)
+        assert kernels.held_band_breached_nb(products[None], 0, n_held, targets, value, params) == full
+        answers.append(full)
+    assert 0.2 < np.mean(answers) < 0.8  # both answers, many times each: the edge is really met
+
+
 @pytest.mark.parametrize("policy", ["cash", "renormalize"])
 def test_the_held_band_check_answers_as_the_full_one(policy):
-    """held_band_breached_nb (held assets only, targets prepared once by band_targets_nb) says what
-    band_breached_nb says, on random books over a column subset, whenever band_targets_nb lets it run; and
+    """held_band_breached_nb (held assets only, targets prepared once by band_targets_nb, the weights taken as
+    products with 1 / value) says what band_breached_nb says, on random books over a column subset, whenever
+    band_targets_nb lets it run; and
     band_targets_nb declines when an asset with a weight is not held."""
     from theses.engine import kernels
     from theses.engine.backtest import sim_params
@@ -250,7 +283,7 @@ def test_the_held_band_check_answers_as_the_full_one(policy):
         rule = RebalanceRule("monthly", **[dict(band_abs=0.05), dict(band_rel=0.3), dict(band_abs=0.1, band_rel=0.5)][case % 3])
         params = sim_params(BacktestConfig(rebalance=rule, missing_policy=policy))
         held = np.empty((3, n), dtype=np.int64)
-        targets = np.empty(n)
+        targets = np.empty((3, n))
         n_held = kernels.held_lists_nb(cols, shares, held)
         assert list(held[0, :n_held]) == list(np.flatnonzero(shares != 0.0))
         assert list(held[1, :n_held]) == list(cols[shares != 0.0])
@@ -258,7 +291,9 @@ def test_the_held_band_check_answers_as_the_full_one(policy):
         for t in range(3):
             value = float(rng.choice([-5.0, 1.0, 1e4])) + float(np.nansum(shares * close[t, cols]))
             full = kernels.band_breached_nb(close, cols, t, target, shares, value, params)
-            assert kernels.held_band_breached_nb(close, t, shares, held, n_held, targets, value, params) == full
+            products = np.zeros((4, n))
+            products[t, :n_held] = shares[held[0, :n_held]] * close[t, held[1, :n_held]]
+            assert kernels.held_band_breached_nb(products, t, n_held, targets, value, params) == full
             answers.add(full)
         unheld = np.flatnonzero(shares == 0.0)
         if len(unheld):

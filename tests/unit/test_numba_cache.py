@@ -95,3 +95,31 @@ def test_importing_the_engine_leaves_the_environment_alone(tmp_path):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["None", str(tmp_path / "ai-theses" / "numba")]
     assert done.stderr == ""
+
+
+@pytest.mark.parametrize(("user", "expected"), [
+    ({}, util.OPENMP_SPINS),
+    ({"GOMP_SPINCOUNT": "5"}, "5"),
+    ({"OMP_WAIT_POLICY": "active"}, None),
+])
+def test_openmp_workers_spin_briefly_unless_the_user_chose(monkeypatch, user, expected):
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    for name, value in user.items():
+        monkeypatch.setenv(name, value)
+    assert util.quiet_idle_openmp_workers() == (None if user else util.OPENMP_SPINS)
+    assert os.environ.get("GOMP_SPINCOUNT") == expected
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").exists(), reason="needs /proc to see the loaded libraries")
+def test_the_spin_count_is_set_before_openmp_is_loaded():
+    # libgomp reads GOMP_SPINCOUNT once, when it is loaded: the kernel modules must set it before any kernel runs.
+    code = (
+        "import os\n"
+        "from theses.engine import kernels\n"
+        "print(os.environ.get('GOMP_SPINCOUNT'), 'libgomp' in open('/proc/self/maps').read())\n"
+    )
+    environ = {k: v for k, v in os.environ.items() if k not in ("GOMP_SPINCOUNT", "OMP_WAIT_POLICY")}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=environ, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [util.OPENMP_SPINS, "False"]
