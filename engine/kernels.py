@@ -182,11 +182,12 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
                         held = shares[i] * last_close[i]
                         value += held
                         frozen += abs(held)
-                w = target[i]
-                if w == w:
-                    gross_all += abs(w)
-                    if tradable:
-                        gross_tradable += abs(w)
+                if params.renormalize:  # the grosses only scale a renormalised target
+                    w = target[i]
+                    if w == w:
+                        gross_all += abs(w)
+                        if tradable:
+                            gross_tradable += abs(w)
             scale = 1.0
             if params.renormalize and gross_tradable > 0.0:
                 # The tradable names share the target gross left once untradable holdings are counted.
@@ -441,18 +442,19 @@ def band_breached_nb(close, cols, t, target, shares, value, params):  # pragma: 
     n = shares.shape[0]
     if value <= 0.0:
         return False
-    gross_all = 0.0
-    gross_tradable = 0.0
-    for i in range(n):
-        w = target[i]
-        if w == w:
-            gross_all += abs(w)
-            px = close[t, cols[i]]
-            if px == px:
-                gross_tradable += abs(w)
     scale = 1.0
-    if params.renormalize and gross_tradable > 0.0:
-        scale = gross_all / gross_tradable
+    if params.renormalize:
+        gross_all = 0.0
+        gross_tradable = 0.0
+        for i in range(n):
+            w = target[i]
+            if w == w:
+                gross_all += abs(w)
+                px = close[t, cols[i]]
+                if px == px:
+                    gross_tradable += abs(w)
+        if gross_tradable > 0.0:
+            scale = gross_all / gross_tradable
     band_abs = params.band_abs
     band_rel = params.band_rel
     for i in range(n):
