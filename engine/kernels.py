@@ -36,8 +36,9 @@ each sum keeps the step's order of operations, so the results are bit-identical 
 Shares do not change in such a stretch, so the sums run over the held assets listed once
 (:func:`held_lists_nb`), the last closes move once at its end (:func:`settle_marks_nb`), and a band book's
 bands are checked on the held assets against targets prepared once (:func:`band_targets_nb`,
-:func:`held_band_breached_nb`). A band crossing found there is confirmed by stepping: the step's own check
-decides whether the bar trades.
+:func:`held_band_breached_nb`), on the products the equity sums computed, with one division per bar (the
+step's division per asset only for an asset near its band's edge). A band crossing found there keeps the
+group's bars before it and is confirmed by stepping: the step's own check decides whether the bar trades.
 
 Arrays are used as given (float32 or float64 prices, float64 weights); all arithmetic is float64.
 """
