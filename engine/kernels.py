@@ -56,7 +56,7 @@ import numpy as np  # noqa: E402
 from theses.engine.kernel_types import OUTCOME_FIELDS, PathState, SimParams, sim_params_row  # noqa: E402
 
 __all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "band_targets_nb", "first_exposure_breach_nb", "held_band_breached_nb",
-           "held_lists_nb", "quiet_bars_nb", "scan_rows_nb", "run_path_nb", "settle_marks_nb", "sim_params_of_nb",
+           "held_lists_nb", "quiet_bars_nb", "add_accruals_nb", "scan_rows_nb", "run_path_nb", "settle_marks_nb", "sim_params_of_nb",
            "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
 
 QUIET_GROUP = 4
@@ -377,7 +377,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     e3 = cash
     # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
     # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
-    if keep:  # a band book: the products are kept for its band check (held_band_breached_nb)
+    if keep:  # a band book keeps the products for its band check; the plain loop stays free of the stores
         for k in range(n_held):
             s = shares[held[0, k]]
             col = np.uint64(held[1, k])
@@ -408,6 +408,24 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     equity[t + 2] = e2
     equity[t + 3] = e3
     return True, cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2
+
+
+@njit(cache=True, inline="always")
+def add_accruals_nb(borrows, interests, bars, b0, b1, b2, b3, i0, i1, i2, i3):
+    """The running totals after adding the borrow and interest of a quiet group's first ``bars`` bars (1-4) one
+    bar at a time, in bar order, as stepping adds them."""
+    borrows += b0
+    interests += i0
+    if bars > 1:
+        borrows += b1
+        interests += i1
+        if bars > 2:
+            borrows += b2
+            interests += i2
+            if bars > 3:
+                borrows += b3
+                interests += i3
+    return borrows, interests
 
 
 @njit(cache=True, inline="always")
@@ -649,14 +667,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     kept = crossed - t
                     if kept > 0:
                         cash = c0 if kept == 1 else (c1 if kept == 2 else c2)
-                        borrows += b0
-                        interests += i0
-                        if kept > 1:
-                            borrows += b1
-                            interests += i1
-                            if kept > 2:
-                                borrows += b2
-                                interests += i2
+                        borrows, interests = add_accruals_nb(borrows, interests, kept, b0, b1, b2, b3, i0, i1, i2, i3)
                         t = crossed
                         moved = True
                     break
@@ -671,17 +682,8 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     if equity[t + d] <= 0.0:
                         hit = d
                         break
-                borrows += b0
-                interests += i0
-                if hit != 0:
-                    borrows += b1
-                    interests += i1
-                    if hit != 1:
-                        borrows += b2
-                        interests += i2
-                        if hit != 2:
-                            borrows += b3
-                            interests += i3
+                borrows, interests = add_accruals_nb(borrows, interests, QUIET_GROUP if hit < 0 else hit + 1, b0, b1, b2,
+                                                     b3, i0, i1, i2, i3)
                 if hit >= 0:
                     ruin = t + hit
                     cash = equity[ruin]
