@@ -45,7 +45,7 @@ Arrays are used as given (float32 or float64 prices, float64 weights); all arith
 
 from __future__ import annotations
 
-from theses.util import kernel_api
+from theses.util import kernel_api, loading_twin
 
 # Before the decorators below: each @njit(cache=True) picks its cache directory when it is created (numba's, or
 # plain-Python stand-ins when the module is loaded as an interpreted twin, theses.util.interpreted_twin).
@@ -55,11 +55,23 @@ import numpy as np  # noqa: E402
 
 from theses.engine.kernel_types import OUTCOME_FIELDS, PathState, SimParams, sim_params_row  # noqa: E402
 
-__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "band_targets_nb", "first_exposure_breach_nb", "held_band_breached_nb",
-           "held_lists_nb", "quiet_bars_nb", "add_accruals_nb", "scan_rows_nb", "run_path_nb", "settle_marks_nb", "sim_params_of_nb",
-           "sim_params_row", "simulate_batch_nb", "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb"]
+if loading_twin():
+    def prefetch_nb(array, row, byte):
+        """Interpreted, a prefetch has nothing to do."""
+else:
+    from theses.engine.prefetch import prefetch_nb
+
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "add_accruals_nb", "band_targets_nb",
+           "first_exposure_breach_nb", "held_band_breached_nb", "held_lists_nb", "no_new_low_bound_nb",
+           "path_outcome_nb", "prefetch_ahead_nb", "quiet_accruals_nb", "quiet_bars_nb", "run_path_nb",
+           "scan_rows_nb", "settle_marks_nb", "sim_params_of_nb", "sim_params_row", "simulate_batch_nb",
+           "simulate_books_nb", "simulate_path_nb", "start_state_nb", "step_nb", "to_multiples_nb"]
 
 QUIET_GROUP = 4
+PREFETCH_BARS = 16
+"""How many bars ahead of the bar being simulated the batch drivers prefetch a path's prices
+(:func:`prefetch_ahead_nb`)."""
+CACHE_LINE = 64
 
 
 @njit(cache=True, inline="always")
@@ -111,8 +123,9 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
     last_close : ``(N,)`` last known close (NaN before the first), forward-filled up to bar ``t-1`` on
         entry and up to ``t`` on exit.
     stale : ``(N,)`` int64 bars in a row without a close, up to bar ``t-1`` on entry and ``t`` on exit.
-    trade_buf, forced_buf : ``(N,)`` outputs, zero on entry: shares traded to the target at this bar, and
-        shares closed by force (delisting before trading, ruin after marking); only traded assets are written.
+    trade_buf, forced_buf : ``(N,)`` outputs, zero on entry: shares traded to the target at this bar (written
+        for every tradable asset when the bar trades, 0 for one not traded), and shares closed by force
+        (delisting before trading, ruin after marking; only those assets are written).
 
     Returns
     -------
@@ -131,7 +144,7 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
     forced = False
     if t >= 1:
         # Rule 3: accruals on the end-of-previous-bar state.
-        if cash > 0.0:
+        if cash > 0.0 and params.interest_daily != 0.0:  # a zero rate accrues nothing (not even inf * 0)
             interest = cash * params.interest_daily
             cash += interest
         if params.borrow_daily > 0.0:
@@ -208,7 +221,9 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
                             break
             if do_trade and value > 0.0:
                 # Rules 4, 5, 7: size, trade, charge costs; then the realised exposure against the limits.
-                traded_notional = 0.0
+                # Two passes: the sizes first (each tradable asset's trade into trade_buf, 0 when none), then the
+                # cash, asset by asset in the same order. Apart, the cash's chain of subtractions stays in a register
+                # instead of waiting on each asset's division.
                 gross = 0.0
                 net = 0.0
                 for i in range(n):
@@ -217,17 +232,21 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
                         w = target[i]
                         new_shares = (w * scale * value / px) if w == w else 0.0
                         qty = new_shares - shares[i]
+                        trade_buf[i] = qty
                         if qty != 0.0:
-                            notional = qty * px
-                            cash -= notional
-                            traded_notional += abs(notional)
-                            trade_buf[i] = qty
                             shares[i] = new_shares
                         held = shares[i] * px
                     else:
                         held = shares[i] * last_close[i] if shares[i] != 0.0 else 0.0
                     gross += abs(held)
                     net += held
+                traded_notional = 0.0
+                for i in range(n):
+                    px = exec_row[i]
+                    if px == px and trade_buf[i] != 0.0:
+                        notional = trade_buf[i] * px
+                        cash -= notional
+                        traded_notional += abs(notional)
                 fee = traded_notional * params.fee_rate
                 slip = traded_notional * params.slip_rate
                 cash -= fee + slip
@@ -276,6 +295,60 @@ def held_lists_nb(cols, shares, held):
             held[2, f] = i
             f += 1
     return h
+
+
+@njit(cache=True, inline="always")
+def quiet_accruals_nb(cash, rate, borrow_daily, sv0, sv1, sv2, sv3):
+    """Rule 3 over four bars, in bar order (interest on positive cash, then borrow on the short values ``sv``):
+    ``(cash after bars t, t+1, t+2, t+3, borrow of each bar (4), interest of each bar (4))``.
+
+    The step's arithmetic, but a rate that is zero is left out rather than multiplied: the step skips it too, and
+    then no bar's cash waits on the one before (the four equity sums start at once).
+    """
+    i0 = 0.0
+    i1 = 0.0
+    i2 = 0.0
+    i3 = 0.0
+    b0 = 0.0
+    b1 = 0.0
+    b2 = 0.0
+    b3 = 0.0
+    if borrow_daily > 0.0:
+        b0 = sv0 * borrow_daily
+        b1 = sv1 * borrow_daily
+        b2 = sv2 * borrow_daily
+        b3 = sv3 * borrow_daily
+    if rate == 0.0:
+        if borrow_daily > 0.0:
+            c0 = cash - b0
+            c1 = c0 - b1
+            c2 = c1 - b2
+            return c0, c1, c2, c2 - b3, b0, b1, b2, b3, i0, i1, i2, i3
+        return cash, cash, cash, cash, b0, b1, b2, b3, i0, i1, i2, i3
+    if cash > 0.0:
+        i0 = cash * rate
+        cash += i0
+    if borrow_daily > 0.0:
+        cash -= b0
+    c0 = cash
+    if cash > 0.0:
+        i1 = cash * rate
+        cash += i1
+    if borrow_daily > 0.0:
+        cash -= b1
+    c1 = cash
+    if cash > 0.0:
+        i2 = cash * rate
+        cash += i2
+    if borrow_daily > 0.0:
+        cash -= b2
+    c2 = cash
+    if cash > 0.0:
+        i3 = cash * rate
+        cash += i3
+    if borrow_daily > 0.0:
+        cash -= b3
+    return c0, c1, c2, cash, b0, b1, b2, b3, i0, i1, i2, i3
 
 
 @njit(cache=True, inline="always")
@@ -335,45 +408,11 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
                 sv1 -= s * close[r0, col]
                 sv2 -= s * close[r1, col]
                 sv3 -= s * close[r2, col]
-    # Rule 3, in bar order: interest on positive cash, then borrow.
-    i0 = 0.0
-    if cash > 0.0:
-        i0 = cash * rate
-        cash += i0
-    b0 = 0.0
-    if borrow_daily > 0.0:
-        b0 = sv0 * borrow_daily
-        cash -= b0
-    e0 = cash
-    c0 = cash
-    i1 = 0.0
-    if cash > 0.0:
-        i1 = cash * rate
-        cash += i1
-    b1 = 0.0
-    if borrow_daily > 0.0:
-        b1 = sv1 * borrow_daily
-        cash -= b1
-    e1 = cash
-    c1 = cash
-    i2 = 0.0
-    if cash > 0.0:
-        i2 = cash * rate
-        cash += i2
-    b2 = 0.0
-    if borrow_daily > 0.0:
-        b2 = sv2 * borrow_daily
-        cash -= b2
-    e2 = cash
-    c2 = cash
-    i3 = 0.0
-    if cash > 0.0:
-        i3 = cash * rate
-        cash += i3
-    b3 = 0.0
-    if borrow_daily > 0.0:
-        b3 = sv3 * borrow_daily
-        cash -= b3
+    c0, c1, c2, cash, b0, b1, b2, b3, i0, i1, i2, i3 = quiet_accruals_nb(cash, rate, borrow_daily, sv0, sv1, sv2,
+                                                                           sv3)
+    e0 = c0
+    e1 = c1
+    e2 = c2
     e3 = cash
     # Rule 6 for the four bars, each sum starting from that bar's cash and adding the held assets in order
     # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
@@ -408,6 +447,16 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     equity[t + 2] = e2
     equity[t + 3] = e3
     return True, cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2
+
+
+@njit(cache=True, inline="always")
+def prefetch_ahead_nb(prices, t, n_bars):
+    """Prefetch the prices of bars ``t + PREFETCH_BARS`` to ``t + PREFETCH_BARS + n_bars - 1`` of a ``(T, M)`` path
+    (none past its last bar), while bars ``t ..`` are simulated (``theses.engine.prefetch``)."""
+    ahead = t + PREFETCH_BARS
+    if ahead + n_bars <= prices.shape[0]:
+        for byte in range(0, n_bars * prices.strides[0], CACHE_LINE):
+            prefetch_nb(prices, ahead, byte)
 
 
 @njit(cache=True, inline="always")
@@ -638,6 +687,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     quick_bands = band_targets_nb(rows[row_of[target_row]], shares, held, n_held, params, targets)
             band_pick = row_of[target_row]  # the row (of rows) in force when the stretch starts
             while t + QUIET_GROUP <= stop:
+                prefetch_ahead_nb(close, t, QUIET_GROUP)
                 complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2 = quiet_bars_nb(
                     close, t, t == stretch, params, cash, shares, last_close, held, n_held, equity, products, quick_bands)
                 if not complete:
@@ -707,6 +757,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 break
             if moved:
                 continue
+        prefetch_ahead_nb(close, t, 1)
+        if not at_close:
+            prefetch_ahead_nb(exec_price, t, 1)
         if all_columns:
             bar_close = close[t]
             bar_exec = exec_price[t]
@@ -788,36 +841,69 @@ def simulate_path_nb(close, exec_price, bars, rows, calendar_mask, params):
     return equity, cash_out, positions, trades, forced, costs, turnover, first_trade, ruin, breach
 
 
-@njit(cache=True, nogil=True)
-def path_outcome_nb(equity, initial_cash, first_trade, sample_bars, samples):
-    """Per-path figures of one equity curve: ``(terminal, window base, max drawdown, min wealth)``.
+@njit(cache=True, inline="always")
+def to_multiples_nb(equity, initial_cash):
+    """Equity as multiples of the initial cash, in place (a loop over one array: vectorised, several bars to a
+    division instruction, and the path is still in cache)."""
+    for t in range(equity.shape[0]):
+        equity[t] /= initial_cash
 
-    Equity is taken as a multiple of ``initial_cash`` (divided, as ``BatchResult`` does). The window starts
-    at the bar before the first trade; the drawdown is ``min(x / running max of x) - 1`` with NaN skipped
-    (``numpy.fmax`` / ``nanmin``), from bar 0 -- the same as from the window start, since equity before the
-    first trade only earns interest and never falls. Writes ``x`` at ``sample_bars`` into ``samples``.
+
+# Above this, the rounding-safe bound of path_outcome_nb is a normal number (its relative error bound holds).
+TINY_BOUND = 1e-290
+# 1 + 2**-51: lifts a rounded product above the exact one (see path_outcome_nb).
+ROUNDING_LIFT = 1.0 + 2.0 ** -51
+
+
+@njit(cache=True, inline="always")
+def no_new_low_bound_nb(peak, lowest_ratio):
+    """A wealth ``x >= `` this has ``x / peak >= lowest_ratio`` once rounded (see :func:`path_outcome_nb`); NaN
+    (no bound: divide) unless both are positive and the bound is a finite normal number."""
+    bound = peak * lowest_ratio * ROUNDING_LIFT
+    return bound if bound > TINY_BOUND and bound < np.inf else np.nan
+
+
+@njit(cache=True, nogil=True)
+def path_outcome_nb(wealth, first_trade, sample_bars, samples):
+    """Per-path figures of one wealth curve, equity as multiples of the initial cash (divided by the caller, as
+    ``BatchResult`` does): ``(terminal, window base, max drawdown, min wealth)``.
+
+    The window starts at the bar before the first trade; the drawdown is ``min(x / running max of x) - 1`` with
+    NaN skipped (``numpy.fmax`` / ``nanmin``), from bar 0 -- the same as from the window start, since equity
+    before the first trade only earns interest and never falls. Writes the wealth at ``sample_bars`` into
+    ``samples``.
+
+    The ratio ``x / peak`` is divided out only where it can be a new low. Where the running low ``L`` and
+    ``peak`` are positive, ``x >= fl(fl(peak * L) * (1 + 2**-51))`` means ``x > peak * L`` exactly (the lift
+    outweighs the two roundings, each under ``2**-53`` relative), so the rounded ratio is at least ``L``: the
+    same answer as dividing. The bound changes only with the peak or the low, so most bars take three
+    comparisons and no division.
     """
-    n_bars = equity.shape[0]
+    n_bars = wealth.shape[0]
     start = first_trade - 1 if first_trade > 0 else 0
     peak = np.nan
     lowest_ratio = np.inf
+    bound = np.nan
     lowest = np.inf
     k = 0
     n_samples = sample_bars.shape[0]
     for t in range(n_bars):
-        x = equity[t] / initial_cash
+        x = wealth[t]
         if not (peak >= x) and x == x:  # fmax: a NaN never becomes the running max
             peak = x
-        ratio = x / peak
-        if ratio < lowest_ratio:
-            lowest_ratio = ratio
+            bound = no_new_low_bound_nb(peak, lowest_ratio)
+        if not (x >= bound):
+            ratio = x / peak
+            if ratio < lowest_ratio:
+                lowest_ratio = ratio
+                bound = no_new_low_bound_nb(peak, lowest_ratio)
         if x < lowest:
             lowest = x
         if k < n_samples and sample_bars[k] == t:
             samples[k] = x
             k += 1
     drawdown = lowest_ratio - 1.0 if lowest_ratio < np.inf else np.nan
-    return equity[n_bars - 1] / initial_cash, equity[start] / initial_cash, drawdown, lowest
+    return wealth[n_bars - 1], wealth[start], drawdown, lowest
 
 
 @njit(cache=True, parallel=True)
@@ -879,11 +965,9 @@ def simulate_batch_nb(close, exec_price, bars, rows, calendar_mask, next_calenda
         events[p, 0] = first
         events[p, 1] = ruin
         events[p, 2] = breach
-        terminal, base, drawdown, lowest = path_outcome_nb(equity[p], params.initial_cash, first, no_samples,
-                                                           trade_buf)
         path_equity = equity[p]
-        for t in range(n_bars):  # as multiples of the initial cash, while the path is in cache
-            path_equity[t] /= params.initial_cash
+        to_multiples_nb(path_equity, params.initial_cash)
+        terminal, base, drawdown, lowest = path_outcome_nb(path_equity, first, no_samples, trade_buf)
         outcome[p, 0] = terminal
         outcome[p, 1] = base
         outcome[p, 2] = drawdown
@@ -979,11 +1063,10 @@ def simulate_books_nb(close, exec_price, cols_flat, col_start, bars_flat, bar_st
                 close[p], exec_price[p], cols, bars, path_rows, row_of, calendars[k], next_calendars[k], params,
                 equity, shares[:n], last_close[:n], stale[:n], trade_buf[:n], forced_buf[:n], held[:, :n], targets[:, :n],
                 products[:, :n], close_row[:n], exec_row[:n], at_close)
-            terminal, base, drawdown, lowest = path_outcome_nb(equity, params.initial_cash, first, sample_bars,
-                                                               sample_row)
+            to_multiples_nb(equity, params.initial_cash)
+            terminal, base, drawdown, lowest = path_outcome_nb(equity, first, sample_bars, sample_row)
             if k == bench:
-                for t in range(n_bars):
-                    bench_wealth[t] = equity[t] / params.initial_cash
+                bench_wealth[:] = equity
             out = outcomes[k, p]
             out[0] = terminal
             out[1] = base

@@ -531,6 +531,12 @@ def kernel_api() -> tuple[Callable[..., Any], Callable[..., Any]]:
     return njit, prange
 
 
+def loading_twin() -> bool:
+    """Whether a kernel module is being loaded as an interpreted twin (:func:`interpreted_twin`): then it must not
+    import numba, and defines plain-Python stand-ins for numba-only helpers."""
+    return _loading_twin
+
+
 def _plain_njit(*args: Any, **kwargs: Any) -> Any:
     """``@njit`` and ``@njit(...)`` that leave the function as it is."""
     if len(args) == 1 and callable(args[0]) and not kwargs:

@@ -300,3 +300,84 @@ def test_the_held_band_check_answers_as_the_full_one(policy):
             target[unheld[0]] = 0.2
             assert not kernels.band_targets_nb(target, shares, held, n_held, params, targets)
     assert answers == {True, False}
+
+
+def _outcome_by_division(equity: np.ndarray, initial_cash: float, first_trade: int) -> tuple:
+    """path_outcome_nb's figures, every bar's ratio divided out: a plain loop of the definition."""
+    x = equity / initial_cash
+    peak, lowest_ratio = np.nan, np.inf
+    for value in x:
+        if not (peak >= value) and value == value:
+            peak = value
+        ratio = value / peak
+        if ratio < lowest_ratio:
+            lowest_ratio = ratio
+    start = first_trade - 1 if first_trade > 0 else 0
+    drawdown = lowest_ratio - 1.0 if lowest_ratio < np.inf else np.nan
+    lowest = min((v for v in x if v == v), default=np.inf)
+    return x, (x[-1], x[start], drawdown, lowest)
+
+
+def _outcome_of(kernels, equity: np.ndarray, initial_cash: float, first_trade: int) -> tuple:
+    wealth = equity.copy()
+    kernels.to_multiples_nb(wealth, initial_cash)
+    return wealth, kernels.path_outcome_nb(wealth, first_trade, np.empty(0, dtype=np.int64), np.empty(0))
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf / inf, as the kernel does
+def test_the_path_outcome_divides_only_where_a_new_low_can_be_and_answers_as_dividing_every_bar():
+    """Equity curves with new lows a few units in the last place either side of the running low (the bound's
+    edge), NaN, zero, negative and infinite marks: path_outcome_nb's figures equal, bit for bit, those of a loop
+    that divides every bar. Without the bound's lift (ROUNDING_LIFT = 1) the same cases give another answer."""
+    from theses import util
+    from theses.engine import kernels
+
+    twin = util.interpreted_twin("theses.engine.kernels")
+    rng = np.random.default_rng(8)
+    cases = []
+    for _ in range(4000):
+        peak, later_peak = np.sort(rng.uniform(1.0, 3.0, 2))
+        low = float(rng.uniform(0.3, 0.99)) * peak  # sets the running low to fl(low / peak) ...
+        edge = later_peak * (low / peak)  # ... and, after a new peak, the bound's product, rounded
+        for _ in range(int(rng.integers(-2, 3))):
+            edge = np.nextafter(edge, np.inf)
+        cases.append(np.array([1.0, peak, low, later_peak, edge, edge * 1.01]))
+    for special in ([1.0, np.nan, 0.9, np.nan, 1.2, 0.0, -0.5, 2.0], [1.0, np.inf, 0.5, np.inf], [np.nan, np.nan],
+                    [-1.0, -2.0, -0.5], [1.0, 0.0, 1.0, 1e-300, 1.0]):
+        cases.append(np.array(special))
+    lifted = []
+    for equity in cases:
+        for cash in (1.0, 10_000.0):  # 1: the marks are the multiples, exactly on the edge
+            expected_wealth, expected = _outcome_by_division(equity * cash, cash, 2)
+            for module in (kernels, twin):
+                wealth, figures = _outcome_of(module, equity * cash, cash, 2)
+                np.testing.assert_array_equal(wealth, expected_wealth)
+                np.testing.assert_array_equal(np.array(figures), np.array(expected))
+        lifted.append(_outcome_of(twin, equity, 1.0, 2)[1][2])
+    try:
+        twin.ROUNDING_LIFT = 1.0
+        unlifted = [_outcome_of(twin, equity, 1.0, 2)[1][2] for equity in cases]
+    finally:
+        twin.ROUNDING_LIFT = kernels.ROUNDING_LIFT
+    differ = ~((np.array(unlifted) == np.array(lifted)) | np.isnan(lifted))
+    assert 0 < differ.sum() < len(cases) / 2
+
+
+def test_the_batch_kernel_scales_equity_in_place_to_multiples_of_the_initial_cash():
+    """simulate_batch_nb's equity is the curve divided by the initial cash (each bar's own division), and its
+    outcome the path's figures from that curve."""
+    from theses.engine import kernels
+
+    prices, weights, dates, tickers = _panel(3)
+    config = CONFIGS[1]
+    result = backtest_batch(prices, weights, config, index=dates, tickers=tickers, keep_equity=True)
+    for p in range(P):
+        single = backtest(pd.DataFrame(prices[p], index=dates, columns=tickers),
+                          pd.DataFrame(weights[p], index=dates, columns=tickers), config)
+        curve = single.equity.to_numpy()
+        np.testing.assert_array_equal(result.equity[p], curve / config.initial_cash)
+    samples = np.empty(2)
+    figures = kernels.path_outcome_nb(result.equity[0], 0, np.array([0, T - 1]), samples)
+    np.testing.assert_array_equal(samples, result.equity[0, [0, -1]])
+    assert figures[0] == result.equity[0, -1] and figures[1] == result.equity[0, 0] == 1.0
+    assert figures[2] == result.max_drawdown[0] and figures[3] == result.equity[0].min()
