@@ -32,7 +32,8 @@ Conventions of the kernels (the pandas layer documents them for users):
 
 Speed: between trading days (no band, no calendar day, no row that trades) the batch drivers mark four bars
 at a time (:func:`quiet_bars_nb`): the four equity sums are independent, so the CPU overlaps them, while
-each sum keeps the step's order of operations, so the results are bit-identical to stepping bar by bar.
+each sum keeps the step's order of operations, so the results are bit-identical to stepping bar by bar. A
+book without bands marks the 1-3 bars left at a stretch's end with a group that overlaps the one before.
 Shares do not change in such a stretch, so the sums run over the held assets listed once
 (:func:`held_lists_nb`), the last closes move once at its end (:func:`settle_marks_nb`), and a band book's
 bands are checked on the held assets against targets prepared once (:func:`band_targets_nb`,
@@ -460,20 +461,14 @@ def prefetch_ahead_nb(prices, t, n_bars):
 
 
 @njit(cache=True, inline="always")
-def add_accruals_nb(borrows, interests, bars, b0, b1, b2, b3, i0, i1, i2, i3):
-    """The running totals after adding the borrow and interest of a quiet group's first ``bars`` bars (1-4) one
-    bar at a time, in bar order, as stepping adds them."""
-    borrows += b0
-    interests += i0
-    if bars > 1:
-        borrows += b1
-        interests += i1
-        if bars > 2:
-            borrows += b2
-            interests += i2
-            if bars > 3:
-                borrows += b3
-                interests += i3
+def add_accruals_nb(borrows, interests, first, end, b0, b1, b2, b3, i0, i1, i2, i3):
+    """The running totals after adding the borrow and interest of a quiet group's bars ``first .. end-1`` (of
+    0-3) one bar at a time, in bar order, as stepping adds them."""
+    group_borrows = (b0, b1, b2, b3)
+    group_interests = (i0, i1, i2, i3)
+    for d in range(first, end):
+        borrows += group_borrows[d]
+        interests += group_interests[d]
     return borrows, interests
 
 
@@ -622,8 +617,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
 
     Bar by bar with :func:`step_nb`, except stretches that cannot trade (entered, before the next calendar day
     and the next row that trades, every held asset quoted, no band crossed), which :func:`quiet_bars_nb` marks
-    four bars at a time with the same arithmetic. A band book's group is checked bar by bar
-    (:func:`band_breached_nb`); a group with a crossing is undone and stepped up to the crossing bar.
+    four bars at a time with the same arithmetic (for a book without bands, the 1-3 bars left at the end by
+    a group that starts earlier, overlapping the group before). A band book's group is checked bar by bar
+    (:func:`band_breached_nb`); a group with a crossing keeps its bars before the crossing, which is stepped.
 
     Parameters
     ----------
@@ -686,24 +682,31 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 if banded:
                     quick_bands = band_targets_nb(rows[row_of[target_row]], shares, held, n_held, params, targets)
             band_pick = row_of[target_row]  # the row (of rows) in force when the stretch starts
-            while t + QUIET_GROUP <= stop:
-                prefetch_ahead_nb(close, t, QUIET_GROUP)
+            c0 = c1 = c2 = cash
+            while t + QUIET_GROUP <= stop or (not banded and t < stop and t >= stretch + QUIET_GROUP):
+                # The last 1-3 bars of a stretch: its last group starts earlier, on bars the group before marked
+                # (from the same cash, so they come out the same), and only its bars from t on are new.
+                g = min(t, stop - QUIET_GROUP)
+                d0 = t - g
+                start_cash = cash if d0 == 0 else (c2 if d0 == 1 else (c1 if d0 == 2 else c0))  # after bar g-1
+                prefetch_ahead_nb(close, g, QUIET_GROUP)
                 complete, group_cash, b0, b1, b2, b3, i0, i1, i2, i3, c0, c1, c2 = quiet_bars_nb(
-                    close, t, t == stretch, params, cash, shares, last_close, held, n_held, equity, products, quick_bands)
+                    close, g, g == stretch, params, start_cash, shares, last_close, held, n_held, equity, products,
+                    quick_bands)
                 if not complete:
                     break
                 group_row = target_row
                 group_next = next_row
                 crossed = -1
                 live = banded  # bands are checked up to a crossing or a ruin (rule 9: no trade after it)
-                for u in range(t, t + QUIET_GROUP):
+                for u in range(t, g + QUIET_GROUP):
                     if live:  # the rows read up to the bar before u: the state a crossing at u keeps
                         target_row = group_row
                         next_row = group_next
                     _, group_row, group_next = read_row_nb(u, bars, rows, row_of, group_row, group_next)
                     if live:
                         if quick_bands and row_of[group_row] == band_pick:
-                            breached = held_band_breached_nb(products, u - t, n_held, targets, equity[u], params)
+                            breached = held_band_breached_nb(products, u - g, n_held, targets, equity[u], params)
                         else:
                             breached = band_breached_nb(close, cols, u, rows[row_of[group_row]], shares, equity[u],
                                                         params)
@@ -714,10 +717,11 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     # The group's bars before the crossing stand (stepping would give the same numbers, and no ruin
                     # can precede a crossing); the crossing bar is stepped, and its step decides whether to trade.
                     step_through = crossed
-                    kept = crossed - t
-                    if kept > 0:
+                    kept = crossed - g
+                    if crossed > t:
                         cash = c0 if kept == 1 else (c1 if kept == 2 else c2)
-                        borrows, interests = add_accruals_nb(borrows, interests, kept, b0, b1, b2, b3, i0, i1, i2, i3)
+                        borrows, interests = add_accruals_nb(borrows, interests, d0, kept, b0, b1, b2, b3, i0, i1, i2,
+                                                             i3)
                         t = crossed
                         moved = True
                     break
@@ -728,22 +732,21 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 # Totals in bar order, as the bar-by-bar loop adds them (fees, slippage, turnover are 0); at a
                 # ruin (rule 9) the book is closed at that bar's marks and nothing accrues after.
                 hit = -1
-                for d in range(QUIET_GROUP):
-                    if equity[t + d] <= 0.0:
+                for d in range(d0, QUIET_GROUP):
+                    if equity[g + d] <= 0.0:
                         hit = d
                         break
-                borrows, interests = add_accruals_nb(borrows, interests, QUIET_GROUP if hit < 0 else hit + 1, b0, b1, b2,
-                                                     b3, i0, i1, i2, i3)
+                borrows, interests = add_accruals_nb(borrows, interests, d0, QUIET_GROUP if hit < 0 else hit + 1, b0,
+                                                     b1, b2, b3, i0, i1, i2, i3)
+                t = g + QUIET_GROUP
                 if hit >= 0:
-                    ruin = t + hit
+                    ruin = g + hit
                     cash = equity[ruin]
                     for i in range(n):
                         shares[i] = 0.0
-                    for u in range(ruin + 1, t + QUIET_GROUP):
+                    for u in range(ruin + 1, t):
                         equity[u] = cash
-                    t += QUIET_GROUP
                     break
-                t += QUIET_GROUP
             if moved:
                 settle_marks_nb(close, cols, stretch, t, held, n_held, last_close)
                 # Every held close of the groups was a number: no held asset is stale. (An asset not held cannot

@@ -381,3 +381,47 @@ def test_the_batch_kernel_scales_equity_in_place_to_multiples_of_the_initial_cas
     np.testing.assert_array_equal(samples, result.equity[0, [0, -1]])
     assert figures[0] == result.equity[0, -1] and figures[1] == result.equity[0, 0] == 1.0
     assert figures[2] == result.max_drawdown[0] and figures[3] == result.equity[0].min()
+
+
+def _tail_bars(calendar: np.ndarray, first_stretch: int) -> list[list[int]]:
+    """The last 1-3 bars of each quiet stretch (a stretch: the bars after a calendar day up to the next one) that
+    four-bar groups leave over, which the batch loop marks with a last group overlapping the one before."""
+    days = [first_stretch - 1, *np.flatnonzero(calendar[first_stretch:]) + first_stretch, len(calendar)]
+    tails = []
+    for day, next_day in zip(days[:-1], days[1:], strict=True):
+        start, length = day + 1, next_day - day - 1
+        if length >= 4 and length % 4:
+            tails.append(list(range(start + length // 4 * 4, next_day)))
+    return tails
+
+
+@pytest.mark.parametrize("cash_rate", [0.0, 0.03])
+def test_a_ruin_or_a_missing_close_on_a_stretchs_last_bars_equals_the_bar_by_bar_backtest(cash_rate):
+    """A plain monthly book ruined on the first, second or third of a stretch's left-over bars, or missing a held
+    close on one of them: the batch loop's overlapping last group gives the single-path engine's equity, ruin bar
+    and totals bit for bit."""
+    from theses.engine.backtest import calendar_days
+
+    n_paths, n_bars = 8, 260
+    rng = np.random.default_rng(17)
+    dates = pd.bdate_range("2021-01-01", periods=n_bars)
+    tickers = ["S", "L1", "L2"]
+    config = BacktestConfig(costs=CostModel(fees_bps=5.0, borrow_bps=80.0, cash_rate=cash_rate),
+                            rebalance=RebalanceRule("monthly"))
+    tails = _tail_bars(calendar_days(config, dates), 2)
+    three = [tail for tail in tails if len(tail) == 3]
+    assert len(three) >= 2 and {len(tail) for tail in tails} == {1, 2, 3}
+    prices = 40 * np.exp(np.cumsum(rng.normal(0.0, 0.01, (n_paths, n_bars, 3)), axis=1))
+    ruin_at = [three[0][0], three[0][1], three[1][2], [t for t in tails if len(t) == 1][0][0]]
+    for path, bar in enumerate(ruin_at):
+        prices[path, bar:, 0] *= 40.0  # the short jumps: ruin on that bar
+    prices[4, three[0][1], 1] = np.nan  # a held close missing on a left-over bar
+    prices[5, three[1][0] - 1, 2] = np.nan  # ... and on the bar before the left-over ones
+    weights = np.tile([-0.9, 1.0, 0.9], (n_bars, 1))
+    out = backtest_batch(prices, weights, config, index=dates, tickers=tickers, keep_equity=True)
+    assert list(out.ruin_bar[:4]) == ruin_at and (out.ruin_bar[4:] == -1).all()
+    for path in range(n_paths):
+        single = backtest(pd.DataFrame(prices[path], index=dates, columns=tickers),
+                          pd.DataFrame(weights, index=dates, columns=tickers), config)
+        np.testing.assert_array_equal(out.equity[path], single.equity.to_numpy() / config.initial_cash)
+        assert out.costs[path] == pytest.approx(single.metrics["costs"], rel=1e-13)
