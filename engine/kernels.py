@@ -861,7 +861,8 @@ ROUNDING_LIFT = 1.0 + 2.0 ** -51
 @njit(cache=True, inline="always")
 def no_new_low_bound_nb(peak, lowest_ratio):
     """A wealth ``x >= `` this has ``x / peak >= lowest_ratio`` once rounded (see :func:`path_outcome_nb`); NaN
-    (no bound: divide) unless both are positive and the bound is a finite normal number."""
+    (no bound: divide) unless it is a positive, finite normal number. (Both negative give a positive bound too,
+    but one no ``x`` reaches: ``x <= peak < 0`` once the running peak is taken.)"""
     bound = peak * lowest_ratio * ROUNDING_LIFT
     return bound if bound > TINY_BOUND and bound < np.inf else np.nan
 
