@@ -62,7 +62,7 @@ if loading_twin():
 else:
     from theses.engine.prefetch import prefetch_nb
 
-__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "add_accruals_nb", "band_targets_nb",
+__all__ = ["OUTCOME_FIELDS", "PathState", "SimParams", "accrue_bar_nb", "add_accruals_nb", "band_targets_nb",
            "first_exposure_breach_nb", "held_band_breached_nb", "held_lists_nb", "no_new_low_bound_nb",
            "path_outcome_nb", "prefetch_ahead_nb", "quiet_accruals_nb", "quiet_bars_nb", "run_path_nb",
            "scan_rows_nb", "settle_marks_nb", "sim_params_of_nb", "sim_params_row", "simulate_batch_nb",
@@ -145,16 +145,13 @@ def step_nb(t, close_row, exec_row, bars, rows, row_of, calendar_day, params, st
     forced = False
     if t >= 1:
         # Rule 3: accruals on the end-of-previous-bar state.
-        if cash > 0.0 and params.interest_daily != 0.0:  # a zero rate accrues nothing (not even inf * 0)
-            interest = cash * params.interest_daily
-            cash += interest
         if params.borrow_daily > 0.0:
             short_value = 0.0
             for i in range(n):
                 if shares[i] < 0.0:
                     short_value -= shares[i] * last_close[i]
             borrow = short_value * params.borrow_daily
-            cash -= borrow
+        cash, interest = accrue_bar_nb(cash, params.interest_daily, params.borrow_daily, borrow)
         new_row, target_row, next_row = read_row_nb(t, bars, rows, row_of, target_row, next_row)
     if params.delist_after > 0:
         # Rule 8: a listed asset without a close for delist_after bars in a row is closed at its last close.
@@ -299,6 +296,19 @@ def held_lists_nb(cols, shares, held):
 
 
 @njit(cache=True, inline="always")
+def accrue_bar_nb(cash, rate, borrow_daily, borrow):
+    """Rule 3 for one bar: interest on positive cash (none at a zero rate, not even ``inf * 0``), then the
+    ``borrow`` when borrowing costs anything. Returns ``(cash, interest)``."""
+    interest = 0.0
+    if cash > 0.0 and rate != 0.0:
+        interest = cash * rate
+        cash += interest
+    if borrow_daily > 0.0:
+        cash -= borrow
+    return cash, interest
+
+
+@njit(cache=True, inline="always")
 def quiet_accruals_nb(cash, rate, borrow_daily, sv0, sv1, sv2, sv3):
     """Rule 3 over four bars, in bar order (interest on positive cash, then borrow on the short values ``sv``):
     ``(cash after bars t, t+1, t+2, t+3, borrow of each bar (4), interest of each bar (4))``.
@@ -306,10 +316,7 @@ def quiet_accruals_nb(cash, rate, borrow_daily, sv0, sv1, sv2, sv3):
     The step's arithmetic, but a rate that is zero is left out rather than multiplied: the step skips it too, and
     then no bar's cash waits on the one before (the four equity sums start at once).
     """
-    i0 = 0.0
-    i1 = 0.0
-    i2 = 0.0
-    i3 = 0.0
+    zero = 0.0
     b0 = 0.0
     b1 = 0.0
     b2 = 0.0
@@ -324,32 +331,13 @@ def quiet_accruals_nb(cash, rate, borrow_daily, sv0, sv1, sv2, sv3):
             c0 = cash - b0
             c1 = c0 - b1
             c2 = c1 - b2
-            return c0, c1, c2, c2 - b3, b0, b1, b2, b3, i0, i1, i2, i3
-        return cash, cash, cash, cash, b0, b1, b2, b3, i0, i1, i2, i3
-    if cash > 0.0:
-        i0 = cash * rate
-        cash += i0
-    if borrow_daily > 0.0:
-        cash -= b0
-    c0 = cash
-    if cash > 0.0:
-        i1 = cash * rate
-        cash += i1
-    if borrow_daily > 0.0:
-        cash -= b1
-    c1 = cash
-    if cash > 0.0:
-        i2 = cash * rate
-        cash += i2
-    if borrow_daily > 0.0:
-        cash -= b2
-    c2 = cash
-    if cash > 0.0:
-        i3 = cash * rate
-        cash += i3
-    if borrow_daily > 0.0:
-        cash -= b3
-    return c0, c1, c2, cash, b0, b1, b2, b3, i0, i1, i2, i3
+            return c0, c1, c2, c2 - b3, b0, b1, b2, b3, zero, zero, zero, zero
+        return cash, cash, cash, cash, b0, b1, b2, b3, zero, zero, zero, zero
+    c0, i0 = accrue_bar_nb(cash, rate, borrow_daily, b0)
+    c1, i1 = accrue_bar_nb(c0, rate, borrow_daily, b1)
+    c2, i2 = accrue_bar_nb(c1, rate, borrow_daily, b2)
+    c3, i3 = accrue_bar_nb(c2, rate, borrow_daily, b3)
+    return c0, c1, c2, c3, b0, b1, b2, b3, i0, i1, i2, i3
 
 
 @njit(cache=True, inline="always")
