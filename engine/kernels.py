@@ -376,7 +376,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     start_cash = cash
     borrow_daily = params.borrow_daily
     rate = params.interest_daily
-    # Unsigned row and column numbers: numba then skips its negative-index wrap on each load.
+    # Unsigned row, column and asset numbers: numba then skips its negative-index wrap on each load.
     r0 = np.uint64(t)
     r1 = np.uint64(t + 1)
     r2 = np.uint64(t + 2)
@@ -407,7 +407,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
     # (a held asset's close is its mark when it is a number; when it is not, the sum turns NaN).
     if keep:  # a band book keeps the products for its band check; the plain loop stays free of the stores
         for k in range(n_held):
-            s = shares[held[0, k]]
+            s = shares[np.uint64(held[0, k])]
             col = np.uint64(held[1, k])
             p0 = s * close[r0, col]
             p1 = s * close[r1, col]
@@ -423,7 +423,7 @@ def quiet_bars_nb(close, t, fresh, params, cash, shares, last_close, held, n_hel
             e3 += p3
     else:
         for k in range(n_held):
-            s = shares[held[0, k]]
+            s = shares[np.uint64(held[0, k])]
             col = np.uint64(held[1, k])
             e0 += s * close[r0, col]
             e1 += s * close[r1, col]
@@ -640,6 +640,7 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
         all_columns = all_columns and cols[i] == i
     state = start_state_nb(params)
     banded = params.band_abs > 0.0 or params.band_rel > 0.0
+    accrues = params.borrow_daily > 0.0 or params.interest_daily != 0.0  # else a group's borrow and interest are 0.0
     step_through = -1  # bars up to this one are stepped one by one (a band is crossed on it)
     n_rows = bars.shape[0]
     fees = 0.0
@@ -687,7 +688,12 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                 group_next = next_row
                 crossed = -1
                 live = banded  # bands are checked up to a crossing or a ruin (rule 9: no trade after it)
-                for u in range(t, g + QUIET_GROUP):
+                # Without bands, the loop only reads rows, and a row is read in the group only when one is dated
+                # before its last bar: otherwise read_row_nb does nothing on any of its bars, and the loop is skipped.
+                last_read = g + QUIET_GROUP
+                if not (banded or (next_row < n_rows and bars[next_row] <= g + QUIET_GROUP - 2)):
+                    last_read = t
+                for u in range(t, last_read):
                     if live:  # the rows read up to the bar before u: the state a crossing at u keeps
                         target_row = group_row
                         next_row = group_next
@@ -724,8 +730,9 @@ def run_path_nb(close, exec_price, cols, bars, rows, row_of, calendar, next_cale
                     if equity[g + d] <= 0.0:
                         hit = d
                         break
-                borrows, interests = add_accruals_nb(borrows, interests, d0, QUIET_GROUP if hit < 0 else hit + 1, b0,
-                                                     b1, b2, b3, i0, i1, i2, i3)
+                if accrues:  # else the group's borrows and interests are +0.0, as are the totals: adding changes nothing
+                    borrows, interests = add_accruals_nb(borrows, interests, d0, QUIET_GROUP if hit < 0 else hit + 1,
+                                                         b0, b1, b2, b3, i0, i1, i2, i3)
                 t = g + QUIET_GROUP
                 if hit >= 0:
                     ruin = g + hit

@@ -384,3 +384,36 @@ def test_sorted_by_date_is_each_dates_sort(shape):
         assert ours.dtype == dtype and ours.flags.c_contiguous
         np.testing.assert_array_equal(ours, np.sort(values.T, axis=1))
     assert not np.array_equal(ours, values.T) or shape[0] == 1  # sorting did something
+
+
+def _sorted_in_child(values: np.ndarray, queue) -> None:
+    from theses.engine.batch import sorted_by_date
+
+    queue.put(sorted_by_date(values))
+
+
+def test_sort_threads_are_kept_and_a_forked_child_starts_its_own():
+    """The sort's threads outlive a call (one pool per process), and a child forked after they started does not
+    wait on its parent's threads, which it does not have: it sorts with a pool of its own."""
+    import multiprocessing
+
+    from theses.engine import batch
+
+    values = np.random.default_rng(3).normal(size=(50, 300))
+    batch.sorted_by_date(values)
+    pool = batch.sort_threads()
+    assert batch.sort_threads() is pool
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("this platform cannot fork")
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_sorted_in_child, args=(values, queue))
+    child.start()
+    try:
+        result = queue.get(timeout=60)  # a child using the parent's pool would never answer
+    finally:
+        child.join(timeout=10)
+        if child.is_alive():
+            child.kill()
+    np.testing.assert_array_equal(result, np.sort(values.T, axis=1))
+    assert batch.sort_threads() is pool  # the parent's pool is untouched
