@@ -5,7 +5,9 @@ at -5% of equity, monthly rebalancing, 10 bps fees. Each measurement runs in its
 memory does not mix: *peak RSS* is ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` of that subprocess
 (everything: interpreter, libraries, the price array, the engine); *numpy peak* is tracemalloc's peak of
 numpy allocations during the backtest call alone (numba's own output arrays are not traced, they are
-P x T float64 = 20 MB). Times exclude numba/vectorbt compilation (a small warm-up call runs first).
+P x T float64 = 20 MB). Times exclude numba/vectorbt compilation (a small warm-up call runs first), and so
+does peak memory: a first child compiles the kernels into numba's cache before the measured children start
+(compiling takes ~1.4 GB on a cold cache, more than the backtest itself; its time and peak are printed apart).
 
 Every time ratio is taken in one process, the two runs alternating, so a machine whose speed drifts slows
 both alike. The numpy reference (``bench/numpy_reference.py``, the same rules vectorised over paths with BLAS
@@ -116,6 +118,17 @@ def _idle_cpu_after(run, idle: float = 0.05) -> float:
         time.sleep(idle)
         burnt.append(time.process_time() - start)
     return float(np.median(burnt)) * 1e3
+
+
+def child_compile() -> dict:
+    """Both books on two paths, so numba's cache holds the kernels before any memory is measured."""
+    from theses import engine
+
+    index, tickers, weights = _index(), [f"A{i}" for i in range(N_ASSETS)], make_weights()
+    t0 = time.perf_counter()
+    for bands_borrow in (False, True):
+        engine.backtest_batch(make_prices(2), weights, _config(bands_borrow), index=index, tickers=tickers)
+    return {"seconds": time.perf_counter() - t0, "peak_rss_mb": _rss_mb()}
 
 
 def child_ours(n_paths: int, bands_borrow: bool) -> dict:
@@ -246,11 +259,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=1000)
     parser.add_argument("--vbt-paths", type=int, default=100)
-    parser.add_argument("--child", choices=["ours", "ours-bands", "vectorbt"])
+    parser.add_argument("--child", choices=["compile", "ours", "ours-bands", "vectorbt"])
     args, _ = parser.parse_known_args()
     if args.child:
-        result = child_vectorbt(args.paths, args.vbt_paths) if args.child == "vectorbt" else child_ours(
-            args.paths, args.child == "ours-bands")
+        if args.child == "compile":
+            result = child_compile()
+        elif args.child == "vectorbt":
+            result = child_vectorbt(args.paths, args.vbt_paths)
+        else:
+            result = child_ours(args.paths, args.child == "ours-bands")
         print(json.dumps(result))
         return 0
 
@@ -259,6 +276,9 @@ def main() -> int:
     prices_mb = p * T_DAYS * N_ASSETS * 8 / 1e6
     print(f"workload: {p} paths x {T_DAYS} days x {N_ASSETS} assets (float64 prices {prices_mb:.0f} MB), "
           "20 longs / 10 shorts, monthly, 10 bps; peak memory = ru_maxrss of one subprocess per measurement")
+    compiled = _child(["--child", "compile"])
+    print(f"{'numba cache':22s}: {compiled['seconds']:7.3f} s to compile or load both books' kernels, peak RSS "
+          f"{compiled['peak_rss_mb']:.0f} MB (seconds and MB are a compile's on a cold cache, a load's on a warm one)")
     plain = _child(["--child", "ours", "--paths", str(p)])
     bands = _child(["--child", "ours-bands", "--paths", str(p)])
     vbt = _child(["--child", "vectorbt", "--paths", str(p), "--vbt-paths", str(vp)])
