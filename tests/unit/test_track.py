@@ -132,10 +132,19 @@ def test_cli_prints_the_findings_and_writes_json_and_a_report(setup, capsys, tmp
     assert capsys.readouterr().err.startswith("error: ")  # the shipped scenarios need tickers these prices lack
 
 
-def test_too_little_record_is_one_clear_error(setup):
-    with pytest.raises(StudyError, match="at least two months after it"):
-        track(books(), scenarios=setup["scenarios"], as_of="2024-12-20", paths=5, confusion_paths=5, source="csv",
+@pytest.mark.parametrize("as_of", ["1999-01-01", "2024-11-01", "2024-12-20", "2025-02-01"])
+def test_an_as_of_too_early_is_one_clear_error_naming_the_option(setup, as_of):
+    with pytest.raises(StudyError, match=rf"^--as-of {as_of}: tracking needs at least two months after the essay's "
+                                         r"date 2024-12-02; give a date from 2025-02-02 on"):
+        track(books(), scenarios=setup["scenarios"], as_of=as_of, paths=5, confusion_paths=5, source="csv",
               data_dir=str(setup["prices"]), decide=False)
+
+
+def test_prices_ending_too_soon_after_the_essay_are_one_clear_error(setup):
+    short = write_prices(setup["root"] / "short", end="2025-01-15")  # 33 bars from the essay's date
+    with pytest.raises(StudyError, match="at least two months after it; the data runs 2022-01-03 to 2025-01-15"):
+        track(books(), scenarios=setup["scenarios"], paths=5, confusion_paths=5, source="csv", data_dir=str(short),
+              decide=False)
 
 
 def test_the_decision_runs_forward_on_the_same_paths_with_priors_and_posterior(setup):
