@@ -7,7 +7,8 @@ memory does not mix: *peak RSS* is ``resource.getrusage(RUSAGE_SELF).ru_maxrss``
 numpy allocations during the backtest call alone (numba's own output arrays are not traced, they are
 P x T float64 = 20 MB). Times exclude numba/vectorbt compilation (a small warm-up call runs first), and so
 does peak memory: a first child compiles the kernels into numba's cache before the measured children start
-(compiling takes ~1.4 GB on a cold cache, more than the backtest itself; its time and peak are printed apart).
+(on a cold cache the compiler peaks at ~0.8 GB, and compiling in the measured child added ~0.4 GB to its
+peak; the compile's time and peak are printed apart).
 
 Every time ratio is taken in one process, the two runs alternating, so a machine whose speed drifts slows
 both alike. The numpy reference (``bench/numpy_reference.py``, the same rules vectorised over paths with BLAS
