@@ -265,11 +265,11 @@ def load_track_prices(tickers: Sequence[str], as_of: object, source: str, data_d
     from theses.studies.rebalance import parse_as_of
 
     end = parse_as_of(as_of)
+    earliest = pd.Timestamp(ESSAY_DATE) + pd.DateOffset(months=2)
     # Checked before loading: a date before the essay would otherwise fail as "no prices" for some ticker.
-    if end is not None and end < pd.Timestamp(ESSAY_DATE) + pd.DateOffset(months=2):
+    if end is not None and end < earliest:
         raise StudyError(f"--as-of {end:%Y-%m-%d}: tracking needs at least two months after the essay's date "
-                         f"{ESSAY_DATE}; give a date from {pd.Timestamp(ESSAY_DATE) + pd.DateOffset(months=2):%Y-%m-%d} "
-                         "on (or leave it out for the latest)")
+                         f"{ESSAY_DATE}; give a date from {earliest:%Y-%m-%d} on (or leave it out for the latest)")
     data = load_prices(list(tickers), end=end, source=source, data_dir=data_dir)
     index = data.close.index
     after = index[index >= pd.Timestamp(ESSAY_DATE)]
